@@ -1,0 +1,53 @@
+// CSockit: the Linux headers Swift's Glibc module does not export, and tiny inline helpers
+// for C macros Swift cannot call (CMSG_*), and raw syscalls glibc has no wrapper for.
+#ifndef CSOCKIT_H
+#define CSOCKIT_H
+
+#ifdef __linux__
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
+
+/// `strerrorname_np` (glibc 2.32+): "EADDRINUSE" for 98. NULL for an unknown number.
+const char *_Nullable sockit_errno_name(int code);
+
+/// `accept4(2)`, a GNU extension the Glibc module does not export.
+int sockit_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nullable length, int flags);
+
+/// `errno` of the calling thread, read at once by the caller after a failing call.
+static inline int sockit_errno(void) { return errno; }
+static inline void sockit_set_errno(int value) { errno = value; }
+
+// CMSG helpers: the macros are not importable into Swift.
+static inline struct cmsghdr *_Nullable sockit_cmsg_firsthdr(struct msghdr *_Nonnull msg) { return CMSG_FIRSTHDR(msg); }
+static inline struct cmsghdr *_Nullable sockit_cmsg_nxthdr(struct msghdr *_Nonnull msg, struct cmsghdr *_Nonnull cmsg) {
+    return CMSG_NXTHDR(msg, cmsg);
+}
+static inline unsigned char *_Nonnull sockit_cmsg_data(struct cmsghdr *_Nonnull cmsg) { return CMSG_DATA(cmsg); }
+static inline size_t sockit_cmsg_space(size_t length) { return CMSG_SPACE(length); }
+static inline size_t sockit_cmsg_len(size_t length) { return CMSG_LEN(length); }
+
+// pidfd syscalls (Linux 5.3 / 5.6): glibc 2.36 has no wrapper for pidfd_getfd on every build.
+static inline int sockit_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
+static inline int sockit_pidfd_getfd(int pidfd, int targetfd, unsigned int flags) {
+    return (int)syscall(SYS_pidfd_getfd, pidfd, targetfd, flags);
+}
+static inline int sockit_pidfd_send_signal(int pidfd, int sig, unsigned int flags) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags);
+}
+
+/// The size of `sun_path` in `struct sockaddr_un` (108 on Linux).
+static inline size_t sockit_sun_path_size(void) { return sizeof(((struct sockaddr_un *)0)->sun_path); }
+
+#endif // __linux__
+#endif // CSOCKIT_H
