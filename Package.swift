@@ -27,8 +27,7 @@ let package = Package(
                 "Sockit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            swiftSettings: strict
         ),
         .target(name: "SockitTestSupport", dependencies: ["Sockit"], swiftSettings: strict),
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),

@@ -1,1 +1,90 @@
-// placeholder
+import ArgumentParser
+import Sockit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The `sockit` command. Exit status (DESIGN.md): 0 success, 1 nothing found or condition not
+/// met, 2 usage or system error. ArgumentParser's own codes (64 for usage) are mapped in `main`.
+@main
+struct SockitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sockit",
+        abstract: "Sockets done right: typed options, servers that restart at once, port diagnostics.",
+        discussion: """
+            "Address already in use" (errno 98) has two causes: connections in TIME_WAIT after a
+            server closed (SO_REUSEADDR fixes it), or a process that still holds the port (it must
+            stop). sockit tells them apart, names the process, and serves without the problem.
+
+            Exit status: 0 success, 1 nothing found or condition not met, 2 usage or system error.
+            With --json, stdout carries one JSON document and nothing else.
+            """,
+        version: sockitVersion,
+        subcommands: [Options.self]
+    )
+
+    /// Runs the command and maps every outcome to DESIGN.md's exit statuses and one-sentence errors.
+    static func main() async {
+        let code: Int32
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            code = 0
+        } catch {
+            code = report(error)
+        }
+        flushStandardStreams()
+        Glibc.exit(code)
+    }
+
+    /// Prints `error` the way DESIGN.md asks and returns the exit status.
+    static func report(_ error: any Error) -> Int32 {
+        switch error {
+        case let failure as CommandFailure:
+            if !failure.message.isEmpty { printError("sockit: " + failure.message) }
+            return failure.status
+        case let error as SocketError:
+            printError("sockit: " + error.description)
+            return 2
+        case let error as SocketAddress.ParseError:
+            printError("sockit: " + error.description)
+            return 2
+        case let code as ExitCode:
+            return code.rawValue
+        default:
+            let status = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if status == .success {
+                if !message.isEmpty { print(message) }
+                return 0
+            }
+            if status.rawValue == 64 || error is ValidationError {
+                // Usage errors: ArgumentParser's message already says what is wrong and how to get help.
+                printError(message.hasPrefix("Error: ") ? "sockit: " + message.dropFirst(7) : "sockit: " + message)
+                return 2
+            }
+            printError("sockit: " + message)
+            return 2
+        }
+    }
+}
+
+let sockitVersion = "0.1.0"
+
+/// An error a command reports itself: one sentence (more lines may follow) and an exit status.
+struct CommandFailure: Error {
+    var message: String
+    var status: Int32
+
+    /// Exit 1: nothing found, condition not met (a timeout, a port still busy).
+    static func notMet(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 1) }
+    /// Exit 2: a usage or system error.
+    static func error(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 2) }
+}

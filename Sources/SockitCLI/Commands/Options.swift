@@ -1,0 +1,149 @@
+import ArgumentParser
+import Sockit
+
+/// `sockit options`: every readable option of a fresh socket, with its level, C name and value.
+struct Options: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every readable option of a fresh socket: level, C name, value.",
+        discussion: """
+            Opens a socket of the chosen kind, reads every option sockit knows with getsockopt, and
+            prints the effective values: what the kernel really uses, not what was asked for. Sizes
+            are in bytes, times in seconds. The NOTE column says where the kernel adjusts a value
+            (SO_RCVBUF is doubled, TCP_MAXSEG is negotiated, ...).
+
+            Examples:
+              sockit options                 TCP over IPv4 (the default)
+              sockit options --udp6          UDP over IPv6
+              sockit options --tcp --json    one JSON document: {"socket":..., "options":[...]}
+            """
+    )
+
+    enum Kind: String, EnumerableFlag {
+        case tcp, udp, tcp6, udp6, unix
+
+        static func help(for value: Kind) -> ArgumentHelp? {
+            switch value {
+            case .tcp: return "A TCP socket over IPv4 (default)."
+            case .udp: return "A UDP socket over IPv4."
+            case .tcp6: return "A TCP socket over IPv6."
+            case .udp6: return "A UDP socket over IPv6."
+            case .unix: return "A Unix stream socket."
+            }
+        }
+
+        var domain: SocketDomain {
+            switch self {
+            case .tcp, .udp: return .ipv4
+            case .tcp6, .udp6: return .ipv6
+            case .unix: return .unix
+            }
+        }
+
+        var type: SocketType {
+            switch self {
+            case .udp, .udp6: return .datagram
+            default: return .stream
+            }
+        }
+    }
+
+    @Flag(help: "The kind of socket to open.")
+    var kind: Kind = .tcp
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let socket = try Socket(kind.domain, kind.type)
+        let listing = OptionListing.read(socket)
+        if output.json {
+            listing.json(socket: .string(kind.rawValue)).print()
+        } else {
+            print(listing.table())
+            if !listing.unsupported.isEmpty {
+                print(Terminal.dim("not supported on this socket: " + listing.unsupported.map(\.cName).joined(separator: ", ")))
+            }
+        }
+    }
+}
+
+/// The options of one socket, read once: what `sockit options` prints as a table or JSON.
+struct OptionListing {
+    struct Entry {
+        var option: AnySocketOption
+        var value: SocketOptionValue
+    }
+
+    var entries: [Entry] = []
+    /// Options the kernel refused to report for this socket (a TCP option on a UDP socket).
+    var unsupported: [AnySocketOption] = []
+
+    static func read(_ socket: Socket) -> OptionListing {
+        var listing = OptionListing()
+        for option in SocketOptionCatalog.readable {
+            do {
+                listing.entries.append(Entry(option: option, value: try option.value(of: socket)))
+            } catch {
+                listing.unsupported.append(option)
+            }
+        }
+        return listing
+    }
+
+    func table() -> String {
+        var table = Table(["LEVEL", "NAME", "VALUE", "NOTE"])
+        for entry in entries {
+            table.append([entry.option.levelName, entry.option.cName, Self.text(entry), entry.option.note ?? ""])
+        }
+        return table.render()
+    }
+
+    private static func text(_ entry: Entry) -> String {
+        switch (entry.option.cName, entry.value) {
+        case ("SO_RCVBUF", .integer(let bytes)), ("SO_SNDBUF", .integer(let bytes)):
+            return "\(bytes) bytes"
+        case ("SO_ERROR", .integer(let code)):
+            return code == 0 ? "0" : Errno(rawValue: Int32(code)).name
+        case ("SO_TYPE", .integer(let code)):
+            return SocketType(rawValue: Int32(code)).description
+        case ("SO_DOMAIN", .integer(let code)):
+            return SocketDomain(rawValue: Int32(code)).description
+        case ("SO_PROTOCOL", .integer(let code)):
+            return IPProtocol(rawValue: Int32(code)).description
+        default:
+            return entry.value.description
+        }
+    }
+
+    func json(socket: JSON) -> JSON {
+        .object([
+            ("socket", socket),
+            (
+                "options",
+                .array(
+                    entries.map { entry in
+                        var members: [(String, JSON)] = [
+                            ("level", .string(entry.option.levelName)),
+                            ("name", .string(entry.option.cName)),
+                            ("value", Self.json(entry.value)),
+                            ("c_type", .string(entry.option.cType)),
+                            ("access", .string(entry.option.access.rawValue)),
+                        ]
+                        if let note = entry.option.note { members.append(("note", .string(note))) }
+                        return .object(members)
+                    })
+            ),
+            ("unsupported", .array(unsupported.map { .string($0.cName) })),
+        ])
+    }
+
+    static func json(_ value: SocketOptionValue) -> JSON {
+        switch value {
+        case .bool(let value): return .bool(value)
+        case .integer(let value): return .int(value)
+        case .seconds(let value): return .double(value)
+        case .string(let value): return .string(value)
+        case .none: return .null
+        case .fields(let fields): return .object(fields.map { ($0.name, json($0.value)) })
+        }
+    }
+}

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Writes a line to standard error.
+func printError(_ line: String) {
+    var text = line
+    text += "\n"
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+            if written <= 0 { break }
+            offset += written
+        }
+    }
+}
+
+/// Flushes stdout (Swift's `print` is buffered when stdout is not a terminal).
+func flushStandardStreams() {
+    fflush(nil)
+}
+
+/// Colours for a terminal; plain text when stdout is a pipe or file, or NO_COLOR is set.
+enum Terminal {
+    static let isColored: Bool = isatty(1) == 1 && getenv("NO_COLOR") == nil
+
+    static func bold(_ text: String) -> String { isColored ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
+    static func dim(_ text: String) -> String { isColored ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
+    static func green(_ text: String) -> String { isColored ? "\u{1B}[32m\(text)\u{1B}[0m" : text }
+    static func red(_ text: String) -> String { isColored ? "\u{1B}[31m\(text)\u{1B}[0m" : text }
+    static func yellow(_ text: String) -> String { isColored ? "\u{1B}[33m\(text)\u{1B}[0m" : text }
+
+    /// True when standard input is a terminal (for questions such as `sockit free`'s).
+    static var inputIsTerminal: Bool { isatty(0) == 1 }
+}
