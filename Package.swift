@@ -31,6 +31,7 @@ let package = Package(
         ),
         .target(name: "SockitTestSupport", dependencies: ["Sockit"], swiftSettings: strict),
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),
-        .testTarget(name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport", "SockitCLI"], swiftSettings: strict),
     ]
 )

@@ -1,1 +1,234 @@
+import Foundation
+import SockitTestSupport
 import Testing
+
+@testable import Sockit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Socket: ownership, I/O and the classic Errno 98")
+struct SocketTests {
+    @Test func closesItsDescriptorExactlyOnce() throws {
+        let socket = try Socket(.ipv4, .stream)
+        let fd = socket.fileDescriptor
+        #expect(fd >= 0)
+        #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0, "created with SOCK_CLOEXEC")
+        try socket.close()
+        #expect(socket.isClosed)
+        #expect(fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+        try socket.close()  // a second close does nothing (and cannot close a reused number)
+        let error = try #require(throws: SocketError.self) { try socket.localAddress() }
+        #expect(error.errno == .badFileDescriptor)
+    }
+
+    @Test func deinitClosesAndTakeDescriptorReleasesOwnership() throws {
+        var fd: CInt = -1
+        do {
+            let socket = try Socket(.ipv4, .datagram)
+            fd = socket.fileDescriptor
+        }
+        #expect(fcntl(fd, F_GETFD) == -1, "the descriptor was closed with its owner")
+
+        let socket = try Socket(.ipv4, .datagram)
+        let taken = socket.takeDescriptor()
+        #expect(socket.isClosed)
+        let adopted = try Socket(adopting: taken)
+        #expect(adopted.type == .datagram)
+        #expect(adopted.domain == .ipv4)
+    }
+
+    @Test func adoptingANonSocketFailsAndLeavesItOpen() throws {
+        var fds: [CInt] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let error = try #require(throws: SocketError.self) { try Socket(adopting: fds[0]) }
+        #expect(error.errno == .notSocket)
+        #expect(fcntl(fds[0], F_GETFD) != -1)
+    }
+
+    @Test func streamRoundTripWithHalfClose() throws {
+        let (listener, address) = try TestSupport.loopbackListener()
+        let client = try Socket(for: address, .stream)
+        try client.connect(to: address)
+        let (server, peer) = try listener.accept()
+        #expect(peer == (try client.localAddress()))
+        #expect(try server.remoteAddress() == (try client.localAddress()))
+
+        let payload = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let sender = Thread { try? client.sendAll(payload); try? client.shutdown(.write) }
+        sender.start()
+        let received = try server.receiveAll(limit: 1 << 20)
+        #expect(received == payload, "binary-safe, every byte, then end-of-file")
+        try server.sendAll(Array("bye".utf8))
+        try server.close()
+        #expect(try client.receiveAll() == Array("bye".utf8))
+    }
+
+    @Test func ipv6StreamRoundTrip() throws {
+        let (listener, address) = try TestSupport.loopbackListener(ipv6: true)
+        #expect(address.description.hasPrefix("[::1]:"))
+        let client = try Socket(.ipv6, .stream)
+        try client.connect(to: address, timeout: .seconds(5))
+        let (server, _) = try listener.accept()
+        try client.sendAll([1, 2, 3])
+        #expect(try server.receive(maxBytes: 3) == [1, 2, 3])
+    }
+
+    @Test func datagramsCarryTheirSender() throws {
+        let receiver = try Socket(.ipv4, .datagram)
+        try receiver.bind(to: .ipv4(.loopback(port: 0)))
+        let sender = try Socket(.ipv4, .datagram)
+        try sender.bind(to: .ipv4(.loopback(port: 0)))
+        try sender.send([0, 1, 2, 255], to: try receiver.localAddress())
+        let (bytes, from) = try receiver.receiveFrom()
+        #expect(bytes == [0, 1, 2, 255])
+        #expect(from == (try sender.localAddress()))
+    }
+
+    @Test func sendToAClosedPeerIsAnErrorNotSIGPIPE() throws {
+        let (first, second) = try Socket.pair()
+        try second.close()
+        let error = try #require(throws: SocketError.self) { try first.sendAll(Array(repeating: 7, count: 1024)) }
+        #expect(error.errno == .brokenPipe)
+    }
+
+    @Test func connectTimesOutOrIsRefusedWithClearErrors() throws {
+        let placeholder = try Socket(.ipv4, .stream)
+        try placeholder.bind(to: .ipv4(.loopback(port: 0)))
+        let address = try placeholder.localAddress()
+        try placeholder.close()
+        let client = try Socket(.ipv4, .stream)
+        let error = try #require(throws: SocketError.self) { try client.connect(to: address, timeout: .seconds(5)) }
+        #expect(error.errno == .connectionRefused)
+        #expect(error.description.hasPrefix("cannot connect to \(address): connection refused (ECONNREFUSED, errno 111)"))
+        #expect(error.description.contains("nothing listens on \(address)"))
+        #expect(try client.isNonBlocking() == false, "blocking mode restored after a timed connect")
+    }
+
+    @Test func receiveTimeoutExpiresAsWouldBlock() throws {
+        let (first, second) = try Socket.pair()
+        try first.setOption(.receiveTimeout, .milliseconds(50))
+        let error = try #require(throws: SocketError.self) { try first.receive(maxBytes: 10) }
+        #expect(error.errno == .wouldBlock)
+        #expect(!second.isClosed)
+    }
+
+    @Test func broadcastWithoutSOBroadcastIsExplained() throws {
+        let socket = try Socket(.ipv4, .datagram)
+        let target = try SocketAddress("127.255.255.255:9")
+        let error = try #require(throws: SocketError.self) { try socket.send([1], to: target) }
+        #expect(error.errno == .permissionDenied)
+        #expect(error.description.hasPrefix("cannot send to 127.255.255.255:9: permission denied (EACCES, errno 13)"))
+        #expect(error.description.contains("SO_BROADCAST"))
+        try socket.setOption(.broadcast, true)
+        #expect(try socket.send([1], to: target) == 1)
+    }
+
+    // MARK: The classic: [Errno 98] Address already in use
+
+    /// Makes a server-side TIME_WAIT on a fresh port: the server accepts a connection and closes
+    /// it first, the client closes after reading end-of-file, then the listener closes.
+    /// Returns the port's address.
+    private func leaveTimeWait(reuseAddress: Bool) throws -> SocketAddress {
+        let (listener, address) = try TestSupport.loopbackListener(reuseAddress: reuseAddress)
+        let client = try Socket(.ipv4, .stream)
+        try client.connect(to: address, timeout: .seconds(5))
+        let (server, _) = try listener.accept()
+        try server.close()  // the server closes first: its side will sit in TIME_WAIT
+        #expect(try client.receive(maxBytes: 1).isEmpty, "client reads end-of-file")
+        try client.close()
+        try listener.close()
+        return address
+    }
+
+    @Test func rebindOverTimeWaitFailsWithoutReuseAddressAndExplainsWhy() throws {
+        let address = try leaveTimeWait(reuseAddress: false)
+        let again = try Socket(.ipv4, .stream)
+        let error = try #require(throws: SocketError.self) { try again.bind(to: address) }
+        #expect(error.errno == .addressInUse)
+        #expect(error.syscall == "bind")
+        #expect(error.address == address)
+        let text = error.description
+        #expect(text.hasPrefix("cannot bind \(address): address already in use (EADDRINUSE, errno 98)"))
+        #expect(text.contains("TIME_WAIT"))
+        #expect(text.contains("SO_REUSEADDR"))
+        #expect(text.contains("SocketOption.reuseAddress"))
+    }
+
+    @Test func rebindOverTimeWaitSucceedsAtOnceWithReuseAddress() throws {
+        let address = try leaveTimeWait(reuseAddress: true)
+        let again = try Socket(.ipv4, .stream)
+        try again.setOption(.reuseAddress, true)
+        try again.bind(to: address)
+        try again.listen()
+        #expect(try again.localAddress() == address)
+    }
+
+    @Test func aLiveListenerHoldsThePortEvenWithReuseAddress() throws {
+        let (listener, address) = try TestSupport.loopbackListener(reuseAddress: true)
+        defer { withExtendedLifetime(listener) {} }
+        let again = try Socket(.ipv4, .stream)
+        try again.setOption(.reuseAddress, true)
+        let error = try #require(throws: SocketError.self) { try again.bind(to: address) }
+        #expect(error.errno == .addressInUse)
+        #expect(error.description.contains("SO_REUSEADDR is set"))
+        #expect(error.description.contains("sockit who \(address.port!)"))
+    }
+}
+
+@Suite("SocketError explanations")
+struct SocketErrorTests {
+    @Test func privilegedPortNamesTheWaysOut() {
+        let error = SocketError(syscall: "bind", errno: .permissionDenied, address: .ipv4(.any(port: 80)))
+        #expect(error.description.hasPrefix("cannot bind 0.0.0.0:80: permission denied (EACCES, errno 13)"))
+        #expect(error.description.contains("below 1024"))
+        #expect(error.description.contains("CAP_NET_BIND_SERVICE"))
+        #expect(error.description.contains("net.ipv4.ip_unprivileged_port_start"))
+    }
+
+    @Test(arguments: [
+        (Errno.addressNotAvailable, "bind", "not an address of this machine"),
+        (Errno.timedOut, "connect", "in time"),
+        (Errno.notPermitted, "setsockopt", "CAP_NET_ADMIN"),
+        (Errno.invalidArgument, "setsockopt", "rejected the value"),
+        (Errno.tooManyOpenFiles, "accept4", "limit of open files"),
+        (Errno.tooManyOpenFilesInSystem, "socket", "fs.file-max"),
+    ])
+    func everyCommonErrnoHasAnExplanation(errno: Errno, syscall: String, phrase: String) {
+        let error = SocketError(syscall: syscall, errno: errno, address: .ipv4(.init(octets: 10, 9, 9, 9, port: 8080)), option: "SO_MARK")
+        #expect(error.hints.contains { $0.contains(phrase) }, "\(error.description)")
+        #expect(error.summary.contains("(\(errno.name), errno \(errno.rawValue))"))
+    }
+
+    @Test func diagnosisNamesTheHolder() {
+        let diagnosis = PortDiagnosis(holders: [
+            .init(pid: 4242, command: "python3 server.py", user: "dev", state: "LISTEN", localAddress: "0.0.0.0:8080", fd: 3)
+        ])
+        let error = SocketError(syscall: "bind", errno: .addressInUse, address: .ipv4(.loopback(port: 8080)), diagnosis: diagnosis)
+        #expect(
+            error.description == """
+                cannot bind 127.0.0.1:8080: address already in use (EADDRINUSE, errno 98)
+                  held by pid 4242 (python3 server.py, user dev) in LISTEN on 0.0.0.0:8080
+                  stop it with: sockit free 8080
+                """)
+    }
+
+    @Test func timeWaitFromAListenerWithoutReuseSaysWait() {
+        let diagnosis = PortDiagnosis(timeWaitCount: 3, timeWaitLongestMilliseconds: 56_200, timeWaitReusable: false)
+        let error = SocketError(syscall: "bind", errno: .addressInUse, address: .ipv4(.loopback(port: 8080)), diagnosis: diagnosis)
+        #expect(error.description.contains("3 connections on this port are in TIME_WAIT (up to 57 s left); no process listens"))
+        #expect(error.description.contains("no option helps now: wait 57 s"))
+    }
+
+    @Test func errnoMatchesInCatch() {
+        do {
+            throw SocketError(syscall: "bind", errno: .addressInUse)
+        } catch Errno.addressInUse {
+            // matched
+        } catch {
+            Issue.record("did not match: \(error)")
+        }
+    }
+}

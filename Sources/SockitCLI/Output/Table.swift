@@ -30,7 +30,9 @@ struct Table {
                     parts.append(rightAligned.contains(index) ? pad + cell : cell + pad)
                 }
             }
-            return parts.joined(separator: "  ")
+            var text = parts.joined(separator: "  ")
+            while text.last == " " { text.removeLast() }
+            return text
         }
         var lines = [Terminal.bold(line(headers))]
         lines += rows.map(line)

@@ -1,0 +1,239 @@
+import Foundation
+import SockitTestSupport
+import Testing
+
+@testable import Sockit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One row of the round-trip table: a socket kind, and a body that sets an option to a value
+/// different from its initial one and checks what reads back (socket2's `test!` pattern).
+struct RoundTrip: CustomTestStringConvertible, Sendable {
+    var name: String
+    var domain: SocketDomain = .ipv4
+    var type: SocketType = .stream
+    var check: @Sendable (Socket) throws -> Void
+
+    var testDescription: String { name }
+
+    /// Sets `value` and expects to read `expected` (default: the value), after checking the
+    /// initial value differs, so the test cannot pass without the set taking effect.
+    static func of<V: Equatable & Sendable>(
+        _ option: SocketOption<V>, _ value: V, expect expected: V? = nil, domain: SocketDomain = .ipv4,
+        type: SocketType = .stream
+    ) -> RoundTrip {
+        RoundTrip(name: option.cName, domain: domain, type: type) { socket in
+            let initial = try socket.getOption(option)
+            let wanted = expected ?? value
+            #expect(initial != wanted, "\(option.cName): initial value already \(initial)")
+            try socket.setOption(option, value)
+            #expect(try socket.getOption(option) == wanted, "\(option.cName)")
+        }
+    }
+}
+
+@Suite("Typed socket options")
+struct SocketOptionTests {
+    static let roundTrips: [RoundTrip] = [
+        .of(.reuseAddress, true),
+        .of(.reusePort, true),
+        .of(.broadcast, true, type: .datagram),
+        .of(.keepAlive, true),
+        .of(.receiveLowWatermark, 10),
+        .of(.linger, .seconds(5)),
+        .of(.linger, .zero),
+        .of(.receiveTimeout, .milliseconds(1500)),
+        .of(.sendTimeout, .seconds(2)),
+        .of(.outOfBandInline, true),
+        .of(.dontRoute, true),
+        .of(.priority, 5),
+        .of(.mark, 42),
+        .of(.bindToDevice, "lo"),
+        .of(.tcpNoDelay, true),
+        .of(.tcpKeepAliveIdle, .seconds(30)),
+        .of(.tcpKeepAliveInterval, .seconds(5)),
+        .of(.tcpKeepAliveCount, 4),
+        .of(.tcpUserTimeout, .milliseconds(1500)),
+        .of(.tcpMaxSegmentSize, 1000),
+        .of(.tcpCork, true),
+        .of(.tcpQuickAck, false),
+        .of(.tcpFastOpen, 5),
+        // 5 s becomes 3 SYN-ACK retransmissions, which the kernel reports back as 7 s.
+        .of(.tcpDeferAccept, .seconds(5), expect: .seconds(7)),
+        .of(.tcpNotSentLowWatermark, 16384),
+        .of(.tcpCongestion, "reno"),
+        .of(.ipTimeToLive, 12),
+        .of(.ipTypeOfService, 0x10),
+        .of(.ipMulticastTimeToLive, 4, type: .datagram),
+        .of(.ipMulticastLoop, false, type: .datagram),
+        .of(.ipMulticastInterface, .loopback(port: 0), type: .datagram),
+        .of(.ipFreeBind, true),
+        .of(.ipv6Only, true, domain: .ipv6),
+        .of(.ipv6UnicastHops, 9, domain: .ipv6),
+        .of(.ipv6MulticastHops, 3, domain: .ipv6, type: .datagram),
+        .of(.ipv6MulticastLoop, false, domain: .ipv6, type: .datagram),
+        .of(.ipv6TrafficClass, 0x20, domain: .ipv6),
+    ]
+
+    @Test(arguments: roundTrips)
+    func setsAndReadsBack(_ roundTrip: RoundTrip) throws {
+        let socket = try Socket(roundTrip.domain, roundTrip.type)
+        try roundTrip.check(socket)
+    }
+
+    @Test func sendBufferIsDoubledLikeReceiveBuffer() throws {
+        let socket = try Socket(.ipv4, .stream)
+        try socket.setOption(.sendBufferSize, 65536)
+        #expect(try socket.getOption(.sendBufferSize) == 131072)
+    }
+
+    /// Linux doubles SO_RCVBUF; the typed read, the raw int read and the raw bytes agree.
+    @Test func receiveBufferReadsTheDoubledEffectiveValue() throws {
+        let socket = try Socket(.ipv4, .stream)
+        try socket.setOption(.receiveBufferSize, 65536)
+        let typed = try socket.getOption(.receiveBufferSize)
+        let raw = try socket.getRawOption(level: SOL_SOCKET, name: SO_RCVBUF)
+        let bytes = try socket.getRawOption(level: SOL_SOCKET, name: SO_RCVBUF, capacity: 4)
+        #expect(typed == 131072)
+        #expect(Int(raw) == typed)
+        #expect(bytes == withUnsafeBytes(of: Int32(typed)) { Array($0) })
+
+        // Above net.core.rmem_max the request is clamped first, then doubled.
+        let maximum = try #require(readProcInt("/proc/sys/net/core/rmem_max"))
+        try socket.setOption(.receiveBufferSize, maximum * 4)
+        #expect(try socket.getOption(.receiveBufferSize) == maximum * 2)
+    }
+
+    @Test func rawFormSetsAndTypedFormReads() throws {
+        let socket = try Socket(.ipv4, .stream)
+        try socket.setRawOption(level: SOL_SOCKET, name: SO_KEEPALIVE, value: 1)
+        #expect(try socket.getOption(.keepAlive))
+        try socket.setRawOption(level: CInt(IPPROTO_TCP), name: TCP_KEEPCNT, bytes: withUnsafeBytes(of: Int32(7)) { Array($0) })
+        #expect(try socket.getOption(.tcpKeepAliveCount) == 7)
+        try socket.setOption(.ipTimeToLive, 33)
+        #expect(try socket.getRawOption(level: CInt(IPPROTO_IP), name: IP_TTL) == 33)
+    }
+
+    @Test func keepAliveConvenienceSetsAllFour() throws {
+        let socket = try Socket(.ipv4, .stream)
+        try socket.setKeepAlive(idle: .seconds(20), interval: .seconds(3), count: 5)
+        #expect(try socket.getOption(.keepAlive))
+        #expect(try socket.getOption(.tcpKeepAliveIdle) == .seconds(20))
+        #expect(try socket.getOption(.tcpKeepAliveInterval) == .seconds(3))
+        #expect(try socket.getOption(.tcpKeepAliveCount) == 5)
+    }
+
+    @Test func multicastMembershipJoinsAndLeaves() throws {
+        let socket = try Socket(.ipv4, .datagram)
+        let membership = IPv4Membership(group: .init(octets: 239, 1, 2, 3, port: 0), interface: .loopback(port: 0))
+        // Leaving a group never joined fails: so a successful leave proves the join happened.
+        #expect(throws: SocketError.self) { try socket.setOption(.ipDropMembership, membership) }
+        try socket.setOption(.ipAddMembership, membership)
+        try socket.setOption(.ipDropMembership, membership)
+    }
+
+    @Test func ipv6MulticastMembershipJoinsAndLeaves() throws {
+        let socket = try Socket(.ipv6, .datagram)
+        let group = try #require(try SocketAddress("[ff02::1:3]:0").ipv6)
+        let membership = IPv6Membership(group: group, interfaceIndex: if_nametoindex("lo"))
+        #expect(throws: SocketError.self) { try socket.setOption(.ipv6LeaveGroup, membership) }
+        try socket.setOption(.ipv6JoinGroup, membership)
+        try socket.setOption(.ipv6LeaveGroup, membership)
+    }
+
+    // MARK: Read-only options
+
+    @Test func typeDomainAndProtocolOfAStreamSocket() throws {
+        let socket = try Socket(.ipv6, .stream)
+        #expect(try socket.getOption(.type) == .stream)
+        #expect(try socket.getOption(.domain) == .ipv6)
+        #expect(try socket.getOption(.protocol) == .tcp)
+        let udp = try Socket(.ipv4, .datagram)
+        #expect(try udp.getOption(.type) == .datagram)
+        #expect(try udp.getOption(.protocol) == .udp)
+    }
+
+    @Test func acceptConnectionsAfterListen() throws {
+        let socket = try Socket(.ipv4, .stream)
+        try socket.bind(to: .ipv4(.loopback(port: 0)))
+        #expect(try socket.getOption(.acceptConnections) == false)
+        try socket.listen()
+        #expect(try socket.getOption(.acceptConnections))
+    }
+
+    @Test func pendingErrorIsConnectionRefusedAfterARefusedConnect() throws {
+        // A port that nothing listens on: bound, read back, closed.
+        let placeholder = try Socket(.ipv4, .stream)
+        try placeholder.bind(to: .ipv4(.loopback(port: 0)))
+        let closedAddress = try placeholder.localAddress()
+        try placeholder.close()
+
+        let client = try Socket(.ipv4, .stream, nonBlocking: true)
+        let done = try client.connectNonBlocking(to: closedAddress)
+        #expect(!done)
+        #expect(try client.poll(for: Int16(POLLOUT), timeout: .seconds(5)))
+        #expect(try client.getOption(.error) == .connectionRefused)
+        #expect(try client.getOption(.error) == nil, "reading SO_ERROR clears it")
+    }
+
+    @Test func tcpInfoOfAConnectedPairIsEstablished() throws {
+        let (listener, address) = try TestSupport.loopbackListener()
+        let client = try Socket(.ipv4, .stream)
+        try client.connect(to: address, timeout: .seconds(5))
+        let (server, _) = try listener.accept()
+        try client.sendAll(Array("hello".utf8))
+        #expect(try server.receive(maxBytes: 5) == Array("hello".utf8))
+        let info = try client.getOption(.tcpInfo)
+        #expect(info.state == .established)
+        #expect(info.sendMSS > 0)
+        #expect(info.rto > 0)
+        #expect(info.bytesAcked >= 5 || info.bytesSent >= 5)
+        #expect(try server.getOption(.tcpInfo).bytesReceived == 5)
+        #expect(try listener.getOption(.tcpInfo).state == .listen)
+    }
+
+    // MARK: Options the kernel lacks or refuses
+
+    @Test func anOptionTheKernelLacksFailsWithAClearError() throws {
+        let madeUp = SocketOption<Int>.integer(SOL_SOCKET, 9999, "SOL_SOCKET", "SO_MADE_UP")
+        let socket = try Socket(.ipv4, .stream)
+        let error = try #require(throws: SocketError.self) { try socket.setOption(madeUp, 1) }
+        #expect(error.errno == .protocolNotAvailable)
+        #expect(error.description.hasPrefix("cannot set SO_MADE_UP: protocol not available (ENOPROTOOPT, errno 92)"))
+        #expect(error.description.contains("does not support SO_MADE_UP"))
+        #expect(throws: SocketError.self) { try socket.getOption(madeUp) }
+    }
+
+    @Test func aTCPOptionOnAUDPSocketIsExplained() throws {
+        let socket = try Socket(.ipv4, .datagram)
+        let error = try #require(throws: SocketError.self) { try socket.setOption(.tcpNoDelay, true) }
+        #expect(error.option == "TCP_NODELAY")
+        #expect(error.hints.contains { $0.contains("a TCP option on a UDP socket") })
+    }
+
+    @Test func readOnlyOptionsCannotBeSet() throws {
+        let socket = try Socket(.ipv4, .stream)
+        let error = try #require(throws: SocketError.self) { try socket.setOption(.acceptConnections, true) }
+        #expect(error.description.contains("SO_ACCEPTCONN is read-only"))
+    }
+
+    @Test func catalogueListsEveryOptionOnce() {
+        let names = SocketOptionCatalog.all.map(\.cName)
+        #expect(Set(names).count == names.count)
+        #expect(names.count >= 48)
+    }
+}
+
+func readProcInt(_ path: String) -> Int? {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+extension SocketAddress {
+    var ipv6: SocketAddress.IPv6? {
+        if case .ipv6(let address) = self { return address }
+        return nil
+    }
+}
