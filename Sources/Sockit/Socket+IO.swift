@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CSockit
 
 // Sending always passes MSG_NOSIGNAL: a write to a connection the peer has closed returns EPIPE
 // instead of raising SIGPIPE, which would kill the process by default.
@@ -20,7 +21,7 @@ extension Socket {
     /// Sends bytes on a non-blocking socket: `.wouldBlock` when the send buffer is full.
     public func sendNonBlocking(_ buffer: UnsafeRawBufferPointer, flags: CInt = 0) throws(SocketError) -> IOResult<Int> {
         try withDescriptor("send") { fd throws(SocketError) in
-            try Sys.nonBlocking { Glibc.send(fd, buffer.baseAddress, buffer.count, flags | CInt(MSG_NOSIGNAL)) }
+            try Sys.nonBlocking { Glibc.send(fd, buffer.baseAddress, buffer.count, flags | CInt(SOCKIT_MSG_NOSIGNAL)) }
                 .orThrow { SocketError(syscall: "send", errno: $0, socketType: type) }
         }
     }
@@ -86,7 +87,7 @@ extension Socket {
         return try withDescriptor("sendto") { fd throws(SocketError) in
             let result = array.withUnsafeBytes { raw in
                 address.withSockAddr { pointer, length in
-                    Sys.call { sendto(fd, raw.baseAddress, raw.count, flags | CInt(MSG_NOSIGNAL), pointer, length) }
+                    Sys.call { sendto(fd, raw.baseAddress, raw.count, flags | CInt(SOCKIT_MSG_NOSIGNAL), pointer, length) }
                 }
             }
             return try result.orThrow { SocketError(syscall: "sendto", errno: $0, address: address, socketType: type) }

@@ -38,8 +38,8 @@ public final class Socket: Sendable {
     public init(
         _ domain: SocketDomain, _ type: SocketType, protocol: IPProtocol = .default, nonBlocking: Bool = false
     ) throws(SocketError) {
-        var flags = type.rawValue | CInt(SOCK_CLOEXEC.rawValue)
-        if nonBlocking { flags |= CInt(SOCK_NONBLOCK.rawValue) }
+        var flags = type.rawValue | CInt(SOCKIT_SOCK_CLOEXEC)
+        if nonBlocking { flags |= CInt(SOCKIT_SOCK_NONBLOCK) }
         let fd = try Sys.socket(domain.rawValue, flags, `protocol`.rawValue).orThrow {
             SocketError(syscall: "socket", errno: $0)
         }
@@ -83,8 +83,8 @@ public final class Socket: Sendable {
         Socket, Socket
     ) {
         var fds: [CInt] = [-1, -1]
-        var flags = type.rawValue | CInt(SOCK_CLOEXEC.rawValue)
-        if nonBlocking { flags |= CInt(SOCK_NONBLOCK.rawValue) }
+        var flags = type.rawValue | CInt(SOCKIT_SOCK_CLOEXEC)
+        if nonBlocking { flags |= CInt(SOCKIT_SOCK_NONBLOCK) }
         _ = try Sys.call { socketpair(AF_UNIX, flags, 0, &fds) }.orThrow {
             SocketError(syscall: "socketpair", errno: $0)
         }
@@ -200,8 +200,8 @@ extension Socket {
         try withDescriptor("accept4") { fd throws(SocketError) in
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            var flags = CInt(SOCK_CLOEXEC.rawValue)
-            if nonBlocking { flags |= CInt(SOCK_NONBLOCK.rawValue) }
+            var flags = CInt(SOCKIT_SOCK_CLOEXEC)
+            if nonBlocking { flags |= CInt(SOCKIT_SOCK_NONBLOCK) }
             let result = withUnsafeMutablePointer(to: &storage) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                     Sys.nonBlocking { sockit_accept4(fd, address, &length, flags) }

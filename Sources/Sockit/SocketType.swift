@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CSockit
 
 /// A socket's address family. The corresponding C constants are `AF_INET`, `AF_INET6`, `AF_UNIX`.
 public struct SocketDomain: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -35,20 +36,20 @@ public struct SocketType: RawRepresentable, Hashable, Sendable, CustomStringConv
     public init(rawValue: CInt) { self.rawValue = rawValue }
 
     /// A byte stream (TCP for IP). The corresponding C constant is `SOCK_STREAM`.
-    public static var stream: SocketType { SocketType(rawValue: CInt(SOCK_STREAM.rawValue)) }
+    public static var stream: SocketType { SocketType(rawValue: CInt(SOCKIT_SOCK_STREAM)) }
     /// Datagrams (UDP for IP). The corresponding C constant is `SOCK_DGRAM`.
-    public static var datagram: SocketType { SocketType(rawValue: CInt(SOCK_DGRAM.rawValue)) }
+    public static var datagram: SocketType { SocketType(rawValue: CInt(SOCKIT_SOCK_DGRAM)) }
     /// Reliable ordered datagrams. The corresponding C constant is `SOCK_SEQPACKET`.
-    public static var seqPacket: SocketType { SocketType(rawValue: CInt(SOCK_SEQPACKET.rawValue)) }
+    public static var seqPacket: SocketType { SocketType(rawValue: CInt(SOCKIT_SOCK_SEQPACKET)) }
     /// Raw packets. The corresponding C constant is `SOCK_RAW`.
-    public static var raw: SocketType { SocketType(rawValue: CInt(SOCK_RAW.rawValue)) }
+    public static var raw: SocketType { SocketType(rawValue: CInt(SOCKIT_SOCK_RAW)) }
 
     public var description: String {
         switch rawValue {
-        case CInt(SOCK_STREAM.rawValue): return "SOCK_STREAM"
-        case CInt(SOCK_DGRAM.rawValue): return "SOCK_DGRAM"
-        case CInt(SOCK_SEQPACKET.rawValue): return "SOCK_SEQPACKET"
-        case CInt(SOCK_RAW.rawValue): return "SOCK_RAW"
+        case CInt(SOCKIT_SOCK_STREAM): return "SOCK_STREAM"
+        case CInt(SOCKIT_SOCK_DGRAM): return "SOCK_DGRAM"
+        case CInt(SOCKIT_SOCK_SEQPACKET): return "SOCK_SEQPACKET"
+        case CInt(SOCKIT_SOCK_RAW): return "SOCK_RAW"
         default: return "SOCK_\(rawValue)"
         }
     }
@@ -87,9 +88,9 @@ public enum ShutdownHow: Sendable {
 
     var rawValue: CInt {
         switch self {
-        case .read: return CInt(SHUT_RD)
-        case .write: return CInt(SHUT_WR)
-        case .both: return CInt(SHUT_RDWR)
+        case .read: return CInt(SOCKIT_SHUT_RD)
+        case .write: return CInt(SOCKIT_SHUT_WR)
+        case .both: return CInt(SOCKIT_SHUT_RDWR)
         }
     }
 }

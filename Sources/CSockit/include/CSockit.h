@@ -24,6 +24,26 @@ const char *_Nullable sockit_errno_name(int code);
 /// `accept4(2)`, a GNU extension the Glibc module does not export.
 int sockit_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nullable length, int flags);
 
+/// Socket constants that glibc declares as enum members plus same-named macros, which the Swift
+/// importer does not find reliably in every build mode: re-exported here as plain constants.
+enum {
+    SOCKIT_SOCK_STREAM = SOCK_STREAM,
+    SOCKIT_SOCK_DGRAM = SOCK_DGRAM,
+    SOCKIT_SOCK_RAW = SOCK_RAW,
+    SOCKIT_SOCK_SEQPACKET = SOCK_SEQPACKET,
+    SOCKIT_SOCK_NONBLOCK = SOCK_NONBLOCK,
+    SOCKIT_SOCK_CLOEXEC = SOCK_CLOEXEC,
+    SOCKIT_SHUT_RD = SHUT_RD,
+    SOCKIT_SHUT_WR = SHUT_WR,
+    SOCKIT_SHUT_RDWR = SHUT_RDWR,
+    SOCKIT_MSG_NOSIGNAL = MSG_NOSIGNAL,
+    SOCKIT_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC,
+    SOCKIT_MSG_CTRUNC = MSG_CTRUNC,
+    SOCKIT_MSG_DONTWAIT = MSG_DONTWAIT,
+    SOCKIT_MSG_PEEK = MSG_PEEK,
+    SOCKIT_SCM_RIGHTS = SCM_RIGHTS,
+};
+
 /// `errno` of the calling thread, read at once by the caller after a failing call.
 static inline int sockit_errno(void) { return errno; }
 static inline void sockit_set_errno(int value) { errno = value; }
