@@ -15,9 +15,10 @@ struct SocketTests {
         let fd = socket.fileDescriptor
         #expect(fd >= 0)
         #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0, "created with SOCK_CLOEXEC")
+        let identity = try #require(openFileIdentity(fd))
         try socket.close()
         #expect(socket.isClosed)
-        #expect(fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+        #expect(openFileIdentity(fd) != identity, "the socket's descriptor is closed")
         try socket.close()  // a second close does nothing (and cannot close a reused number)
         let error = try #require(throws: SocketError.self) { try socket.localAddress() }
         #expect(error.errno == .badFileDescriptor)
@@ -25,11 +26,15 @@ struct SocketTests {
 
     @Test func deinitClosesAndTakeDescriptorReleasesOwnership() throws {
         var fd: CInt = -1
+        var identity: FileIdentity?
         do {
             let socket = try Socket(.ipv4, .datagram)
             fd = socket.fileDescriptor
+            identity = openFileIdentity(fd)
         }
-        #expect(fcntl(fd, F_GETFD) == -1, "the descriptor was closed with its owner")
+        #expect(identity != nil)
+        // Other tests run in parallel and may reuse the number: compare what it refers to.
+        #expect(openFileIdentity(fd) != identity, "the descriptor was closed with its owner")
 
         let socket = try Socket(.ipv4, .datagram)
         let taken = socket.takeDescriptor()
@@ -231,4 +236,17 @@ struct SocketErrorTests {
             Issue.record("did not match: \(error)")
         }
     }
+}
+
+/// What a descriptor refers to (device and inode), or nil when it is not open. Tests compare
+/// these rather than descriptor numbers, which parallel tests may reuse at any moment.
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+}
+
+func openFileIdentity(_ fd: CInt) -> FileIdentity? {
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { return nil }
+    return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
 }
