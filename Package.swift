@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Sockit", targets: ["Sockit"]),
+        .library(name: "SockitServer", targets: ["SockitServer"]),
         .executable(name: "sockit", targets: ["SockitCLI"]),
     ],
     dependencies: [
@@ -21,6 +22,7 @@ let package = Package(
     targets: [
         .target(name: "CSockit"),
         .target(name: "Sockit", dependencies: ["CSockit"], swiftSettings: strict),
+        .target(name: "SockitServer", dependencies: ["Sockit"], swiftSettings: strict),
         .executableTarget(
             name: "SockitCLI",
             dependencies: [
@@ -31,6 +33,9 @@ let package = Package(
         ),
         .target(name: "SockitTestSupport", dependencies: ["Sockit"], swiftSettings: strict),
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SockitServerTests", dependencies: ["SockitServer", "Sockit", "SockitTestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport", "SockitCLI"], swiftSettings: strict),
     ]

@@ -1,0 +1,72 @@
+import Sockit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// systemd socket activation (`sd_listen_fds(3)`): systemd, or `systemd-socket-activate`,
+/// opens the listening sockets and starts us with them as descriptors 3, 4, … and
+/// `LISTEN_PID` (our pid), `LISTEN_FDS` (how many) and `LISTEN_FDNAMES` (colon-separated names).
+public enum SystemdActivation {
+    /// An inherited listening socket and its name (`LISTEN_FDNAMES`, or "unknown").
+    public struct Listener: Sendable {
+        public var name: String
+        public var socket: Socket
+    }
+
+    /// Why inherited descriptors cannot be used.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// The first inherited descriptor (`SD_LISTEN_FDS_START`).
+    public static let firstDescriptor: CInt = 3
+
+    /// The sockets systemd passed to this process, or an empty array when it passed none (no
+    /// `LISTEN_FDS`, or `LISTEN_PID` is another process's). Each must be a listening socket of
+    /// `type`. The variables are removed from the environment so that children do not inherit
+    /// them, and the descriptors get `FD_CLOEXEC`.
+    ///
+    /// - Throws: `Failure` when a descriptor is not a socket, not listening, or of another type.
+    public static func listeners(type: SocketType = .stream) throws(Failure) -> [Listener] {
+        defer {
+            unsetenv("LISTEN_PID")
+            unsetenv("LISTEN_FDS")
+            unsetenv("LISTEN_FDNAMES")
+        }
+        guard let pidText = environment("LISTEN_PID"), let pid = Int32(pidText), pid == getpid(),
+            let countText = environment("LISTEN_FDS"), let count = Int32(countText), count >= 1
+        else { return [] }
+        guard count <= 64 else { throw Failure(description: "LISTEN_FDS=\(count) is more than the 64 sockit accepts") }
+        let names = environment("LISTEN_FDNAMES")?.split(separator: ":", omittingEmptySubsequences: false).map(String.init) ?? []
+        var result: [Listener] = []
+        for index in 0..<count {
+            let fd = firstDescriptor + index
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let socket: Socket
+            do {
+                socket = try Socket(adopting: fd)
+            } catch {
+                throw Failure(description: "inherited descriptor \(fd) is not a socket (LISTEN_FDS=\(count))")
+            }
+            let name = Int(index) < names.count ? names[Int(index)] : "unknown"
+            guard socket.type == type else {
+                _ = socket.takeDescriptor()  // not ours to close: leave it as systemd gave it
+                throw Failure(description: "inherited socket \(fd) (\(name)) is \(socket.type), expected \(type)")
+            }
+            if type == .stream, (try? socket.getOption(.acceptConnections)) != true {
+                _ = socket.takeDescriptor()
+                throw Failure(description: "inherited socket \(fd) (\(name)) is not listening")
+            }
+            result.append(Listener(name: name, socket: socket))
+        }
+        return result
+    }
+
+    private static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+}

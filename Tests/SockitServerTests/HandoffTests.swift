@@ -1,0 +1,182 @@
+import Foundation
+import Sockit
+import SockitTestSupport
+import Synchronization
+import Testing
+
+@testable import SockitServer
+
+@Suite("Hand-off protocol messages")
+struct HandoffMessageTests {
+    @Test(arguments: [
+        HandoffMessage.request, .ready, .done, .denied(reason: "uid 65534 may not take these sockets"),
+        .listeners(count: 1, names: []), .listeners(count: 2, names: ["http", "admin"]),
+    ])
+    func encodesAndParsesBack(message: HandoffMessage) throws {
+        #expect(try HandoffMessage(parsing: message.encoded) == message)
+    }
+
+    @Test(arguments: [
+        "", "\n", "SOCKIT-HANDOFF 2 REQUEST\n", "sockit-handoff 1 REQUEST", "SOCKIT-HANDOFF 1 REQUEST extra",
+        "SOCKIT-HANDOFF 1 LISTENERS", "SOCKIT-HANDOFF 1 LISTENERS 0", "SOCKIT-HANDOFF 1 LISTENERS 17",
+        "SOCKIT-HANDOFF 1 LISTENERS -1", "SOCKIT-HANDOFF 1 LISTENERS 2 a", "SOCKIT-HANDOFF 1 LISTENERS 1 a,b",
+        "SOCKIT-HANDOFF 1 LISTENERS 2 a,", "SOCKIT-HANDOFF 1 LISTENERS 99999999999999999999",
+        "SOCKIT-HANDOFF 1 READY\u{0}", "SOCKIT-HANDOFF 1 DENIED", "SOCKIT-HANDOFF 1 EXPLODE",
+        "SOCKIT-HANDOFF 1 " + String(repeating: "A", count: 300),
+    ])
+    func rejectsMalformedLines(line: String) {
+        #expect(throws: HandoffMessage.ParseError.self) { try HandoffMessage(parsing: Array(line.utf8)) }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        #expect(throws: HandoffMessage.ParseError.self) {
+            try HandoffMessage(parsing: Array("SOCKIT-HANDOFF 1 DENIED ".utf8) + [0xff, 0xfe])
+        }
+    }
+}
+
+@Suite("Listener hand-off between two instances", .serialized)
+struct ListenerHandoffTests {
+    /// A fresh path for a control socket in a private temporary directory.
+    private func controlPath() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sockit-handoff-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("ctl").path
+    }
+
+    @Test func nobodyAtThePathMeansBindAsUsual() throws {
+        let path = try controlPath()
+        #expect(try ListenerHandoff.acquire(path: path) == nil, "no file")
+        // A stale socket file with no process behind it.
+        let stale = try Socket(.unix, .stream)
+        try stale.bind(to: .unix(.init(path: path)))
+        try stale.close()
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(try ListenerHandoff.acquire(path: path) == nil, "stale file")
+        // ...which a new control socket replaces.
+        let server = HandoffServer(path: path, listeners: [], onHandedOff: { _ in })
+        try server.start()
+        server.stop()
+        #expect(!FileManager.default.fileExists(atPath: path), "removed on stop, since it was ours")
+    }
+
+    @Test func refusesToReplaceAFileThatIsNotASocket() throws {
+        let path = try controlPath()
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("precious".utf8)))
+        let server = HandoffServer(path: path, listeners: [], onHandedOff: { _ in })
+        let failure = try #require(throws: ListenerHandoff.Failure.self) { try server.start() }
+        #expect(failure.description.contains("is not a socket"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious")
+    }
+
+    @Test func listenerMovesToTheNewInstanceWithoutDroppingQueuedConnections() throws {
+        let path = try controlPath()
+        let (listener, address) = try TestSupport.loopbackListener(reuseAddress: true)
+        let handedTo = Mutex<Int32?>(nil)
+        let old = HandoffServer(path: path, listeners: [listener.fileDescriptor], names: ["echo"]) { pid in
+            handedTo.withLock { $0 = pid }
+        }
+        try old.start()
+        defer { old.stop() }
+        #expect(FileManager.default.fileExists(atPath: path))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        // A client connects before the hand-off and waits in the accept queue.
+        let early = try Socket(.ipv4, .stream)
+        try early.connect(to: address, timeout: .seconds(5))
+
+        let takeover = try #require(try ListenerHandoff.acquire(path: path, timeout: .seconds(5)))
+        #expect(takeover.listeners.count == 1)
+        #expect(takeover.names == ["echo"])
+        #expect(takeover.peerPID == getpid())
+        let inherited = takeover.listeners[0]
+        #expect(try inherited.localAddress() == address)
+
+        // The new instance serves the control path next, then says READY.
+        let next = HandoffServer(path: path, listeners: [inherited.fileDescriptor], onHandedOff: { _ in })
+        try next.start()
+        defer { next.stop() }
+        #expect(try takeover.confirmReady(timeout: .seconds(5)))
+        #expect(handedTo.withLock { $0 } == getpid())
+        #expect(old.handedOff)
+
+        // The old instance's descriptor closes; the queued connection is still there to accept.
+        try listener.close()
+        let (server, _) = try inherited.accept()
+        try early.sendAll([7])
+        #expect(try server.receive(maxBytes: 1) == [7])
+
+        // And the next restart finds the new instance at the same path.
+        let again = try #require(try ListenerHandoff.acquire(path: path, timeout: .seconds(5)))
+        #expect(try again.listeners[0].localAddress() == address)
+    }
+
+    @Test func aNewInstanceThatDiesBeforeReadyLeavesTheOldOneServing() throws {
+        let path = try controlPath()
+        let (listener, _) = try TestSupport.loopbackListener()
+        let handedOff = Mutex(false)
+        let old = HandoffServer(
+            path: path, listeners: [listener.fileDescriptor], onHandedOff: { _ in handedOff.withLock { $0 = true } })
+        try old.start()
+        defer { old.stop() }
+        // The new instance takes the sockets, puts its own control socket at PATH, then "crashes":
+        // its connection to the old one closes without READY.
+        let doomed: HandoffServer = try {
+            let takeover = try #require(try ListenerHandoff.acquire(path: path, timeout: .seconds(5)))
+            let doomed = HandoffServer(
+                path: path, listeners: takeover.listeners.map(\.fileDescriptor), onHandedOff: { _ in })
+            try doomed.start()
+            return doomed
+        }()  // the takeover is released here: its connection closes without READY
+        defer { doomed.stop() }
+        // The old instance notices, restores PATH, and a later instance can take over.
+        var retaken: ListenerHandoff.Takeover?
+        let found = TestSupport.eventually(timeout: .seconds(10)) {
+            retaken = try? ListenerHandoff.acquire(path: path, timeout: .seconds(2))
+            return retaken != nil
+        }
+        #expect(found)
+        #expect(!handedOff.withLock { $0 })
+        #expect(!old.handedOff)
+    }
+
+    @Test func anotherUserCannotTakeTheListener() throws {
+        let path = try controlPath()
+        let (listener, _) = try TestSupport.loopbackListener()
+        let old = HandoffServer(path: path, listeners: [listener.fileDescriptor], onHandedOff: { _ in })
+        try old.start()
+        defer { old.stop() }
+        let python = """
+            import array, socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(sys.argv[1])
+            except PermissionError:
+                print("EACCES"); sys.exit(0)
+            try:
+                s.sendall(b"SOCKIT-HANDOFF 1 REQUEST\\n")
+            except BrokenPipeError:
+                pass  # refused at once; the answer is still there to read
+            fds = array.array("i")
+            msg, anc, flags, addr = s.recvmsg(256, socket.CMSG_SPACE(16 * fds.itemsize))
+            print(msg.decode().strip(), "fds=%d" % sum(len(d) // 4 for _, _, d in anc))
+            """
+        // Mode 0600 keeps user nobody out of the socket file altogether...
+        let blocked = try TestSupport.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
+        #expect(blocked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "EACCES", "\(blocked.stderr)")
+        // ...and with the file opened up, SO_PEERCRED still refuses it, sending no descriptor.
+        #expect(chmod(path, 0o666) == 0)
+        #expect(chmod((path as NSString).deletingLastPathComponent, 0o755) == 0)
+        let denied = try TestSupport.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
+        #expect(denied.stdout.hasPrefix("SOCKIT-HANDOFF 1 DENIED"), "\(denied.stdout) \(denied.stderr)")
+        #expect(denied.stdout.contains("fds=0"))
+        #expect(!old.handedOff)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
