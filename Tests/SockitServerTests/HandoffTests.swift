@@ -180,3 +180,58 @@ struct ListenerHandoffTests {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+@Suite("systemd socket activation", .serialized)
+struct SystemdActivationTests {
+    /// Places `sockets` at consecutive descriptors from a high number, as systemd places them
+    /// from 3, and sets the variables systemd sets.
+    private func activate(_ sockets: [Socket], pid: Int32 = getpid(), names: String? = nil) -> CInt {
+        let first: CInt = 900
+        for (index, socket) in sockets.enumerated() {
+            #expect(dup2(socket.fileDescriptor, first + CInt(index)) == first + CInt(index))
+        }
+        setenv("LISTEN_PID", String(pid), 1)
+        setenv("LISTEN_FDS", String(sockets.count), 1)
+        if let names { setenv("LISTEN_FDNAMES", names, 1) }
+        return first
+    }
+
+    @Test func inheritedListenersAreAdoptedAndTheVariablesUnset() throws {
+        let (first, firstAddress) = try TestSupport.loopbackListener()
+        let (second, secondAddress) = try TestSupport.loopbackListener(ipv6: true)
+        let start = activate([first, second], names: "web:admin")
+        let listeners = try SystemdActivation.listeners(firstDescriptor: start)
+        #expect(listeners.map(\.name) == ["web", "admin"])
+        #expect(try listeners[0].socket.localAddress() == firstAddress)
+        #expect(try listeners[1].socket.localAddress() == secondAddress)
+        #expect(fcntl(start, F_GETFD) & FD_CLOEXEC != 0)
+        #expect(getenv("LISTEN_PID") == nil && getenv("LISTEN_FDS") == nil && getenv("LISTEN_FDNAMES") == nil)
+    }
+
+    @Test func variablesForAnotherProcessAreIgnored() throws {
+        let (listener, _) = try TestSupport.loopbackListener()
+        let start = activate([listener], pid: getpid() + 1)
+        defer { close(start) }
+        #expect(try SystemdActivation.listeners(firstDescriptor: start).isEmpty)
+        #expect(getenv("LISTEN_FDS") == nil)
+    }
+
+    @Test func aSocketThatDoesNotListenIsRefused() throws {
+        let notListening = try Socket(.ipv4, .stream)
+        let start = activate([notListening])
+        defer { close(start) }
+        let failure = try #require(throws: SystemdActivation.Failure.self) {
+            try SystemdActivation.listeners(firstDescriptor: start)
+        }
+        #expect(failure.description.contains("is not listening"))
+        #expect(fcntl(start, F_GETFD) != -1, "left open: it is not ours to close")
+
+        let datagram = try Socket(.ipv4, .datagram)
+        let udpStart = activate([datagram])
+        defer { close(udpStart) }
+        let wrongType = try #require(throws: SystemdActivation.Failure.self) {
+            try SystemdActivation.listeners(firstDescriptor: udpStart)
+        }
+        #expect(wrongType.description.contains("expected SOCK_STREAM"))
+    }
+}

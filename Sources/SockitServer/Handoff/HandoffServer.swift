@@ -143,7 +143,6 @@ public final class HandoffServer: Sendable {
             guard fds[0].revents & Int16(POLLIN) != 0, let (connection, _) = try? control.accept() else { continue }
             if exchange(with: connection) {
                 state.withLock { state in
-                    state.handedOff = true
                     // PATH now leads to the new instance; only close our socket.
                     try? state.control?.close()
                     state.control = nil
@@ -179,6 +178,7 @@ public final class HandoffServer: Sendable {
                 return recoverFromFailedTakeover(pid: peer.pid, reason: answer.isEmpty ? "it exited" : "it sent something else")
             }
             onHandedOff(peer.pid)
+            state.withLock { $0.handedOff = true }
             try? connection.sendAll(HandoffMessage.done.encoded)
             log("pid \(peer.pid) accepts now; this instance stopped accepting and drains")
             return true

@@ -29,8 +29,11 @@ public enum SystemdActivation {
     /// `type`. The variables are removed from the environment so that children do not inherit
     /// them, and the descriptors get `FD_CLOEXEC`.
     ///
+    /// - Parameter firstDescriptor: where the sockets start; 3 in every real activation.
     /// - Throws: `Failure` when a descriptor is not a socket, not listening, or of another type.
-    public static func listeners(type: SocketType = .stream) throws(Failure) -> [Listener] {
+    public static func listeners(type: SocketType = .stream, firstDescriptor: CInt = SystemdActivation.firstDescriptor)
+        throws(Failure) -> [Listener]
+    {
         defer {
             unsetenv("LISTEN_PID")
             unsetenv("LISTEN_FDS")
