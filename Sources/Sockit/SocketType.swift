@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+// In a whole-module (release) build the SOCK_* enum is attributed to CSockit, which includes
+// <sys/socket.h> too; without this import the release build cannot find SOCK_STREAM.
+import CSockit
 
 /// A socket's address family. The corresponding C constants are `AF_INET`, `AF_INET6`, `AF_UNIX`.
 public struct SocketDomain: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
