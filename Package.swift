@@ -53,7 +53,10 @@ let package = Package(
         // CLI tests run as a real process.
         .testTarget(
             name: "SockitServerTests",
-            dependencies: ["Sockit", "SockitServer", "SockitTestSupport", "SockitCLI"],
+            dependencies: [
+                "CSockit", "Sockit", "SockitServer", "SockitTestSupport", "SockitCLI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]

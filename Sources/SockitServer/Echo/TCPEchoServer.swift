@@ -135,7 +135,13 @@ public final class TCPEchoServer: Service, Sendable {
         let accepting = running.group.loops[0]
         core.draining.store(true, ordering: .releasing)
         let listener = UncheckedBox(running.listener)
-        accepting.execute { listener.value.close(on: accepting) }
+        // Wait until the loop has closed the listener: from here on, connecting is refused.
+        await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
+            accepting.execute {
+                listener.value.close(on: accepting)
+                closed.resume()
+            }
+        }
         let open = core.connectionCount.load(ordering: .acquiring)
         core.logger.info(
             "shutting down: stopped accepting, draining connections",
@@ -171,7 +177,7 @@ public final class TCPEchoServer: Service, Sendable {
             let box = UncheckedBox(state)
             state.loop.execute { box.value.closeAll() }
         }
-        running.group.shutdown()
+        await running.group.shutdownGracefully()
         started.withLock { $0 = nil }
         core.logger.info("stopped")
     }

@@ -39,7 +39,7 @@ public final class UDPEchoServer: Service, Sendable {
         try? await gracefulShutdown()
         let box = UncheckedBox(handler)
         loop.execute { box.value.close(on: loop) }
-        group.shutdown()
+        await group.shutdownGracefully()
         logger.info("stopped")
     }
 }

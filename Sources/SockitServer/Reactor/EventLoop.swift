@@ -27,6 +27,8 @@ public final class EventLoop: @unchecked Sendable {
     private var timers: [Timer] = []
     private var nextTimerID: UInt64 = 1
     private var thread: pthread_t?
+    /// Whether `run()` has returned, and who waits for it (any thread).
+    private let exit = Mutex<(exited: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private var armedDeadline: ContinuousClock.Instant?
 
     /// The loop's number within its group (0 for a lone loop).
@@ -161,6 +163,31 @@ public final class EventLoop: @unchecked Sendable {
             if result.timer { runDueTimers() }
         }
         runTasks()
+        let waiters = exit.withLock { state in
+            state.exited = true
+            let waiters = state.waiters
+            state.waiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Stops the loop and suspends (without blocking a thread) until its thread has left `run()`.
+    /// The thread is detached: do not `join()` afterwards.
+    public func stopGracefully() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = exit.withLock { state in
+                if state.exited { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+            stop()
+        }
+        if let thread {
+            pthread_detach(thread)
+            self.thread = nil
+        }
     }
 
     private func runTasks() {
@@ -219,7 +246,13 @@ public final class EventLoopGroup: Sendable {
         return online > 0 ? online : 1
     }
 
-    /// Stops every loop and waits for the threads.
+    /// Stops every loop and suspends until their threads are done, without blocking a thread:
+    /// the one to use from async code.
+    public func shutdownGracefully() async {
+        for loop in loops { await loop.stopGracefully() }
+    }
+
+    /// Stops every loop and waits for the threads (blocking: not from async code).
     public func shutdown() {
         for loop in loops { loop.stop() }
         for loop in loops where !loop.inLoop { loop.join() }

@@ -280,7 +280,7 @@ final class EchoProcess {
 }
 
 /// A blocking client socket with a receive timeout, so that no read in a test waits forever.
-func connectClient(_ address: SocketAddress, timeout: Duration = .seconds(10)) throws -> Socket {
+func connectClient(_ address: SocketAddress, timeout: Duration = .seconds(10)) throws(SocketError) -> Socket {
     let socket = try Socket(for: address, .stream)
     try socket.connect(to: address, timeout: timeout)
     try socket.setOption(.receiveTimeout, timeout)
@@ -289,7 +289,7 @@ func connectClient(_ address: SocketAddress, timeout: Duration = .seconds(10)) t
 }
 
 /// Receives exactly `count` bytes (or fewer at end-of-file).
-func receiveExactly(_ socket: Socket, _ count: Int) throws -> [UInt8] {
+func receiveExactly(_ socket: Socket, _ count: Int) throws(SocketError) -> [UInt8] {
     var bytes: [UInt8] = []
     while bytes.count < count {
         let chunk = try socket.receive(maxBytes: min(65536, count - bytes.count))

@@ -1,0 +1,109 @@
+import Logging
+import Sockit
+import SockitServer
+import Testing
+
+/// The async/await API on the event loops, and the echo server used in-process.
+@Suite("SockitServer: async API")
+struct AsyncAPITests {
+    @Test("AsyncTCPListener: connections arrive as an AsyncSequence; async read/write echo; FIN ends the read")
+    func tcpListenerEcho() async throws {
+        let group = try EventLoopGroup(count: 2)
+        defer { group.shutdown() }
+        let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
+        let address = listener.localAddress
+        let server = Task {
+            var served = 0
+            for try await connection in listener {
+                served += 1
+                Task {
+                    while true {
+                        let bytes = try await connection.read()
+                        if bytes.isEmpty { break }
+                        try await connection.write(bytes)
+                    }
+                    try connection.shutdownWrite()
+                    connection.close()
+                }
+                if served == 3 { break }
+            }
+            return served
+        }
+        try await withThrowingTaskGroup(of: Bool.self) { clients in
+            for index in 0..<3 {
+                clients.addTask {
+                    let connection = try await AsyncTCPConnection.connect(to: address, group: group)
+                    let message = payload(200_000, seed: UInt64(index))
+                    async let sending: Void = {
+                        try await connection.write(message)
+                        try connection.shutdownWrite()
+                    }()
+                    var echoed: [UInt8] = []
+                    while true {
+                        let bytes = try await connection.read()
+                        if bytes.isEmpty { break }
+                        echoed += bytes
+                    }
+                    try await sending
+                    connection.close()
+                    return echoed == message
+                }
+            }
+            for try await correct in clients { #expect(correct) }
+        }
+        #expect(try await server.value == 3)
+        listener.close()
+    }
+
+    @Test("AsyncTCPConnection.connect to a closed port fails with ECONNREFUSED")
+    func connectRefused() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let unused = try Socket(.ipv4, .stream)
+        try unused.bind(to: SocketAddress("127.0.0.1:0"))
+        let address = try unused.localAddress()
+        await #expect(throws: SocketError.self) { try await AsyncTCPConnection.connect(to: address, group: group) }
+    }
+
+    @Test("AsyncUDPSocket: async send and receive round-trip")
+    func udpRoundTrip() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let server = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
+        let client = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
+        let echo = Task {
+            let (bytes, sender) = try await server.receive()
+            try await server.send(bytes, to: sender!)
+        }
+        try await client.send(Array("datagram".utf8), to: server.localAddress)
+        let (reply, sender) = try await client.receive()
+        #expect(reply == Array("datagram".utf8))
+        #expect(sender == server.localAddress)
+        try await echo.value
+        server.close()
+        client.close()
+    }
+
+    @Test("TCPEchoServer in-process on the loops directly: echo, then shutdown drains and returns")
+    func inProcessEchoServer() async throws {
+        var configuration = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        configuration.threads = 2
+        configuration.drainTimeout = .seconds(5)
+        let server = TCPEchoServer(configuration: configuration, logger: Logger(label: "test"))
+        let address = try server.start()
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let connection = try await AsyncTCPConnection.connect(to: address, group: group)
+        try await connection.write(Array("in process".utf8))
+        var echoed: [UInt8] = []
+        while echoed.count < 10 { echoed += try await connection.read() }
+        #expect(echoed == Array("in process".utf8))
+        #expect(server.connectionCount == 1)
+        async let stopped: Void = server.shutdown()
+        try connection.shutdownWrite()
+        #expect(try await connection.read().isEmpty)
+        connection.close()
+        await stopped
+        #expect(server.connectionCount == 0)
+    }
+}
