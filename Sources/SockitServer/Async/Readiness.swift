@@ -57,7 +57,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
         }
     }
 
-    func handle(_ event: ReadyEvent, on loop: EventLoop) {
+    override func handle(_ event: ReadyEvent, on loop: EventLoop) {
         if event.readable || event.failed {
             let waiting = readers
             readers.removeAll()

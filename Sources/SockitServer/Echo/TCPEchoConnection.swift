@@ -109,7 +109,7 @@ final class TCPEchoConnection: EventHandler {
     @inline(__always)
     private var pendingCount: Int { pendingEnd - pendingStart }
 
-    func handle(_ event: ReadyEvent, on loop: EventLoop) {
+    override func handle(_ event: ReadyEvent, on loop: EventLoop) {
         // An error or hang-up is found out by the read or write it makes fail.
         if (event.readable || event.failed) && !readPaused && !peerClosed {
             readable(loop)

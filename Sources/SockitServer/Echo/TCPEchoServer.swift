@@ -206,7 +206,7 @@ final class TCPEchoListener: EventHandler {
         self.core = core
     }
 
-    func handle(_ event: ReadyEvent, on loop: EventLoop) {
+    override func handle(_ event: ReadyEvent, on loop: EventLoop) {
         // Bounded, so that a flood of connections cannot starve the connections of this loop.
         for _ in 0..<128 {
             switch RawIO.accept(fd) {

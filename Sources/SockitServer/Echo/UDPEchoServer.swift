@@ -55,7 +55,7 @@ final class UDPEchoHandler: EventHandler {
         self.logger = logger
     }
 
-    func handle(_ event: ReadyEvent, on loop: EventLoop) {
+    override func handle(_ event: ReadyEvent, on loop: EventLoop) {
         let buffer = loop.readBuffer
         var storage = sockaddr_storage()
         for _ in 0..<64 {

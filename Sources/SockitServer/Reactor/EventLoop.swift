@@ -7,9 +7,15 @@ import Sockit
 import Synchronization
 
 /// Something registered on an event loop: told when its descriptor is ready. Called on the
-/// loop's thread only.
-public protocol EventHandler: AnyObject {
-    func handle(_ event: ReadyEvent, on loop: EventLoop)
+/// loop's thread only. Subclass it and override `handle`.
+///
+/// A class rather than a protocol: the loop calls it through a vtable on a table of unmanaged
+/// references, with no existential box and no retain/release per event (the hot path).
+open class EventHandler {
+    public init() {}
+
+    /// Called on the loop's thread when the registered descriptor is ready.
+    open func handle(_ event: ReadyEvent, on loop: EventLoop) {}
 }
 
 /// One thread running one selector (epoll on Linux): non-blocking descriptors, no thread per
@@ -20,8 +26,13 @@ public protocol EventHandler: AnyObject {
 /// can be `@unchecked Sendable`: loop state is only touched by the loop's thread.
 public final class EventLoop: @unchecked Sendable {
     let selector: PlatformSelector
-    /// Handlers indexed by descriptor: a descriptor is unique in the process while open.
-    private var handlers: [(any EventHandler)?] = []
+    /// Handlers indexed by descriptor (a descriptor is unique in the process while open), each
+    /// retained once by the table.
+    private var handlers: UnsafeMutablePointer<Unmanaged<EventHandler>?>
+    private var handlerCapacity: Int
+    /// Handlers deregistered during this iteration, released at its end: a handler may
+    /// deregister itself (close) while it runs, and must stay alive until it returns.
+    private var retired: [Unmanaged<EventHandler>] = []
     private let tasks = Mutex<[@Sendable () -> Void]>([])
     private let stopping = Atomic<Bool>(false)
     private var timers: [Timer] = []
@@ -50,21 +61,41 @@ public final class EventLoop: @unchecked Sendable {
         self.selector = try PlatformSelector()
         self.index = index
         self.readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        self.handlerCapacity = 1024
+        self.handlers = .allocate(capacity: 1024)
+        self.handlers.initialize(repeating: nil, count: 1024)
     }
 
     deinit {
         selector.close()
         readBuffer.deallocate()
+        for slot in 0..<handlerCapacity { handlers[slot]?.release() }
+        handlers.deallocate()
+        releaseRetired()
+    }
+
+    private func releaseRetired() {
+        for handler in retired { handler.release() }
+        retired.removeAll(keepingCapacity: true)
     }
 
     // MARK: Registration (loop thread)
 
     /// Registers `handler` for `fd`.
-    public func register(_ handler: any EventHandler, fd: CInt, interest: Interest) throws(SocketError) {
+    public func register(_ handler: EventHandler, fd: CInt, interest: Interest) throws(SocketError) {
         let slot = Int(fd)
-        if slot >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: slot + 64 - handlers.count)) }
+        if slot >= handlerCapacity {
+            let capacity = max(handlerCapacity * 2, slot + 1)
+            let grown = UnsafeMutablePointer<Unmanaged<EventHandler>?>.allocate(capacity: capacity)
+            grown.moveInitialize(from: handlers, count: handlerCapacity)
+            (grown + handlerCapacity).initialize(repeating: nil, count: capacity - handlerCapacity)
+            handlers.deallocate()
+            handlers = grown
+            handlerCapacity = capacity
+        }
         try selector.register(fd: fd, interest: interest)
-        handlers[slot] = handler
+        if let previous = handlers[slot] { retired.append(previous) }
+        handlers[slot] = .passRetained(handler)
     }
 
     /// Changes what `fd` waits for.
@@ -76,7 +107,11 @@ public final class EventLoop: @unchecked Sendable {
     /// Stops watching `fd`; call before closing it.
     public func deregister(fd: CInt) {
         selector.deregister(fd: fd)
-        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+        let slot = Int(fd)
+        if slot >= 0, slot < handlerCapacity, let handler = handlers[slot] {
+            retired.append(handler)
+            handlers[slot] = nil
+        }
     }
 
     // MARK: Timers (loop thread)
@@ -151,8 +186,10 @@ public final class EventLoop: @unchecked Sendable {
             do {
                 result = try selector.wait(timeout: nil) { event in
                     let slot = Int(event.fd)
-                    guard slot < handlers.count, let handler = handlers[slot] else { return }
-                    handler.handle(event, on: self)
+                    guard slot < handlerCapacity, let handler = handlers[slot] else { return }
+                    // The table holds a reference, and a deregistered handler is only released
+                    // at the end of the iteration: no retain/release needed around the call.
+                    handler._withUnsafeGuaranteedRef { $0.handle(event, on: self) }
                 }
             } catch {
                 // epoll_wait fails only on a programming error (EBADF, EFAULT, EINVAL).
@@ -161,8 +198,10 @@ public final class EventLoop: @unchecked Sendable {
             now = .now
             if result.wakeup { runTasks() }
             if result.timer { runDueTimers() }
+            if !retired.isEmpty { releaseRetired() }
         }
         runTasks()
+        releaseRetired()
         let waiters = exit.withLock { state in
             state.exited = true
             let waiters = state.waiters
