@@ -64,6 +64,9 @@ struct Echo: AsyncParsableCommand {
     @Option(help: ArgumentHelp("On SIGINT/SIGTERM, let connections finish this long.", valueName: "SECONDS"))
     var drainTimeout: Double = 10
 
+    @Option(help: .hidden)
+    var acceptStrategy: String?
+
     @Flag(name: .customLong("verbose"), help: "Log each connection event (debug level) on stderr.")
     var verbose = false
 
@@ -110,6 +113,12 @@ struct Echo: AsyncParsableCommand {
         configuration.maxConnections = maxConnections
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         configuration.secondSignalEndsDrain = true
+        if let acceptStrategy {
+            guard let strategy = AcceptStrategy(rawValue: acceptStrategy) else {
+                throw ValidationError("--accept-strategy takes handout or reuseport")
+            }
+            configuration.acceptStrategy = strategy
+        }
 
         let announce: @Sendable (SocketAddress) -> Void = { address in
             print("listening on \(address)")

@@ -70,6 +70,14 @@ public struct ListenerConfiguration: Sendable {
     }
 }
 
+/// How connections reach the loops (see `TCPEchoServer` for the measurements behind the default).
+public enum AcceptStrategy: String, Sendable, CaseIterable {
+    /// One listener, accepted on the first loop, connections handed out round robin.
+    case oneListenerHandsOut = "handout"
+    /// One `SO_REUSEPORT` listener per loop; the kernel spreads connections by hash.
+    case listenerPerLoop = "reuseport"
+}
+
 /// Everything `sockit echo` can be told.
 public struct EchoConfiguration: Sendable {
     public var listener: ListenerConfiguration
@@ -85,6 +93,8 @@ public struct EchoConfiguration: Sendable {
     public var pendingWriteLimit: Int = 256 * 1024
     /// How long accepting pauses after `EMFILE`/`ENFILE` (no descriptor left for a new connection).
     public var acceptBackoff: Duration = .milliseconds(100)
+    /// How connections reach the loops; the default is the measured choice.
+    public var acceptStrategy: AcceptStrategy = .oneListenerHandsOut
     /// During a graceful shutdown, a second SIGINT/SIGTERM ends the drain at once.
     public var secondSignalEndsDrain = false
 

@@ -21,19 +21,23 @@ import UnixSignals
 ///
 /// ## One listener, accepted by one loop, handed out round robin
 ///
-/// The alternative is one `SO_REUSEPORT` listener per loop. We chose one listener because:
-/// - Measurement: accepting is off the hot path of a long-lived echo connection (one accept,
-///   then thousands of round trips), and the hand-off costs one `eventfd` wake-up per
-///   connection. `Benchmarks/compare-echo.sh` measures the steady state; at `--threads 1` the two
-///   designs are the same code path. NOT yet measured: a per-loop `SO_REUSEPORT` variant at
-///   `--threads 2` under a connect-heavy load (see the follow-up); the reasons below
-///   decided it in the meantime.
-/// - `SO_REUSEPORT` on the server's own listeners would make `--no-reuse-address` lie: a socket
-///   with `SO_REUSEPORT` binds over TIME_WAIT left by a listener that had it, so the classic
-///   failure could not be reproduced, and a second, unrelated `sockit echo` on the same port
-///   would silently share the traffic instead of failing with `EADDRINUSE`.
-/// - Per-loop listeners drop the connections queued on one of them when it closes; one listener
-///   closes one queue, and the kernel's hash spreads load unevenly over few connections.
+/// The alternative is one `SO_REUSEPORT` listener per loop (`AcceptStrategy.listenerPerLoop`,
+/// kept for measurement: `sockit echo --accept-strategy reuseport`). Measured on the 2-core
+/// development machine, `--threads 2`, medians of 3 rounds, other load present (noisy):
+/// - steady state, loadgen 500 connections x 64 B: hand-out 128,510 req/s (p99 8.7 ms),
+///   reuseport 130,921 req/s (p99 7.0 ms), C `epoll_echo -t 2` 123,620: the same within noise,
+///   because accepting is off the hot path of a long-lived connection.
+/// - connection churn (2 Python clients, connect + 1-byte echo + close, 6,000 connections):
+///   hand-out 11,279 conn/s, reuseport 12,967 conn/s: reuseport is about 15% faster at
+///   accepting, as the hand-off costs one cross-thread `execute` (eventfd wake-up) per connection.
+///
+/// We keep one listener, because correctness outweighs 15% on connection setup for an echo
+/// server whose connections are long-lived:
+/// - With `SO_REUSEPORT` on its own listeners, `--no-reuse-address` no longer reproduces the
+///   classic failure (checked: a restart over FIN_WAIT/TIME_WAIT binds), and a second,
+///   unrelated `sockit echo` on the same port binds and silently shares the traffic instead of
+///   failing with `EADDRINUSE` (checked too). `--reuse-port` is for when that is wanted.
+/// - Closing one of several per-loop listeners resets the connections queued on it.
 /// - One listening descriptor is exactly what a hitless restart hands to the next process
 ///   (`ListenerConfiguration.listener` adopts it), instead of N of them.
 public final class TCPEchoServer: Service, Sendable {
@@ -77,7 +81,8 @@ public final class TCPEchoServer: Service, Sendable {
     private struct Started: @unchecked Sendable {
         var group: EventLoopGroup
         var states: [EchoLoopState]
-        var listener: TCPEchoListener
+        /// One, on loop 0; or with `.listenerPerLoop`, one per loop, on that loop.
+        var listeners: [TCPEchoListener]
         var address: SocketAddress
     }
 
@@ -99,22 +104,37 @@ public final class TCPEchoServer: Service, Sendable {
     @discardableResult
     public func start() throws(SocketError) -> SocketAddress {
         if let address = started.withLock({ $0?.address }) { return address }
-        let socket = try core.configuration.listener.makeListener()
+        var listenerConfiguration = core.configuration.listener
+        let perLoop = core.configuration.acceptStrategy == .listenerPerLoop && core.configuration.threads > 1
+        if perLoop { listenerConfiguration.reusePort = true }
+        let socket = try listenerConfiguration.makeListener()
         let address = try socket.localAddress()
         let group = try EventLoopGroup(count: core.configuration.threads, start: false)
         let states = group.loops.map { EchoLoopState(loop: $0, core: core) }
-        let listener = TCPEchoListener(socket: socket, states: states, core: core)
-        let accepting = group.loops[0]
+        var listeners: [TCPEchoListener] = []
+        if perLoop {
+            // One SO_REUSEPORT listener per loop, each accepting for its own loop only.
+            listenerConfiguration.address = address
+            listenerConfiguration.listener = nil
+            for (index, state) in states.enumerated() {
+                let own = index == 0 ? socket : try listenerConfiguration.makeListener()
+                listeners.append(TCPEchoListener(socket: own, states: [state], core: core))
+            }
+        } else {
+            listeners.append(TCPEchoListener(socket: socket, states: states, core: core))
+        }
         // Registered before the loop threads start, so that no thread races this one and
         // "listening" is true when this returns.
         do throws(SocketError) {
-            try accepting.register(listener, fd: listener.fd, interest: .read)
+            for (index, listener) in listeners.enumerated() {
+                try group.loops[index].register(listener, fd: listener.fd, interest: .read)
+            }
         } catch {
-            try? socket.close()
+            for listener in listeners { try? listener.socket.close() }
             throw error
         }
         group.start()
-        started.withLock { $0 = Started(group: group, states: states, listener: listener, address: address) }
+        started.withLock { $0 = Started(group: group, states: states, listeners: listeners, address: address) }
         core.logger.info("listening", metadata: ["address": "\(address)", "threads": "\(group.loops.count)"])
         return address
     }
@@ -132,16 +152,20 @@ public final class TCPEchoServer: Service, Sendable {
     /// Stops accepting and drains (what `run()` does on a graceful shutdown).
     public func shutdown() async {
         guard let running = started.withLock({ $0 }) else { return }
-        let accepting = running.group.loops[0]
         core.draining.store(true, ordering: .releasing)
-        let listener = UncheckedBox(running.listener)
-        // Wait until the loop has closed the listener: from here on, connecting is refused.
-        await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
-            accepting.execute {
-                listener.value.close(on: accepting)
-                closed.resume()
+        // Wait until the loops have closed the listeners: from here on, connecting is refused.
+        for (index, listener) in running.listeners.enumerated() {
+            let loop = running.group.loops[index]
+            let box = UncheckedBox(listener)
+            await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
+                loop.execute {
+                    box.value.close(on: loop)
+                    closed.resume()
+                }
             }
         }
+        // `draining` is set before this read: a count that reaches zero later yields on
+        // `drained` (buffered), so the wait below cannot miss it.
         let open = core.connectionCount.load(ordering: .acquiring)
         core.logger.info(
             "shutting down: stopped accepting, draining connections",
@@ -159,12 +183,6 @@ public final class TCPEchoServer: Service, Sendable {
                 if secondSignal {
                     group.addTask {
                         for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { return }
-                    }
-                }
-                // The count may have reached zero before `drained` was awaited.
-                group.addTask {
-                    while !Task.isCancelled && core.connectionCount.load(ordering: .acquiring) > 0 {
-                        try? await Task.sleep(for: .milliseconds(50))
                     }
                 }
                 await group.next()
