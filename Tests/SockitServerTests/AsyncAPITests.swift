@@ -65,6 +65,27 @@ struct AsyncAPITests {
         await #expect(throws: SocketError.self) { try await AsyncTCPConnection.connect(to: address, group: group) }
     }
 
+    @Test("a read waiting for data ends with CancellationError when its task is cancelled")
+    func cancelledRead() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
+        let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
+        let accepted = try await listener.accept()
+        let reading = Task { try await accepted.read() }
+        // Nothing is ever sent: only cancellation can end this read.
+        reading.cancel()
+        await #expect(throws: CancellationError.self) { try await reading.value }
+        // The connection still works afterwards.
+        try await client.write([1, 2, 3])
+        var bytes: [UInt8] = []
+        while bytes.count < 3 { bytes += try await accepted.read() }
+        #expect(bytes == [1, 2, 3])
+        client.close()
+        accepted.close()
+        listener.close()
+    }
+
     @Test("AsyncUDPSocket: async send and receive round-trip")
     func udpRoundTrip() async throws {
         let group = try EventLoopGroup(count: 1)
@@ -105,5 +126,38 @@ struct AsyncAPITests {
         connection.close()
         await stopped
         #expect(server.connectionCount == 0)
+    }
+}
+
+/// The listener options reach every accepted connection (set once, on the listener).
+@Suite("SockitServer: listener options")
+struct ListenerOptionTests {
+    @Test("--nodelay, --keepalive and --send-buffer set on the listener are what accepted sockets have")
+    func optionsAreInherited() throws {
+        var configuration = ListenerConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        configuration.noDelay = true
+        configuration.keepAlive = KeepAlive(idle: .seconds(42), interval: .seconds(7), count: 3)
+        configuration.sendBufferSize = 64 * 1024
+        configuration.backlog = 16
+        let listener = try configuration.makeListener()
+        let client = try connectClient(try listener.localAddress())
+        #expect(try listener.poll(for: Int16(1) /* POLLIN */, timeout: .seconds(10)))
+        let (accepted, _) = try listener.accept(nonBlocking: true)
+        #expect(try accepted.getOption(.tcpNoDelay) == true)
+        #expect(try accepted.getOption(.keepAlive) == true)
+        #expect(try accepted.getOption(.tcpKeepAliveIdle) == .seconds(42))
+        #expect(try accepted.getOption(.tcpKeepAliveInterval) == .seconds(7))
+        #expect(try accepted.getOption(.tcpKeepAliveCount) == 3)
+        #expect(try accepted.getOption(.sendBufferSize) == 128 * 1024)  // Linux doubles it
+        #expect(try listener.getOption(.reuseAddress) == true)
+        try client.close()
+    }
+
+    @Test("sockit echo rejects a malformed --keepalive with exit 2 and changes nothing")
+    func badKeepAlive() throws {
+        let child = try Child(sockitBinary(), ["echo", "127.0.0.1:0", "--keepalive", "ten"])
+        #expect(child.waitForExit() == 2)
+        #expect(child.stderr.contains("--keepalive takes IDLE or IDLE,INTVL,CNT"))
+        #expect(child.readStdout(timeout: .seconds(1)).isEmpty)
     }
 }

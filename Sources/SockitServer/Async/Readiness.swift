@@ -5,17 +5,30 @@ import Sockit
 /// task; only "wait until ready" goes through the loop, so nothing ever blocks a thread of
 /// Swift's cooperative pool.
 ///
-/// Loop-confined state (`readers`, `writers`, `interest`) is only touched on `loop`'s thread,
-/// inside `execute` tasks and `handle`: that is what makes `@unchecked Sendable` sound.
+/// Loop-confined state (`readers`, `writers`, `interest`, each `Waiter`) is only touched on
+/// `loop`'s thread, inside `execute` tasks and `handle`: that is what makes `@unchecked Sendable`
+/// sound. A cancelled task stops waiting with `CancellationError`.
 final class Readiness: EventHandler, @unchecked Sendable {
     let socket: Socket
     let fd: CInt
     let loop: EventLoop
-    private var readers: [CheckedContinuation<Void, any Error>] = []
-    private var writers: [CheckedContinuation<Void, any Error>] = []
+    private var readers: [Waiter] = []
+    private var writers: [Waiter] = []
     private var registered = false
     private var interest: Interest = .none
     private var closed = false
+
+    /// One suspended task; confined to the loop like the rest.
+    private final class Waiter: @unchecked Sendable {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var cancelled = false
+
+        func resume(throwing error: (any Error)? = nil) {
+            guard let continuation else { return }
+            self.continuation = nil
+            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+        }
+    }
 
     init(socket: Socket, loop: EventLoop) {
         self.socket = socket
@@ -24,20 +37,42 @@ final class Readiness: EventHandler, @unchecked Sendable {
     }
 
     /// Waits until the descriptor is readable (or writable), or has an error to report.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled; `SocketError` (`EBADF`) when
+    ///   the socket is closed meanwhile.
     func wait(for wanted: Interest) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            loop.execute { [self] in
-                if closed {
-                    continuation.resume(throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, hints: ["the socket is closed"]))
-                    return
+        let waiter = Waiter()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                loop.execute { [self] in
+                    if waiter.cancelled {
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    if closed {
+                        continuation.resume(
+                            throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, hints: ["the socket is closed"]))
+                        return
+                    }
+                    waiter.continuation = continuation
+                    if wanted.contains(.read) { readers.append(waiter) } else { writers.append(waiter) }
+                    update()
                 }
-                if wanted.contains(.read) { readers.append(continuation) } else { writers.append(continuation) }
+            }
+        } onCancel: {
+            loop.execute { [self] in
+                waiter.cancelled = true
+                guard waiter.continuation != nil else { return }
+                readers.removeAll { $0 === waiter }
+                writers.removeAll { $0 === waiter }
+                waiter.resume(throwing: CancellationError())
                 update()
             }
         }
     }
 
     private func update() {
+        guard !closed else { return }
         var wanted: Interest = .none
         if !readers.isEmpty { wanted.insert(.read) }
         if !writers.isEmpty { wanted.insert(.write) }
