@@ -9,12 +9,12 @@ struct Echo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run an echo server: event loops on epoll, instant restart, graceful shutdown.",
         discussion: """
-            Prints "listening on HOST:PORT" on stdout once it accepts (the real port when given
-            port 0). SO_REUSEADDR is on, so a restart after Ctrl-C or kill -9 binds at once even
-            while old connections sit in TIME_WAIT; --no-reuse-address shows the classic
+            Prints "listening on HOST:PORT" on stdout once it accepts (the real port when given \
+            port 0). SO_REUSEADDR is on, so a restart after Ctrl-C or kill -9 binds at once even \
+            while old connections sit in TIME_WAIT; --no-reuse-address shows the classic \
             "address already in use" instead.
 
-            SIGINT or SIGTERM: stop accepting, close the listener, let open connections finish
+            SIGINT or SIGTERM: stop accepting, close the listener, let open connections finish \
             for up to --drain-timeout, exit 0. A second signal ends the drain at once.
 
             Examples:

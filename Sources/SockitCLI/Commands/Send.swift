@@ -12,12 +12,12 @@ struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a message (or stdin) and print the reply.",
         discussion: """
-            TCP: connects, sends the message (the words joined by spaces, plus a newline) or, with
-            no message, all of stdin byte for byte; then half-closes (FIN) and prints everything
-            the server sends back until it closes. Sending and receiving overlap, so a large
+            TCP: connects, sends the message (the words joined by spaces, plus a newline) or, with \
+            no message, all of stdin byte for byte; then half-closes (FIN) and prints everything \
+            the server sends back until it closes. Sending and receiving overlap, so a large \
             payload cannot deadlock against an echo server.
 
-            UDP (--udp): sends one datagram and prints the reply. With --broadcast (SO_BROADCAST),
+            UDP (--udp): sends one datagram and prints the reply. With --broadcast (SO_BROADCAST), \
             every reply that arrives before --timeout is printed, and none is not an error.
 
             Exit status: 0 done, 1 no reply in time, 2 error (refused, unreachable, ...).
@@ -163,10 +163,10 @@ struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print received UDP datagrams with their sender.",
         discussion: """
-            Binds ADDRESS (SO_REUSEADDR), prints "listening on HOST:PORT", then one line per
+            Binds ADDRESS (SO_REUSEADDR), prints "listening on HOST:PORT", then one line per \
             datagram: "from SENDER (N bytes): TEXT". Bind 0.0.0.0 to receive broadcasts.
 
-            Exit status: 0 after --count datagrams, 1 when --timeout passes without a datagram,
+            Exit status: 0 after --count datagrams, 1 when --timeout passes without a datagram, \
             2 on error.
 
             Example:
