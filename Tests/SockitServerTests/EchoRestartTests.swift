@@ -74,3 +74,35 @@ struct EchoRestartTests {
         #expect(child.stderr.contains("sockit who \(address.port!)"))
     }
 }
+
+@Suite("sockit echo and send: options and errors")
+struct EchoOptionTests {
+    @Test("--reuse-port: two servers listen on one port together")
+    func reusePortShares() throws {
+        let first = try EchoProcess(["--threads", "1", "--reuse-port"])
+        let second = try EchoProcess(["--threads", "1", "--reuse-port"], address: "\(first.address)")
+        #expect(second.address == first.address)
+        let client = try connectClient(first.address)
+        try client.sendAll(Array("shared".utf8))
+        #expect(try receiveExactly(client, 6) == Array("shared".utf8))
+    }
+
+    @Test("without --reuse-port a second server on a listening port fails with exit 2")
+    func secondServerFails() throws {
+        let first = try EchoProcess(["--threads", "1"])
+        let second = try Child(sockitBinary(), ["echo", "\(first.address)", "--threads", "1"])
+        #expect(second.waitForExit(timeout: .seconds(20)) == 2)
+        #expect(second.stderr.hasPrefix("sockit: cannot bind \(first.address): address already in use"))
+    }
+
+    @Test("sockit send to a port nobody listens on: exit 2, connection refused explained")
+    func sendRefused() throws {
+        let unused = try Socket(.ipv4, .stream)
+        try unused.bind(to: SocketAddress("127.0.0.1:0"))
+        let address = try unused.localAddress()
+        let (status, out, stderr) = try shell("\(sockitBinary()) send \(address) hello")
+        #expect(status == 2)
+        #expect(out.isEmpty)
+        #expect(stderr.hasPrefix("sockit: cannot connect to \(address): connection refused (ECONNREFUSED, errno 111)\n"))
+    }
+}

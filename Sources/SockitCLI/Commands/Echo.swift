@@ -31,7 +31,7 @@ struct Echo: AsyncParsableCommand {
     @Flag(help: "Echo UDP datagrams instead of TCP.")
     var udp = false
 
-    @Option(help: "Event-loop threads (default: the number of cores).")
+    @Option(help: "Event-loop threads for TCP (default: the number of cores; UDP uses one).")
     var threads: Int?
 
     @Flag(help: "Set SO_REUSEPORT: several processes may listen on the port together.")
