@@ -279,7 +279,7 @@ public final class EventLoopGroup: Sendable {
         for loop in loops { loop.start() }
     }
 
-    /// The number of cores this process may run on (`sched_getaffinity`, else `_SC_NPROCESSORS_ONLN`).
+    /// The number of online cores (`sysconf(_SC_NPROCESSORS_ONLN)`; a `taskset` affinity is not consulted).
     public static var coreCount: Int {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return online > 0 ? online : 1
