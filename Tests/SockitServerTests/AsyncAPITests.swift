@@ -1,4 +1,5 @@
 import Logging
+import ServiceLifecycle
 import Sockit
 import SockitServer
 import Testing
@@ -103,6 +104,45 @@ struct AsyncAPITests {
         try await echo.value
         server.close()
         client.close()
+    }
+
+    @Test("TCPEchoServer and UDPEchoServer compose in a ServiceGroup; a graceful shutdown ends both")
+    func serviceGroup() async throws {
+        let logger = Logger(label: "test")
+        let tcpAddress = AsyncStream.makeStream(of: SocketAddress.self)
+        let udpAddress = AsyncStream.makeStream(of: SocketAddress.self)
+        var tcp = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        tcp.threads = 1
+        let udp = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        let group = ServiceGroup(
+            services: [
+                TCPEchoServer(configuration: tcp, logger: logger) { tcpAddress.continuation.yield($0) },
+                UDPEchoServer(configuration: udp, logger: logger) { udpAddress.continuation.yield($0) },
+            ],
+            logger: logger)
+        let running = Task { try await group.run() }
+        var tcpIterator = tcpAddress.stream.makeAsyncIterator()
+        var udpIterator = udpAddress.stream.makeAsyncIterator()
+        let tcpBound = try #require(await tcpIterator.next())
+        let udpBound = try #require(await udpIterator.next())
+
+        let loops = try EventLoopGroup(count: 1)
+        defer { loops.shutdown() }
+        let connection = try await AsyncTCPConnection.connect(to: tcpBound, group: loops)
+        try await connection.write(Array("tcp".utf8))
+        var echoed: [UInt8] = []
+        while echoed.count < 3 { echoed += try await connection.read() }
+        #expect(echoed == Array("tcp".utf8))
+        let datagrams = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: loops)
+        try await datagrams.send(Array("udp".utf8), to: udpBound)
+        #expect(try await datagrams.receive().bytes == Array("udp".utf8))
+
+        await group.triggerGracefulShutdown()
+        try connection.shutdownWrite()
+        #expect(try await connection.read().isEmpty)
+        connection.close()
+        datagrams.close()
+        try await running.value
     }
 
     @Test("TCPEchoServer in-process on the loops directly: echo, then shutdown drains and returns")
