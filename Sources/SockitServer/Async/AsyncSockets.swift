@@ -64,6 +64,10 @@ public final class AsyncTCPListener: AsyncSequence, Sendable {
         readiness.close()
     }
 
+    deinit {
+        readiness.close()
+    }
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         let listener: AsyncTCPListener
         public mutating func next() async throws -> AsyncTCPConnection? {
@@ -143,8 +147,12 @@ public final class AsyncTCPConnection: Sendable {
         try readiness.socket.shutdown(.write)
     }
 
-    /// Closes the connection; pending reads and writes fail.
+    /// Closes the connection; pending reads and writes fail. Dropping the last reference closes it too.
     public func close() {
+        readiness.close()
+    }
+
+    deinit {
         readiness.close()
     }
 }
@@ -201,6 +209,10 @@ public final class AsyncUDPSocket: Sendable {
 
     /// Closes the socket; a pending receive fails.
     public func close() {
+        readiness.close()
+    }
+
+    deinit {
         readiness.close()
     }
 }
