@@ -17,26 +17,48 @@ let package = Package(
         .executable(name: "sockit", targets: ["SockitCLI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "CSockit"),
         .target(name: "Sockit", dependencies: ["CSockit"], swiftSettings: strict),
-        .target(name: "SockitServer", dependencies: ["Sockit"], swiftSettings: strict),
+        .target(
+            name: "SockitServer",
+            dependencies: [
+                "Sockit",
+                "CSockit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "SockitCLI",
             dependencies: [
                 "Sockit",
+                "SockitServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
         .target(name: "SockitTestSupport", dependencies: ["Sockit"], swiftSettings: strict),
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "SockitServerTests", dependencies: ["SockitServer", "Sockit", "SockitTestSupport"],
-            swiftSettings: strict),
-        .testTarget(
             name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport", "SockitCLI"], swiftSettings: strict),
+        // Depends on the executable target so that `swift test` alone builds `sockit`, which the
+        // CLI tests run as a real process.
+        .testTarget(
+            name: "SockitServerTests",
+            dependencies: [
+                "CSockit", "Sockit", "SockitServer", "SockitTestSupport", "SockitCLI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -23,7 +23,7 @@ struct SockitCommand: AsyncParsableCommand {
             With --json, stdout carries one JSON document and nothing else.
             """,
         version: sockitVersion,
-        subcommands: [Options.self]
+        subcommands: [Options.self, Echo.self, Send.self, Listen.self]
     )
 
     /// Runs the command and maps every outcome to DESIGN.md's exit statuses and one-sentence errors.

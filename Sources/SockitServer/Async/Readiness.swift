@@ -1,0 +1,122 @@
+import Sockit
+
+/// Suspends tasks until a descriptor is ready, using an event loop: the bridge between the
+/// loops and async/await. The syscalls themselves are non-blocking and made by the awaiting
+/// task; only "wait until ready" goes through the loop, so nothing ever blocks a thread of
+/// Swift's cooperative pool.
+///
+/// Loop-confined state (`readers`, `writers`, `interest`, each `Waiter`) is only touched on
+/// `loop`'s thread, inside `execute` tasks and `handle`: that is what makes `@unchecked Sendable`
+/// sound. A cancelled task stops waiting with `CancellationError`.
+final class Readiness: EventHandler, @unchecked Sendable {
+    let socket: Socket
+    let fd: CInt
+    let loop: EventLoop
+    private var readers: [Waiter] = []
+    private var writers: [Waiter] = []
+    private var registered = false
+    private var interest: Interest = .none
+    private var closed = false
+
+    /// One suspended task; confined to the loop like the rest.
+    private final class Waiter: @unchecked Sendable {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var cancelled = false
+
+        func resume(throwing error: (any Error)? = nil) {
+            guard let continuation else { return }
+            self.continuation = nil
+            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+        }
+    }
+
+    init(socket: Socket, loop: EventLoop) {
+        self.socket = socket
+        self.fd = socket.fileDescriptor
+        self.loop = loop
+    }
+
+    /// Waits until the descriptor is readable (or writable), or has an error to report.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled; `SocketError` (`EBADF`) when
+    ///   the socket is closed meanwhile.
+    func wait(for wanted: Interest) async throws {
+        let waiter = Waiter()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                loop.execute { [self] in
+                    if waiter.cancelled {
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    if closed {
+                        continuation.resume(
+                            throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, hints: ["the socket is closed"]))
+                        return
+                    }
+                    waiter.continuation = continuation
+                    if wanted.contains(.read) { readers.append(waiter) } else { writers.append(waiter) }
+                    update()
+                }
+            }
+        } onCancel: {
+            loop.execute { [self] in
+                waiter.cancelled = true
+                guard waiter.continuation != nil else { return }
+                readers.removeAll { $0 === waiter }
+                writers.removeAll { $0 === waiter }
+                waiter.resume(throwing: CancellationError())
+                update()
+            }
+        }
+    }
+
+    private func update() {
+        guard !closed else { return }
+        var wanted: Interest = .none
+        if !readers.isEmpty { wanted.insert(.read) }
+        if !writers.isEmpty { wanted.insert(.write) }
+        guard wanted != interest || !registered else { return }
+        do {
+            if registered {
+                try loop.reregister(fd: fd, interest: wanted)
+            } else {
+                try loop.register(self, fd: fd, interest: wanted)
+                registered = true
+            }
+            interest = wanted
+        } catch {
+            for waiter in readers + writers { waiter.resume(throwing: error) }
+            readers.removeAll()
+            writers.removeAll()
+        }
+    }
+
+    override func handle(_ event: ReadyEvent, on loop: EventLoop) {
+        if event.readable || event.failed {
+            let waiting = readers
+            readers.removeAll()
+            for waiter in waiting { waiter.resume() }
+        }
+        if event.writable || event.failed {
+            let waiting = writers
+            writers.removeAll()
+            for waiter in waiting { waiter.resume() }
+        }
+        update()
+    }
+
+    /// Deregisters, fails every waiter, closes the socket. Safe from any thread.
+    func close() {
+        loop.execute { [self] in
+            guard !closed else { return }
+            closed = true
+            if registered { loop.deregister(fd: fd) }
+            let error = SocketError(syscall: "close", errno: .badFileDescriptor, hints: ["the socket was closed while waiting"])
+            for waiter in readers + writers { waiter.resume(throwing: error) }
+            readers.removeAll()
+            writers.removeAll()
+            try? socket.close()
+        }
+    }
+}

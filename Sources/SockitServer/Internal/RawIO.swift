@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSockit
+
+// The hot path of the servers calls libc on raw descriptors: no `Socket` object, no
+// `SocketError` built, no allocation per call. The policy is Sockit's (`Sys.call` /
+// `Sys.nonBlocking`): `EINTR` is retried, `EAGAIN` is "would block", errno is read at once.
+
+/// The result of a non-blocking call on a raw descriptor.
+@usableFromInline
+enum RawResult {
+    case done(Int)
+    case wouldBlock
+    case failed(CInt)
+}
+
+@usableFromInline
+enum RawIO {
+    @inline(__always) @usableFromInline
+    static func receive(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> RawResult {
+        while true {
+            let result = recv(fd, buffer, count, 0)
+            if result >= 0 { return .done(result) }
+            let code = sockit_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+            return .failed(code)
+        }
+    }
+
+    @inline(__always) @usableFromInline
+    static func send(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int) -> RawResult {
+        while true {
+            let result = Glibc.send(fd, buffer, count, CInt(MSG_NOSIGNAL))
+            if result >= 0 { return .done(result) }
+            let code = sockit_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+            return .failed(code)
+        }
+    }
+
+    /// `accept4` with `SOCK_CLOEXEC | SOCK_NONBLOCK`; the peer address is not read.
+    @inline(__always) @usableFromInline
+    static func accept(_ fd: CInt) -> RawResult {
+        let flags = CInt(SOCK_CLOEXEC.rawValue) | CInt(SOCK_NONBLOCK.rawValue)
+        while true {
+            let result = sockit_accept4(fd, nil, nil, flags)
+            if result >= 0 { return .done(Int(result)) }
+            let code = sockit_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+            return .failed(code)
+        }
+    }
+
+    /// `close(2)`, never retried (see `Sys.close` in Sockit).
+    @inline(__always) @usableFromInline
+    static func close(_ fd: CInt) {
+        _ = Glibc.close(fd)
+    }
+
+    @inline(__always) @usableFromInline
+    static func shutdownWrite(_ fd: CInt) {
+        _ = Glibc.shutdown(fd, CInt(SHUT_WR))
+    }
+}

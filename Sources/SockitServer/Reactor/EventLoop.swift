@@ -1,0 +1,307 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Sockit
+import Synchronization
+
+/// Something registered on an event loop: told when its descriptor is ready. Called on the
+/// loop's thread only. Subclass it and override `handle`.
+///
+/// A class rather than a protocol: the loop calls it through a vtable on a table of unmanaged
+/// references, with no existential box and no retain/release per event (the hot path).
+open class EventHandler {
+    public init() {}
+
+    /// Called on the loop's thread when the registered descriptor is ready.
+    open func handle(_ event: ReadyEvent, on loop: EventLoop) {}
+}
+
+/// One thread running one selector (epoll on Linux): non-blocking descriptors, no thread per
+/// connection, and nothing here ever runs on Swift's cooperative pool.
+///
+/// Everything but `execute(_:)`, `stop()` and `join()` must be called on the loop's own thread
+/// (from a handler, a timer, or a task given to `execute`). That confinement is why the class
+/// can be `@unchecked Sendable`: loop state is only touched by the loop's thread.
+public final class EventLoop: @unchecked Sendable {
+    let selector: PlatformSelector
+    /// Handlers indexed by descriptor (a descriptor is unique in the process while open), each
+    /// retained once by the table.
+    private var handlers: UnsafeMutablePointer<Unmanaged<EventHandler>?>
+    private var handlerCapacity: Int
+    /// Handlers deregistered during this iteration, released at its end: a handler may
+    /// deregister itself (close) while it runs, and must stay alive until it returns.
+    private var retired: [Unmanaged<EventHandler>] = []
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let stopping = Atomic<Bool>(false)
+    private var timers: [Timer] = []
+    private var nextTimerID: UInt64 = 1
+    private var thread: pthread_t?
+    /// Whether `run()` has returned, and who waits for it (any thread).
+    private let exit = Mutex<(exited: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private var armedDeadline: ContinuousClock.Instant?
+
+    /// The loop's number within its group (0 for a lone loop).
+    public let index: Int
+    /// One read buffer per loop, shared by every connection on it: read into it and write
+    /// straight back from it; a connection allocates its own buffer only when a write is short.
+    public let readBuffer: UnsafeMutableRawBufferPointer
+    /// The time of the current iteration, read once per `epoll_wait`: cheap enough for idle timers.
+    public private(set) var now: ContinuousClock.Instant = .now
+
+    struct Timer {
+        var id: UInt64
+        var deadline: ContinuousClock.Instant
+        var action: () -> Void
+    }
+
+    /// An event loop that is not running yet: call `start()`.
+    public init(index: Int = 0, readBufferSize: Int = 64 * 1024) throws(SocketError) {
+        self.selector = try PlatformSelector()
+        self.index = index
+        self.readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        self.handlerCapacity = 1024
+        self.handlers = .allocate(capacity: 1024)
+        self.handlers.initialize(repeating: nil, count: 1024)
+    }
+
+    deinit {
+        selector.close()
+        readBuffer.deallocate()
+        for slot in 0..<handlerCapacity { handlers[slot]?.release() }
+        handlers.deallocate()
+        releaseRetired()
+    }
+
+    private func releaseRetired() {
+        for handler in retired { handler.release() }
+        retired.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Registration (loop thread)
+
+    /// Registers `handler` for `fd`.
+    public func register(_ handler: EventHandler, fd: CInt, interest: Interest) throws(SocketError) {
+        let slot = Int(fd)
+        if slot >= handlerCapacity {
+            let capacity = max(handlerCapacity * 2, slot + 1)
+            let grown = UnsafeMutablePointer<Unmanaged<EventHandler>?>.allocate(capacity: capacity)
+            grown.moveInitialize(from: handlers, count: handlerCapacity)
+            (grown + handlerCapacity).initialize(repeating: nil, count: capacity - handlerCapacity)
+            handlers.deallocate()
+            handlers = grown
+            handlerCapacity = capacity
+        }
+        try selector.register(fd: fd, interest: interest)
+        if let previous = handlers[slot] { retired.append(previous) }
+        handlers[slot] = .passRetained(handler)
+    }
+
+    /// Changes what `fd` waits for.
+    @inline(__always)
+    public func reregister(fd: CInt, interest: Interest) throws(SocketError) {
+        try selector.reregister(fd: fd, interest: interest)
+    }
+
+    /// Stops watching `fd`; call before closing it.
+    public func deregister(fd: CInt) {
+        selector.deregister(fd: fd)
+        let slot = Int(fd)
+        if slot >= 0, slot < handlerCapacity, let handler = handlers[slot] {
+            retired.append(handler)
+            handlers[slot] = nil
+        }
+    }
+
+    // MARK: Timers (loop thread)
+
+    /// Runs `action` on this loop after `delay`. Returns an id for `cancelTimer`.
+    @discardableResult
+    public func schedule(after delay: Duration, _ action: @escaping () -> Void) -> UInt64 {
+        let id = nextTimerID
+        nextTimerID += 1
+        timers.append(Timer(id: id, deadline: ContinuousClock.now + delay, action: action))
+        armNearestTimer()
+        return id
+    }
+
+    /// Cancels a timer that has not fired yet.
+    public func cancelTimer(_ id: UInt64) {
+        timers.removeAll { $0.id == id }
+    }
+
+    private func armNearestTimer() {
+        guard let nearest = timers.min(by: { $0.deadline < $1.deadline })?.deadline else {
+            if armedDeadline != nil { selector.armTimer(after: nil) }
+            armedDeadline = nil
+            return
+        }
+        if let armedDeadline, armedDeadline <= nearest { return }
+        armedDeadline = nearest
+        selector.armTimer(after: ContinuousClock.now.duration(to: nearest))
+    }
+
+    private func runDueTimers() {
+        armedDeadline = nil
+        let clock = ContinuousClock.now
+        var due: [Timer] = []
+        timers.removeAll { timer in
+            if timer.deadline <= clock {
+                due.append(timer)
+                return true
+            }
+            return false
+        }
+        for timer in due.sorted(by: { $0.deadline < $1.deadline }) { timer.action() }
+        armNearestTimer()
+    }
+
+    // MARK: Cross-thread
+
+    /// Runs `task` on the loop's thread soon. Safe from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        selector.wakeup()
+    }
+
+    /// Asks the loop to return from `run()` after the current iteration. Safe from any thread.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        selector.wakeup()
+    }
+
+    /// Whether the calling thread is this loop's thread.
+    public var inLoop: Bool {
+        guard let thread else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
+    // MARK: Running
+
+    /// Runs the loop on the calling thread until `stop()`.
+    public func run() {
+        while !stopping.load(ordering: .acquiring) {
+            let result: (timer: Bool, wakeup: Bool)
+            do {
+                result = try selector.wait(timeout: nil) { event in
+                    let slot = Int(event.fd)
+                    guard slot < handlerCapacity, let handler = handlers[slot] else { return }
+                    // The table holds a reference, and a deregistered handler is only released
+                    // at the end of the iteration: no retain/release needed around the call.
+                    handler._withUnsafeGuaranteedRef { $0.handle(event, on: self) }
+                }
+            } catch {
+                // epoll_wait fails only on a programming error (EBADF, EFAULT, EINVAL).
+                fatalError("\(error)")
+            }
+            now = .now
+            if result.wakeup { runTasks() }
+            if result.timer { runDueTimers() }
+            if !retired.isEmpty { releaseRetired() }
+        }
+        runTasks()
+        releaseRetired()
+        let waiters = exit.withLock { state in
+            state.exited = true
+            let waiters = state.waiters
+            state.waiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Stops the loop and suspends (without blocking a thread) until its thread has left `run()`.
+    /// The thread is detached: do not `join()` afterwards.
+    public func stopGracefully() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = exit.withLock { state in
+                if state.exited { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+            stop()
+        }
+        if let thread {
+            pthread_detach(thread)
+            self.thread = nil
+        }
+    }
+
+    private func runTasks() {
+        let pending = tasks.withLock { tasks in
+            let pending = tasks
+            tasks.removeAll()
+            return pending
+        }
+        for task in pending { task() }
+    }
+
+    /// Starts a thread that runs the loop.
+    public func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread, nil,
+            { argument in
+                let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
+                loop.run()
+                return nil
+            }, box.toOpaque())
+        precondition(result == 0, "pthread_create failed: \(result)")
+        self.thread = thread
+    }
+
+    /// Waits for the loop's thread to end (after `stop()`).
+    public func join() {
+        guard let thread else { return }
+        pthread_join(thread, nil)
+        self.thread = nil
+    }
+}
+
+/// A fixed set of event loops, one thread each.
+public final class EventLoopGroup: Sendable {
+    public let loops: [EventLoop]
+
+    /// `count` loops (default: one per core), started at once unless `start` is false (then
+    /// register on them from this thread first, and call `start()`).
+    public init(count: Int = EventLoopGroup.coreCount, start: Bool = true) throws(SocketError) {
+        var loops: [EventLoop] = []
+        for index in 0..<max(1, count) { loops.append(try EventLoop(index: index)) }
+        self.loops = loops
+        if start { self.start() }
+    }
+
+    /// Starts a thread per loop.
+    public func start() {
+        for loop in loops { loop.start() }
+    }
+
+    /// The number of online cores (`sysconf(_SC_NPROCESSORS_ONLN)`; a `taskset` affinity is not consulted).
+    public static var coreCount: Int {
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return online > 0 ? online : 1
+    }
+
+    /// Stops every loop and suspends until their threads are done, without blocking a thread:
+    /// the one to use from async code.
+    public func shutdownGracefully() async {
+        for loop in loops { await loop.stopGracefully() }
+    }
+
+    /// Stops every loop and waits for the threads (blocking: not from async code).
+    public func shutdown() {
+        for loop in loops { loop.stop() }
+        for loop in loops where !loop.inLoop { loop.join() }
+    }
+
+    private let counter = Atomic<Int>(0)
+
+    /// The next loop, round robin.
+    public func next() -> EventLoop {
+        let value = counter.add(1, ordering: .relaxed).oldValue
+        return loops[value % loops.count]
+    }
+}

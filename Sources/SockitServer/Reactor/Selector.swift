@@ -1,0 +1,48 @@
+import Sockit
+
+/// What a registration waits for. The corresponding epoll flags are `EPOLLIN` and `EPOLLOUT`.
+public struct Interest: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// Readable, or end-of-file, or a pending connection on a listener.
+    public static var read: Interest { Interest(rawValue: 1) }
+    /// Writable: the send buffer has room (or a connect finished).
+    public static var write: Interest { Interest(rawValue: 2) }
+    /// Neither: the descriptor stays registered but reports nothing but errors.
+    public static var none: Interest { Interest(rawValue: 0) }
+}
+
+/// One readiness report for a registered descriptor.
+public struct ReadyEvent: Sendable {
+    /// The descriptor that is ready.
+    public var fd: CInt
+    public var readable: Bool
+    public var writable: Bool
+    /// An error or a hang-up on the descriptor (`EPOLLERR`/`EPOLLHUP`): a read or write will tell which.
+    public var failed: Bool
+}
+
+/// The readiness backend of an `EventLoop`: one per loop, used from that loop's thread only,
+/// except `wakeup()`, which any thread may call.
+///
+/// This protocol is what a new platform must implement (`Selector+Epoll.swift` is Linux's; a
+/// kqueue one would sit beside it). Callers use `PlatformSelector` and never write `#if`.
+protocol SelectorBackend: AnyObject {
+    init() throws(SocketError)
+    /// Starts watching `fd` for `interest`.
+    func register(fd: CInt, interest: Interest) throws(SocketError)
+    /// Changes what `fd` is watched for.
+    func reregister(fd: CInt, interest: Interest) throws(SocketError)
+    /// Stops watching `fd` (call before closing it).
+    func deregister(fd: CInt)
+    /// Waits up to `timeout` (nil: until something happens), then calls `body` for each ready
+    /// descriptor. Returns true when the timer armed with `armTimer` fired, or `wakeup` was called.
+    func wait(timeout: Duration?, _ body: (ReadyEvent) -> Void) throws(SocketError) -> (timer: Bool, wakeup: Bool)
+    /// Makes the loop's `wait` return soon. Safe from any thread.
+    func wakeup()
+    /// Arms the one-shot timer to fire after `delay` (nil disarms it).
+    func armTimer(after delay: Duration?)
+    /// Releases the backend's descriptors.
+    func close()
+}

@@ -1,0 +1,203 @@
+import Logging
+import ServiceLifecycle
+import Sockit
+import SockitServer
+import Testing
+
+/// The async/await API on the event loops, and the echo server used in-process.
+@Suite("SockitServer: async API")
+struct AsyncAPITests {
+    @Test("AsyncTCPListener: connections arrive as an AsyncSequence; async read/write echo; FIN ends the read")
+    func tcpListenerEcho() async throws {
+        let group = try EventLoopGroup(count: 2)
+        defer { group.shutdown() }
+        let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
+        let address = listener.localAddress
+        let server = Task {
+            var served = 0
+            for try await connection in listener {
+                served += 1
+                Task {
+                    while true {
+                        let bytes = try await connection.read()
+                        if bytes.isEmpty { break }
+                        try await connection.write(bytes)
+                    }
+                    try connection.shutdownWrite()
+                    connection.close()
+                }
+                if served == 3 { break }
+            }
+            return served
+        }
+        try await withThrowingTaskGroup(of: Bool.self) { clients in
+            for index in 0..<3 {
+                clients.addTask {
+                    let connection = try await AsyncTCPConnection.connect(to: address, group: group)
+                    let message = payload(200_000, seed: UInt64(index))
+                    async let sending: Void = {
+                        try await connection.write(message)
+                        try connection.shutdownWrite()
+                    }()
+                    var echoed: [UInt8] = []
+                    while true {
+                        let bytes = try await connection.read()
+                        if bytes.isEmpty { break }
+                        echoed += bytes
+                    }
+                    try await sending
+                    connection.close()
+                    return echoed == message
+                }
+            }
+            for try await correct in clients { #expect(correct) }
+        }
+        #expect(try await server.value == 3)
+        listener.close()
+    }
+
+    @Test("AsyncTCPConnection.connect to a closed port fails with ECONNREFUSED")
+    func connectRefused() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let unused = try Socket(.ipv4, .stream)
+        try unused.bind(to: SocketAddress("127.0.0.1:0"))
+        let address = try unused.localAddress()
+        await #expect(throws: SocketError.self) { try await AsyncTCPConnection.connect(to: address, group: group) }
+    }
+
+    @Test("a read waiting for data ends with CancellationError when its task is cancelled")
+    func cancelledRead() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
+        let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
+        let accepted = try await listener.accept()
+        let reading = Task { try await accepted.read() }
+        // Nothing is ever sent: only cancellation can end this read.
+        reading.cancel()
+        await #expect(throws: CancellationError.self) { try await reading.value }
+        // The connection still works afterwards.
+        try await client.write([1, 2, 3])
+        var bytes: [UInt8] = []
+        while bytes.count < 3 { bytes += try await accepted.read() }
+        #expect(bytes == [1, 2, 3])
+        client.close()
+        accepted.close()
+        listener.close()
+    }
+
+    @Test("AsyncUDPSocket: async send and receive round-trip")
+    func udpRoundTrip() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let server = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
+        let client = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
+        let echo = Task {
+            let (bytes, sender) = try await server.receive()
+            try await server.send(bytes, to: sender!)
+        }
+        try await client.send(Array("datagram".utf8), to: server.localAddress)
+        let (reply, sender) = try await client.receive()
+        #expect(reply == Array("datagram".utf8))
+        #expect(sender == server.localAddress)
+        try await echo.value
+        server.close()
+        client.close()
+    }
+
+    @Test("TCPEchoServer and UDPEchoServer compose in a ServiceGroup; a graceful shutdown ends both")
+    func serviceGroup() async throws {
+        let logger = Logger(label: "test")
+        let tcpAddress = AsyncStream.makeStream(of: SocketAddress.self)
+        let udpAddress = AsyncStream.makeStream(of: SocketAddress.self)
+        var tcp = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        tcp.threads = 1
+        let udp = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        let group = ServiceGroup(
+            services: [
+                TCPEchoServer(configuration: tcp, logger: logger) { tcpAddress.continuation.yield($0) },
+                UDPEchoServer(configuration: udp, logger: logger) { udpAddress.continuation.yield($0) },
+            ],
+            logger: logger)
+        let running = Task { try await group.run() }
+        var tcpIterator = tcpAddress.stream.makeAsyncIterator()
+        var udpIterator = udpAddress.stream.makeAsyncIterator()
+        let tcpBound = try #require(await tcpIterator.next())
+        let udpBound = try #require(await udpIterator.next())
+
+        let loops = try EventLoopGroup(count: 1)
+        defer { loops.shutdown() }
+        let connection = try await AsyncTCPConnection.connect(to: tcpBound, group: loops)
+        try await connection.write(Array("tcp".utf8))
+        var echoed: [UInt8] = []
+        while echoed.count < 3 { echoed += try await connection.read() }
+        #expect(echoed == Array("tcp".utf8))
+        let datagrams = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: loops)
+        try await datagrams.send(Array("udp".utf8), to: udpBound)
+        #expect(try await datagrams.receive().bytes == Array("udp".utf8))
+
+        await group.triggerGracefulShutdown()
+        try connection.shutdownWrite()
+        #expect(try await connection.read().isEmpty)
+        connection.close()
+        datagrams.close()
+        try await running.value
+    }
+
+    @Test("TCPEchoServer in-process on the loops directly: echo, then shutdown drains and returns")
+    func inProcessEchoServer() async throws {
+        var configuration = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        configuration.threads = 2
+        configuration.drainTimeout = .seconds(5)
+        let server = TCPEchoServer(configuration: configuration, logger: Logger(label: "test"))
+        let address = try server.start()
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let connection = try await AsyncTCPConnection.connect(to: address, group: group)
+        try await connection.write(Array("in process".utf8))
+        var echoed: [UInt8] = []
+        while echoed.count < 10 { echoed += try await connection.read() }
+        #expect(echoed == Array("in process".utf8))
+        #expect(server.connectionCount == 1)
+        async let stopped: Void = server.shutdown()
+        try connection.shutdownWrite()
+        #expect(try await connection.read().isEmpty)
+        connection.close()
+        await stopped
+        #expect(server.connectionCount == 0)
+    }
+}
+
+/// The listener options reach every accepted connection (set once, on the listener).
+@Suite("SockitServer: listener options")
+struct ListenerOptionTests {
+    @Test("--nodelay, --keepalive and --send-buffer set on the listener are what accepted sockets have")
+    func optionsAreInherited() throws {
+        var configuration = ListenerConfiguration(address: try SocketAddress("127.0.0.1:0"))
+        configuration.noDelay = true
+        configuration.keepAlive = KeepAlive(idle: .seconds(42), interval: .seconds(7), count: 3)
+        configuration.sendBufferSize = 64 * 1024
+        configuration.backlog = 16
+        let listener = try configuration.makeListener()
+        let client = try connectClient(try listener.localAddress())
+        #expect(try listener.poll(for: Int16(1) /* POLLIN */, timeout: .seconds(10)))
+        let (accepted, _) = try listener.accept(nonBlocking: true)
+        #expect(try accepted.getOption(.tcpNoDelay) == true)
+        #expect(try accepted.getOption(.keepAlive) == true)
+        #expect(try accepted.getOption(.tcpKeepAliveIdle) == .seconds(42))
+        #expect(try accepted.getOption(.tcpKeepAliveInterval) == .seconds(7))
+        #expect(try accepted.getOption(.tcpKeepAliveCount) == 3)
+        #expect(try accepted.getOption(.sendBufferSize) == 128 * 1024)  // Linux doubles it
+        #expect(try listener.getOption(.reuseAddress) == true)
+        try client.close()
+    }
+
+    @Test("sockit echo rejects a malformed --keepalive with exit 2 and changes nothing")
+    func badKeepAlive() throws {
+        let child = try Child(sockitBinary(), ["echo", "127.0.0.1:0", "--keepalive", "ten"])
+        #expect(child.waitForExit() == 2)
+        #expect(child.stderr.contains("--keepalive takes IDLE or IDLE,INTVL,CNT"))
+        #expect(child.readStdout(timeout: .seconds(1)).isEmpty)
+    }
+}

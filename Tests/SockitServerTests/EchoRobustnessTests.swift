@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Sockit
+import Testing
+
+/// What the network does to a server: half-close, peers that never read, idle peers, too many
+/// peers, resets, and running out of descriptors.
+@Suite("sockit echo: robustness")
+struct EchoRobustnessTests {
+    @Test("a client's half-close gets every echoed byte, then FIN")
+    func halfClose() throws {
+        let server = try EchoProcess(["--threads", "1"])
+        let client = try connectClient(server.address)
+        let data = payload(3 * 1024 * 1024)
+        // Send on a thread-free path: interleave sending and receiving with non-blocking I/O.
+        try client.setNonBlocking(true)
+        var sent = 0
+        var received: [UInt8] = []
+        var finSent = false
+        var rounds = 0
+        while rounds < 100_000 {
+            rounds += 1
+            if sent == data.count && !finSent {
+                try client.shutdown(.write)
+                finSent = true
+            }
+            // Ten seconds without progress ends the loop (and the test fails below).
+            guard try client.poll(for: Int16(POLLIN) | (finSent ? 0 : Int16(POLLOUT)), timeout: .seconds(10)) else { break }
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let result = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in try client.receiveNonBlocking(into: raw) }
+            if case .processed(let count) = result {
+                if count == 0 { break }
+                received += buffer[0..<count]
+            }
+            if !finSent {
+                let wrote = try data.withUnsafeBytes { raw throws(SocketError) in
+                    try client.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[sent..<min(sent + 65536, data.count)]))
+                }
+                if case .processed(let count) = wrote { sent += count }
+            }
+        }
+        #expect(finSent)
+        #expect(received.count == data.count)
+        #expect(received == data)
+    }
+
+    @Test("a client that never reads: the server stops reading from it and its memory stays bounded")
+    func neverReadingClient() throws {
+        let server = try EchoProcess(["--threads", "1"])
+        let before = server.child.residentKiB()
+        let client = try Socket(for: server.address, .stream)
+        try client.connect(to: server.address, timeout: .seconds(10))
+        try client.setNonBlocking(true)
+        let chunk = payload(65536)
+        var sent = 0
+        // Push until the send side stays full for a while: the server has stopped reading.
+        pushing: for _ in 0..<20_000 {
+            let result = try chunk.withUnsafeBytes { raw throws(SocketError) in try client.sendNonBlocking(raw) }
+            switch result {
+            case .processed(let count): sent += count
+            case .wouldBlock:
+                if try !client.poll(for: Int16(POLLOUT), timeout: .milliseconds(500)) { break pushing }
+            }
+            if sent > 512 * 1024 * 1024 { break }
+        }
+        // Stuck well before 512 MiB: the kernel buffers plus the server's fixed cap.
+        #expect(sent < 64 * 1024 * 1024, "sent \(sent) bytes to a server that should have stopped reading")
+        let after = server.child.residentKiB()
+        #expect(after - before < 16 * 1024, "RSS grew from \(before) KiB to \(after) KiB")
+        // The server still serves others meanwhile.
+        let other = try connectClient(server.address)
+        try other.sendAll(Array("other".utf8))
+        #expect(try receiveExactly(other, 5) == Array("other".utf8))
+    }
+
+    @Test("--idle-timeout closes a connection that stays quiet")
+    func idleTimeout() throws {
+        let server = try EchoProcess(["--threads", "1", "--idle-timeout", "0.3"])
+        let client = try connectClient(server.address)
+        try client.sendAll([1, 2, 3])
+        #expect(try receiveExactly(client, 3) == [1, 2, 3])
+        let start = ContinuousClock.now
+        // Blocks until the server closes (the receive timeout is 10 s).
+        #expect(try client.receive(maxBytes: 1).isEmpty)
+        let waited = start.duration(to: .now)
+        #expect(waited >= .milliseconds(250) && waited < .seconds(5), "closed after \(waited)")
+    }
+
+    @Test("beyond --max-connections new connections are closed at once; a freed slot is reused")
+    func maxConnections() throws {
+        let server = try EchoProcess(["--threads", "1", "--max-connections", "2"])
+        let first = try connectClient(server.address)
+        let second = try connectClient(server.address)
+        for socket in [first, second] {
+            try socket.sendAll([7])
+            #expect(try socket.receive(maxBytes: 1) == [7])
+        }
+        let third = try connectClient(server.address)
+        let reply = Result { () throws(SocketError) in try third.receive(maxBytes: 1) }
+        switch reply {
+        case .success(let bytes): #expect(bytes.isEmpty, "the third connection was served")
+        case .failure(let error): #expect(error.errno == .connectionReset)
+        }
+        try first.sendAll([8])
+        #expect(try first.receive(maxBytes: 1) == [8])
+        // Free a slot; once the server has seen the close, a new connection is served.
+        try first.shutdown(.write)
+        #expect(try first.receive(maxBytes: 1).isEmpty)  // the server closed its side: slot freed
+        let fourth = try connectClient(server.address)
+        try fourth.sendAll([9])
+        #expect(try fourth.receive(maxBytes: 1) == [9])
+    }
+
+    @Test("a reset in the middle of a write does not stop the server")
+    func resetMidWrite() throws {
+        let server = try EchoProcess(["--threads", "1"])
+        for _ in 0..<5 {
+            let client = try Socket(for: server.address, .stream)
+            try client.connect(to: server.address, timeout: .seconds(10))
+            try client.setOption(.receiveBufferSize, 4096)
+            try client.setNonBlocking(true)
+            let chunk = payload(65536)
+            // Fill both directions so the server has a write pending, then reset.
+            for _ in 0..<200 {
+                let result = try chunk.withUnsafeBytes { raw throws(SocketError) in try client.sendNonBlocking(raw) }
+                if case .wouldBlock = result {
+                    if try !client.poll(for: Int16(POLLOUT), timeout: .milliseconds(200)) { break }
+                }
+            }
+            try client.setOption(.linger, Duration.zero)  // close sends RST
+            try client.close()
+        }
+        let client = try connectClient(server.address)
+        try client.sendAll(Array("alive".utf8))
+        #expect(try receiveExactly(client, 5) == Array("alive".utf8))
+        #expect(server.child.waitForExit(timeout: .zero) == nil)
+    }
+
+    @Test("EMFILE: accepting pauses without spinning, and resumes once descriptors free up")
+    func outOfDescriptors() throws {
+        let server = try EchoProcess(
+            ["--threads", "1"], wrapper: ["/usr/bin/prlimit", "--nofile=40:40", "--"])
+        // Fill the descriptor table: some connections are served, the rest wait in the backlog.
+        var served: [Socket] = []
+        var waiting: [Socket] = []
+        for index in 0..<60 {
+            let client = try connectClient(server.address, timeout: .seconds(10))
+            try client.setOption(.receiveTimeout, .milliseconds(index < 5 ? 5000 : 300))
+            try client.sendAll([UInt8(index)])
+            let reply = Result { () throws(SocketError) in try client.receive(maxBytes: 1) }
+            if case .success(let bytes) = reply, bytes == [UInt8(index)] {
+                served.append(client)
+            } else {
+                waiting.append(client)
+            }
+        }
+        #expect(!served.isEmpty)
+        #expect(!waiting.isEmpty, "the descriptor limit was never reached")
+        #expect(server.child.waitForStderr("pausing accept", timeout: .seconds(5)))
+        // Meanwhile the server stays nearly idle: it does not spin on the waiting connections.
+        let ticksPerSecond = sysconf(Int32(_SC_CLK_TCK))
+        let cpuBefore = server.child.cpuTicks()
+        let windowStart = ContinuousClock.now
+        var probe = pollfd(fd: -1, events: 0, revents: 0)
+        _ = poll(&probe, 0, 1000)  // a measurement window, not a synchronisation
+        let window = windowStart.duration(to: .now)
+        let used = Double(server.child.cpuTicks() - cpuBefore) / Double(ticksPerSecond)
+        #expect(used < 0.2 * Double(window.milliseconds) / 1000, "the server used \(used) s of CPU in \(window)")
+        // Free descriptors: every waiting connection is served in turn.
+        for socket in served { try socket.close() }
+        var answered = 0
+        for socket in waiting {
+            try socket.setOption(.receiveTimeout, .seconds(10))
+            let bytes = try socket.receive(maxBytes: 1)
+            if bytes.count == 1 { answered += 1 }
+            try socket.close()
+        }
+        #expect(answered == waiting.count)
+    }
+}

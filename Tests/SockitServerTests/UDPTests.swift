@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Sockit
+import Testing
+
+@Suite("UDP: echo, send, listen, broadcast")
+struct UDPTests {
+    @Test("sockit echo --udp: a datagram comes back to its sender (Socket and sockit send)")
+    func echoRoundTrip() throws {
+        let server = try EchoProcess(["--udp"])
+        let client = try Socket(.ipv4, .datagram)
+        try client.setOption(.receiveTimeout, .seconds(10))
+        let message = payload(1200)
+        try client.send(message, to: server.address)
+        let (reply, sender) = try client.receiveFrom()
+        #expect(reply == message)
+        #expect(sender == server.address)
+
+        let (status, out, stderr) = try shell("\(sockitBinary()) send \(server.address) --udp ping")
+        #expect(status == 0, "\(stderr)")
+        #expect(String(decoding: out, as: UTF8.self) == "ping\n")
+    }
+
+    @Test("sockit send --udp with nothing listening: exit 1 with a clear message")
+    func noReply() throws {
+        let unused = try Socket(.ipv4, .datagram)
+        try unused.bind(to: SocketAddress("127.0.0.1:0"))
+        let address = try unused.localAddress()
+        let (status, _, stderr) = try shell("\(sockitBinary()) send \(address) --udp --timeout 0.5 ping")
+        #expect(status == 1)
+        #expect(stderr.hasPrefix("sockit: no reply from \(address) within 0.5 s"))
+    }
+
+    @Test("broadcast to 127.255.255.255: EACCES explained without --broadcast, delivered with it")
+    func broadcast() throws {
+        let listener = try Child(sockitBinary(), ["listen", "0.0.0.0:0", "--udp", "--count", "1", "--timeout", "10"])
+        let line = try #require(listener.readLine())
+        let bound = try SocketAddress(String(line.dropFirst("listening on ".count)))
+        let target = "127.255.255.255:\(bound.port!)"
+
+        let (denied, _, message) = try shell("\(sockitBinary()) send \(target) --udp denied")
+        #expect(denied == 2)
+        #expect(message.hasPrefix("sockit: cannot send to \(target): permission denied (EACCES, errno 13)\n"))
+        #expect(message.contains("SO_BROADCAST"))
+        #expect(message.contains("--broadcast"))
+
+        let (allowed, _, stderr) = try shell("\(sockitBinary()) send \(target) --udp --broadcast --timeout 0.3 hello")
+        #expect(allowed == 0, "\(stderr)")
+        let received = try #require(listener.readLine())
+        #expect(received.hasPrefix("from 127.0.0.1:"))
+        #expect(received.hasSuffix("(6 bytes): hello"))
+        #expect(listener.waitForExit() == 0)
+    }
+
+    @Test("sockit listen --timeout: exit 1 with a clear message when nothing arrives")
+    func listenTimeout() throws {
+        let listener = try Child(sockitBinary(), ["listen", "127.0.0.1:0", "--udp", "--timeout", "0.3"])
+        #expect(listener.readLine()?.hasPrefix("listening on 127.0.0.1:") == true)
+        #expect(listener.waitForExit() == 1)
+        #expect(listener.stderr.contains("no datagram on 127.0.0.1:"))
+        #expect(listener.stderr.contains("within 0.3 s"))
+    }
+}
