@@ -240,17 +240,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Starts a thread that runs the loop.
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread, nil,
-            { argument in
-                let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
-                loop.run()
-                return nil
-            }, box.toOpaque())
-        precondition(result == 0, "pthread_create failed: \(result)")
-        self.thread = thread
+        self.thread = spawnThread { [self] in self.run() }
     }
 
     /// Waits for the loop's thread to end (after `stop()`).
