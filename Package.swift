@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "Sockit", targets: ["Sockit"]),
         .library(name: "SockitServer", targets: ["SockitServer"]),
+        .library(name: "SockitPorts", targets: ["SockitPorts"]),
         .executable(name: "sockit", targets: ["SockitCLI"]),
     ],
     dependencies: [
@@ -35,11 +36,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "SockitPorts", dependencies: ["Sockit", "CSockit"], swiftSettings: strict),
         .executableTarget(
             name: "SockitCLI",
             dependencies: [
                 "Sockit",
                 "SockitServer",
+                "SockitPorts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -50,6 +53,9 @@ let package = Package(
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport", "SockitCLI"], swiftSettings: strict),
+        .testTarget(
+            name: "SockitPortsTests", dependencies: ["Sockit", "SockitPorts", "SockitTestSupport", "SockitCLI"],
+            swiftSettings: strict),
         // Depends on the executable target so that `swift test` alone builds `sockit`, which the
         // CLI tests run as a real process.
         .testTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Sockit
+import SockitPorts
 
 #if canImport(Glibc)
 import Glibc
@@ -23,12 +24,14 @@ struct SockitCommand: AsyncParsableCommand {
             With --json, stdout carries one JSON document and nothing else.
             """,
         version: sockitVersion,
-        subcommands: [Options.self, Echo.self, Send.self, Listen.self]
+        subcommands: [Options.self, Echo.self, Send.self, Listen.self, Who.self, Free.self, Wait.self, Pick.self]
     )
 
     /// Runs the command and maps every outcome to DESIGN.md's exit statuses and one-sentence errors.
     static func main() async {
         let code: Int32
+        // A bind that fails with EADDRINUSE (sockit echo on a taken port) names the holder.
+        PortInspector.installBindDiagnoser()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -51,6 +54,9 @@ struct SockitCommand: AsyncParsableCommand {
             if !failure.message.isEmpty { printError("sockit: " + failure.message) }
             return failure.status
         case let error as SocketError:
+            printError("sockit: " + error.description)
+            return 2
+        case let error as ProcessError:
             printError("sockit: " + error.description)
             return 2
         case let error as SocketAddress.ParseError:

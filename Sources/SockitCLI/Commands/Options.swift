@@ -1,5 +1,6 @@
 import ArgumentParser
 import Sockit
+import SockitPorts
 
 /// `sockit options`: every readable option of a fresh socket, with its level, C name and value.
 struct Options: AsyncParsableCommand {
@@ -15,6 +16,10 @@ struct Options: AsyncParsableCommand {
               sockit options                 TCP over IPv4 (the default)
               sockit options --udp6          UDP over IPv6
               sockit options --tcp --json    one JSON document: {"socket":..., "options":[...]}
+              sockit options --pid 4242 --fd 3
+                                             the options of a live socket of process 4242 (its fd 3),
+                                             copied with pidfd_getfd: needs ptrace access to it
+                                             (the same user with kernel.yama.ptrace_scope 0, or root)
             """
     )
 
@@ -47,16 +52,50 @@ struct Options: AsyncParsableCommand {
         }
     }
 
-    @Flag(help: "The kind of socket to open.")
-    var kind: Kind = .tcp
+    @Flag(help: "The kind of socket to open (default: --tcp).")
+    var kind: Kind?
+
+    @Option(help: ArgumentHelp("Read a live socket of this process instead (with --fd).", valueName: "PID"))
+    var pid: Int32?
+
+    @Option(help: ArgumentHelp("The descriptor number of that socket in the process (ls -l /proc/PID/fd).", valueName: "FD"))
+    var fd: Int32?
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if (pid == nil) != (fd == nil) { throw ValidationError("--pid and --fd go together: sockit options --pid PID --fd FD") }
+        if let pid, pid < 1 { throw ValidationError("--pid takes a process id of 1 or more, not \(pid)") }
+        if let fd, fd < 0 { throw ValidationError("--fd takes a descriptor number of 0 or more, not \(fd)") }
+        if pid != nil && kind != nil { throw ValidationError("--pid reads the socket as it is: leave out --\(kind!.rawValue)") }
+    }
+
     func run() async throws {
-        let socket = try Socket(kind.domain, kind.type)
+        let kind = self.kind ?? .tcp
+        let socket: Socket
+        var description: JSON = .string(kind.rawValue)
+        if let pid, let fd {
+            do {
+                socket = try Socket.duplicate(fd: fd, ofProcess: pid)
+            } catch let error as SocketError where error.errno == .notSocket {
+                throw CommandFailure.error("descriptor \(fd) of pid \(pid) is not a socket (ls -l /proc/\(pid)/fd/\(fd))")
+            }
+            description = .object([
+                ("pid", .int(Int(pid))), ("fd", .int(Int(fd))), ("domain", .string(socket.domain.description)),
+                ("type", .string(socket.type.description)),
+                ("local", (try? socket.localAddress()).map { .string("\($0)") } ?? .null),
+                ("remote", (try? socket.remoteAddress()).map { .string("\($0)") } ?? .null),
+            ])
+            if !output.json {
+                let local = (try? socket.localAddress()).map { " on \($0)" } ?? ""
+                print(Terminal.dim("pid \(pid) fd \(fd): \(socket.domain) \(socket.type) socket\(local)"))
+            }
+        } else {
+            socket = try Socket(kind.domain, kind.type)
+        }
         let listing = OptionListing.read(socket)
         if output.json {
-            listing.json(socket: .string(kind.rawValue)).print()
+            listing.json(socket: description).print()
         } else {
             print(listing.table())
             if !listing.unsupported.isEmpty {

@@ -11,7 +11,13 @@ struct Table {
         self.rightAligned = rightAligned
     }
 
+    /// Lines of text between rows (a sub-heading), by the row index they come before.
+    var sections: [(before: Int, title: String)] = []
+
     mutating func append(_ row: [String]) { rows.append(row) }
+
+    /// A line of text before the next row, outside the columns.
+    mutating func appendSection(_ title: String) { sections.append((rows.count, title)) }
 
     func render() -> String {
         var widths = headers.map(\.count)
@@ -35,7 +41,10 @@ struct Table {
             return text
         }
         var lines = [Terminal.bold(line(headers))]
-        lines += rows.map(line)
+        for (index, row) in rows.enumerated() {
+            for section in sections where section.before == index { lines.append(section.title) }
+            lines.append(line(row))
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -18,6 +18,12 @@ func printError(_ line: String) {
     }
 }
 
+/// Writes text to standard error without a newline (a progress line redrawn with `\r`).
+func printErrorPartial(_ text: String) {
+    var text = text
+    text.withUTF8 { buffer in _ = write(2, buffer.baseAddress!, buffer.count) }
+}
+
 /// Flushes stdout (Swift's `print` is buffered when stdout is not a terminal).
 func flushStandardStreams() {
     fflush(nil)
@@ -35,4 +41,7 @@ enum Terminal {
 
     /// True when standard input is a terminal (for questions such as `sockit free`'s).
     static var inputIsTerminal: Bool { isatty(0) == 1 }
+
+    /// True when standard error is a terminal (progress lines are redrawn there).
+    static var errorIsTerminal: Bool { isatty(2) == 1 }
 }

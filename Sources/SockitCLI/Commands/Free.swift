@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import Sockit
+import SockitPorts
+
+/// `sockit free PORT`: stop the processes that hold a port, and only them.
+struct Free: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Free a port: signal the processes that hold it (and only them), then check it binds.",
+        discussion: """
+            Candidates are the processes with a socket bound to PORT on this machine: a \
+            listener, a bound UDP socket, a connection accepted on the port. A client connected \
+            to PORT is never one. sockit shows them, asks (on a terminal, unless --yes), sends \
+            the signal (SIGTERM) through a pidfd so that a pid reused meanwhile is never hit, \
+            waits up to --grace seconds, sends SIGKILL to what is left, and then tries a bind.
+
+            It never signals pid 1, itself or its parent, nor another user's process unless \
+            --all-users.
+
+            Exit status: 0 when the port is free at the end (with --dry-run: when there is \
+            something to signal), 1 when it is not (or nothing holds it and it is still busy), \
+            2 on an error.
+
+            Examples:
+              sockit free 8080 --dry-run       show what would be signalled
+              sockit free 8080 --yes           no question; SIGTERM, SIGKILL after 5 s
+              sockit free 8080 --signal INT --grace 10
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The port (or HOST:PORT: the final bind check is for that address).", valueName: "PORT"))
+    var target: String
+
+    @Flag(help: "Only TCP or only UDP holders (default: both).")
+    var transport: TransportFlag?
+
+    @Option(name: .customLong("signal"), help: ArgumentHelp("The first signal: TERM, INT, HUP, QUIT, KILL or a number.", valueName: "SIGNAL"))
+    var signalName = "TERM"
+
+    @Option(help: ArgumentHelp("Seconds to wait for the holders to exit before SIGKILL.", valueName: "SECONDS"))
+    var grace: Double = 5
+
+    @Flag(help: "Show what would be signalled; signal nothing.")
+    var dryRun = false
+
+    @Flag(name: [.customShort("y"), .long], help: "Do not ask.")
+    var yes = false
+
+    @Flag(help: "Include other users' processes (needs root).")
+    var allUsers = false
+
+    func validate() throws {
+        _ = try PortArgument.parse(target)
+        guard SignalName.parse(signalName) != nil else {
+            throw ValidationError("unknown signal \"\(signalName)\": use TERM, INT, HUP, QUIT, KILL, USR1, USR2 or a number")
+        }
+        guard grace >= 0, grace.isFinite, grace <= 86_400 else {
+            throw ValidationError("--grace takes seconds from 0 to 86400, not \(grace)")
+        }
+    }
+
+    func run() async throws {
+        let argument = try PortArgument.parse(target)
+        let signal = SignalName.parse(signalName)!
+        let transports: Set<TransportProtocol> = transport.map { [$0.transport] } ?? [.tcp, .udp]
+        let freer = PortFreer(allowOtherUsers: allUsers)
+        let (candidates, report): ([PortFreer.Candidate], PortReport)
+        do {
+            (candidates, report) = try freer.candidates(port: argument.port, transports: transports)
+        } catch {
+            throw CommandFailure.error("cannot read the socket table: \(error)")
+        }
+        let verdictTransport: TransportProtocol =
+            transport?.transport ?? (Set(report.local.map(\.socket.transport)) == [.udp] ? .udp : .tcp)
+
+        guard !candidates.isEmpty else {
+            let verdict = try finalVerdict(argument, verdictTransport, freer)
+            if report.local.contains(where: \.hidden) {
+                throw CommandFailure.notMet(
+                    "port \(argument.port) is held by a process this user cannot see (another user's); "
+                        + "run as root: sudo sockit free \(argument.port)")
+            }
+            if verdict.bindable {
+                print("no process holds port \(argument.port); \(verdict.reason)")
+                return
+            }
+            throw CommandFailure.notMet("no process holds port \(argument.port), but it is not free: \(verdict.reason)")
+        }
+
+        print(Self.table(candidates))
+        let allowed = candidates.filter { $0.refusal == nil }
+        guard !allowed.isEmpty else {
+            throw CommandFailure.notMet(
+                "not signalling anything: every holder of port \(argument.port) is refused (see above)")
+        }
+        let name = SignalName.name(signal)
+        let pids = allowed.map { String($0.holder.pid) }.joined(separator: ", ")
+        let plural = allowed.count == 1 ? "process" : "processes"
+        if dryRun {
+            print("dry run: would send \(name) to \(plural) \(pids), then SIGKILL after \(Self.seconds(grace)) to any left")
+            return
+        }
+        if !yes {
+            guard Terminal.inputIsTerminal else {
+                throw CommandFailure.error(
+                    "not asking without a terminal: pass --yes to send \(name) to \(plural) \(pids), "
+                        + "or --dry-run to see what would be signalled")
+            }
+            printError("Send \(name) to \(allowed.count) \(plural) holding port \(argument.port) (\(pids))? [y/N] ")
+            guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                throw CommandFailure.notMet("nothing signalled")
+            }
+        }
+
+        let (handles, gone) = freer.open(allowed)
+        for candidate in gone { print("pid \(candidate.holder.pid) is gone or no longer holds the port: skipped") }
+        var signalled: [ProcessHandle] = []
+        for (_, handle) in handles {
+            do {
+                try handle.send(signal)
+                signalled.append(handle)
+                print("sent \(name) to pid \(handle.pid)")
+            } catch let error where error.errno == .noSuchProcess {
+                print("pid \(handle.pid) exited before the signal")
+            } catch {
+                printError("sockit: \(error)")
+            }
+        }
+        flushStandardStreams()
+        let left = Self.waitWithProgress(signalled, timeout: .milliseconds(Int64(grace * 1000)), what: "to exit")
+        if !left.isEmpty {
+            for handle in left {
+                do {
+                    try handle.send(SIGKILL)
+                    print("pid \(handle.pid) did not exit within \(Self.seconds(grace)): sent SIGKILL")
+                } catch {
+                    printError("sockit: \(error)")
+                }
+            }
+            let stuck = Self.waitWithProgress(left, timeout: .seconds(5), what: "to die")
+            for handle in stuck { printError("sockit: pid \(handle.pid) is still alive after SIGKILL (stuck in the kernel?)") }
+        }
+        flushStandardStreams()
+
+        let verdict = try finalVerdict(argument, verdictTransport, freer)
+        if verdict.bindable {
+            print("port \(argument.port) is free: \(verdict.reason)")
+        } else {
+            throw CommandFailure.notMet("port \(argument.port) is still not free: \(verdict.reason)")
+        }
+    }
+
+    private func finalVerdict(_ argument: PortArgument, _ transport: TransportProtocol, _ freer: PortFreer) throws
+        -> BindVerdict
+    {
+        do {
+            return try freer.inspector.verdict(for: argument.verdictAddress, transport: transport)
+        } catch {
+            throw CommandFailure.error("cannot read the socket table: \(error)")
+        }
+    }
+
+    /// Waits for the processes, with a line on stderr that counts the time on a terminal and a
+    /// line per exit otherwise.
+    static func waitWithProgress(_ handles: [ProcessHandle], timeout: Duration, what: String) -> [ProcessHandle] {
+        guard !handles.isEmpty else { return [] }
+        let interactive = Terminal.errorIsTerminal
+        var reported = Set<Int32>()
+        var lastSecond = -1
+        let left = ProcessHandle.waitForExit(handles, timeout: timeout) { alive, elapsed in
+            let aliveSet = Set(alive.map(\.pid))
+            for handle in handles where !aliveSet.contains(handle.pid) && reported.insert(handle.pid).inserted {
+                if interactive { printErrorPartial("\r\u{1B}[K") }
+                print("pid \(handle.pid) exited after \(seconds(Double(elapsed.milliseconds) / 1000))")
+                flushStandardStreams()
+            }
+            if interactive {
+                printErrorPartial(
+                    "\r\u{1B}[Kwaiting for \(alive.count) process\(alive.count == 1 ? "" : "es") \(what): "
+                        + "\(seconds(Double(elapsed.milliseconds) / 1000)) of \(seconds(Double(timeout.milliseconds) / 1000))")
+            } else if Int(elapsed.milliseconds / 1000) > lastSecond {
+                lastSecond = Int(elapsed.milliseconds / 1000)
+                if lastSecond > 0 { printError("waiting for \(alive.map { String($0.pid) }.joined(separator: ", ")) \(what): \(lastSecond) s") }
+            }
+        }
+        if interactive { printErrorPartial("\r\u{1B}[K") }
+        let leftSet = Set(left.map(\.pid))
+        for handle in handles where !leftSet.contains(handle.pid) && reported.insert(handle.pid).inserted {
+            print("pid \(handle.pid) exited")
+        }
+        return left
+    }
+
+    static func table(_ candidates: [PortFreer.Candidate]) -> String {
+        var table = Table(["PID", "USER", "COMMAND", "SOCKETS", "ACTION"], rightAligned: [0])
+        for candidate in candidates {
+            let sockets = candidate.sockets.map { "\($0.transport) \($0.stateName) \($0.local)" }
+            let shown = sockets.prefix(3).joined(separator: ", ") + (sockets.count > 3 ? ", +\(sockets.count - 3)" : "")
+            let command = candidate.holder.shortCommand(limit: 50)
+            table.append([
+                String(candidate.holder.pid), candidate.holder.user, command, shown,
+                candidate.refusal.map { "refused: \($0)" } ?? "signal",
+            ])
+        }
+        return table.render()
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(Double(Int(value * 10)) / 10) s"
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Sockit
+import SockitPorts
+
+/// `sockit wait PORT --listening|--free`: for scripts and CI.
+struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wait until a port is listened on, or until it is let go (for scripts and CI).",
+        discussion: """
+            Polls the socket table (every 5 ms at first, then up to every 100 ms); it never \
+            connects, so the server sees nothing. --listening: a TCP socket listens on PORT \
+            (with --udp: a UDP socket is bound to it). --free: none does any more; TIME-WAIT \
+            connections do not count, since a server with SO_REUSEADDR binds over them \
+            (sockit who PORT shows them).
+
+            Exit status: 0 when the condition holds, 1 on timeout, 2 on an error.
+
+            Examples:
+              sockit echo 127.0.0.1:7000 & sockit wait 7000 --listening && sockit send 127.0.0.1:7000 hi
+              sockit wait 8080 --free --timeout 10
+            """
+    )
+
+    enum Condition: String, EnumerableFlag {
+        case listening, free
+
+        static func help(for value: Condition) -> ArgumentHelp? {
+            switch value {
+            case .listening: return "Wait until something listens on the port."
+            case .free: return "Wait until nothing listens on the port."
+            }
+        }
+    }
+
+    @Argument(help: ArgumentHelp("The port.", valueName: "PORT"))
+    var target: String
+
+    @Flag(help: "What to wait for.")
+    var condition: Condition
+
+    @Flag(help: "A UDP port (a bound socket) instead of TCP.")
+    var udp = false
+
+    @Option(help: ArgumentHelp("Give up after this many seconds (0: check once).", valueName: "SECONDS"))
+    var timeout: Double = 30
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        _ = try PortArgument.parse(target)
+        guard timeout >= 0, timeout.isFinite, timeout <= 31_536_000 else {
+            throw ValidationError("--timeout takes seconds from 0 up, not \(timeout)")
+        }
+    }
+
+    func run() async throws {
+        let port = try PortArgument.parse(target).port
+        let clock = ContinuousClock()
+        let start = clock.now
+        let met: Bool
+        do {
+            met = try PortWaiter().wait(
+                for: condition == .listening ? .listening : .free, port: port, transport: udp ? .udp : .tcp,
+                timeout: .milliseconds(Int64(timeout * 1000)))
+        } catch {
+            throw CommandFailure.error("cannot read the socket table: \(error)")
+        }
+        let elapsed = clock.now - start
+        let what = condition == .listening ? "listening" : "free"
+        if output.json {
+            JSON.object([
+                ("port", .int(Int(port))), ("protocol", .string(udp ? "udp" : "tcp")), ("condition", .string(what)),
+                ("met", .bool(met)), ("elapsed_ms", .int(Int(elapsed.milliseconds))),
+            ]).print()
+            if !met { throw CommandFailure.notMet("") }
+            return
+        }
+        if met {
+            print("port \(port) is \(what) (after \(Free.seconds(Double(elapsed.milliseconds) / 1000)))")
+        } else {
+            throw CommandFailure.notMet(
+                "port \(port) is still not \(what) after \(Free.seconds(timeout))"
+                    + (condition == .free ? "; see who holds it: sockit who \(port)" : ""))
+        }
+    }
+}
+
+/// `sockit pick`: a port free right now for IPv4 and IPv6.
+struct Pick: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a port that is free right now for both IPv4 and IPv6.",
+        discussion: """
+            The kernel picks it (a bind to port 0 on [::], dual-stack), and sockit checks it \
+            again on 0.0.0.0. Another process may take it afterwards: bind it soon. Better still, \
+            let your server bind port 0 and report the port it got.
+
+            Example:
+              PORT=$(sockit pick) && sockit echo 127.0.0.1:$PORT
+            """
+    )
+
+    @Flag(help: "A UDP port instead of TCP.")
+    var udp = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let port = try PortPicker.pick(udp ? .udp : .tcp)
+        if output.json {
+            JSON.object([("port", .int(Int(port))), ("protocol", .string(udp ? "udp" : "tcp"))]).print()
+        } else {
+            print(port)
+        }
+    }
+}

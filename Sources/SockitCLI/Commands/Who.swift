@@ -1,0 +1,175 @@
+import ArgumentParser
+import Sockit
+import SockitPorts
+
+/// `sockit who PORT`: the sockets on a port, the processes that hold them, and a bind verdict.
+struct Who: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show who holds a port: sockets, processes, TIME-WAIT timers, and whether a bind would work.",
+        discussion: """
+            Lists the sockets bound to PORT on this machine (a listener, a bound UDP socket, \
+            accepted connections, TIME-WAIT leftovers), then the connections whose remote end is \
+            PORT, told apart. Each row names the process that holds the socket: pid, user, \
+            command line and descriptor. A TIME-WAIT connection has no process: the kernel \
+            keeps it alone, and TIMER says how long it stays.
+
+            The last line is the bind verdict for 0.0.0.0:PORT (or the address given): sockit \
+            tries bind() itself, without and with SO_REUSEADDR, and says which works and why.
+
+            Sockets come from netlink (NETLINK_SOCK_DIAG, filtered by port in the kernel), or \
+            /proc/net where netlink is refused; holders from /proc/PID/fd. Another user's \
+            process is hidden from a normal user: such a socket is marked hidden, never free.
+
+            Exit status: 0 when a socket uses the port, 1 when none does, 2 on an error.
+
+            Examples:
+              sockit who 8080                  TCP and UDP on port 8080
+              sockit who 127.0.0.1:8080 --tcp  the verdict for 127.0.0.1:8080
+              sockit who 5353 --udp --json     one JSON document
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The port, or HOST:PORT for the bind verdict of that address.", valueName: "PORT"))
+    var target: String
+
+    @Flag(help: "Only TCP or only UDP (default: both; the verdict is for TCP).")
+    var transport: TransportFlag?
+
+    @Flag(help: "Read the descriptors of every process (finds a socket passed to an unrelated process).")
+    var scanAll = false
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws { _ = try PortArgument.parse(target) }
+
+    func run() async throws {
+        let argument = try PortArgument.parse(target)
+        let transports: Set<TransportProtocol> = transport.map { [$0.transport] } ?? [.tcp, .udp]
+        let inspector = PortInspector(search: scanAll ? .exhaustive : .fast)
+        var report: PortReport
+        do {
+            report = try inspector.report(port: argument.port, transports: transports)
+        } catch {
+            throw CommandFailure.error("cannot read the socket table: \(error)")
+        }
+        // The verdict is for TCP unless asked for UDP, or only UDP sockets hold the port.
+        let localTransports = Set(report.local.map(\.socket.transport))
+        let verdictTransport: TransportProtocol =
+            transport?.transport ?? (localTransports == [.udp] ? .udp : .tcp)
+        let probe = BindProbe.probe(argument.verdictAddress, verdictTransport)
+        report.verdict = BindVerdict.decide(
+            address: argument.verdictAddress, transport: verdictTransport, probe: probe, local: report.local,
+            unreadableProcesses: report.unreadableProcesses)
+
+        if output.json {
+            Self.json(report).print()
+        } else {
+            print(Self.text(report))
+        }
+        if report.entries.isEmpty { throw CommandFailure.notMet("") }
+    }
+
+    static func text(_ report: PortReport) -> String {
+        var lines: [String] = []
+        if report.entries.isEmpty {
+            lines.append("no socket uses port \(report.port)")
+        } else {
+            var table = Table(
+                ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER", "COMMAND", "FD", "TIMER"], rightAligned: [4, 7])
+            for entry in report.local { rows(entry, into: &table) }
+            if !report.remote.isEmpty {
+                table.appendSection("connections to port \(report.port) (this machine is the client):")
+                for entry in report.remote { rows(entry, into: &table) }
+            }
+            lines.append(table.render())
+            if report.entries.contains(where: \.hidden) {
+                lines.append(
+                    Terminal.dim(
+                        "hidden: \(report.unreadableProcesses) processes of other users could not be read; "
+                            + "run as root to see every holder"))
+            }
+        }
+        if let verdict = report.verdict {
+            let sentence = "bind \(verdict.address) (\(verdict.transport)): \(verdict.reason)"
+            let colored: String
+            switch verdict.kind {
+            case .free: colored = Terminal.green(sentence)
+            case .freeWithReuseAddress, .shared: colored = Terminal.yellow(sentence)
+            default: colored = Terminal.red(sentence)
+            }
+            lines.append(colored)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func rows(_ entry: PortReport.Entry, into table: inout Table) {
+        let socket = entry.socket
+        let base = [socket.transport.rawValue, socket.stateName, "\(socket.local)", socket.remoteDescription]
+        let timer = timerText(socket)
+        if entry.holders.isEmpty {
+            let command = entry.hidden ? "(hidden: another user's process)" : "-"
+            table.append(base + [entry.hidden ? "?" : "-", entry.hidden ? "?" : "-", command, "-", timer])
+        }
+        for holder in entry.holders {
+            table.append(base + [String(holder.pid), holder.user, holder.shortCommand(limit: 60), String(holder.fd), timer])
+        }
+    }
+
+    static func timerText(_ socket: PortSocket) -> String {
+        guard let milliseconds = socket.timerMilliseconds else { return "" }
+        let seconds = Double(milliseconds) / 1000
+        let value = seconds < 100 ? "\(Double(Int(seconds * 10)) / 10)s" : "\(Int(seconds))s"
+        return socket.timerKind == "timewait" || socket.timerKind == nil ? value : "\(socket.timerKind!) \(value)"
+    }
+
+    static func json(_ report: PortReport) -> JSON {
+        var sockets: [JSON] = []
+        for entry in report.entries {
+            let socket = entry.socket
+            var common: [(String, JSON)] = [
+                ("protocol", .string(socket.transport.rawValue)),
+                ("family", .string(socket.local.domain == .ipv6 ? "ipv6" : "ipv4")),
+                ("state", .string(socket.stateName)),
+                ("local", .string("\(socket.local)")),
+                ("remote", socket.remote.map { .string("\($0)") } ?? .null),
+            ]
+            let tail: [(String, JSON)] = [
+                ("inode", .int(Int(socket.inode))),
+                ("uid", .int(Int(socket.uid))),
+                ("timer_ms", socket.timerMilliseconds.map { .int($0) } ?? .null),
+                ("timer", socket.timerKind.map { .string($0) } ?? .null),
+                ("side", .string(entry.side.rawValue)),
+                ("hidden", .bool(entry.hidden)),
+            ]
+            if entry.holders.isEmpty {
+                common += [("pid", .null), ("user", .null), ("command", .null), ("fd", .null)]
+                sockets.append(.object(common + tail))
+            }
+            for holder in entry.holders {
+                sockets.append(
+                    .object(
+                        common + [
+                            ("pid", .int(Int(holder.pid))), ("user", .string(holder.user)),
+                            ("command", .string(holder.command)), ("fd", .int(Int(holder.fd))),
+                        ] + tail))
+            }
+        }
+        var members: [(String, JSON)] = [("port", .int(Int(report.port))), ("sockets", .array(sockets))]
+        if let verdict = report.verdict { members.append(("verdict", json(verdict))) }
+        members.append(("unreadable_processes", .int(report.unreadableProcesses)))
+        return .object(members)
+    }
+
+    static func json(_ verdict: BindVerdict) -> JSON {
+        .object([
+            ("address", .string("\(verdict.address)")),
+            ("protocol", .string(verdict.transport.rawValue)),
+            ("bindable", .bool(verdict.bindable)),
+            ("needs_reuse_address", .bool(verdict.needsReuseAddress)),
+            ("kind", .string(verdict.kind.rawValue)),
+            ("reason", .string(verdict.reason)),
+            ("wait_ms", verdict.waitMilliseconds.map { .int($0) } ?? .null),
+            ("holders", .array(verdict.holders.map { .int(Int($0.pid)) })),
+        ])
+    }
+}

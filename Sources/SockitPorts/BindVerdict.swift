@@ -1,0 +1,220 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSockit
+import Sockit
+
+/// Whether a new server could bind an address now, decided by trying: `bind()` without
+/// `SO_REUSEADDR`, then with it, on a socket that is closed at once. The socket table only
+/// explains the answer; the kernel's own bind rules decide it.
+public struct BindVerdict: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        /// A bind works now, without any option.
+        case free
+        /// A bind works with `SO_REUSEADDR`: only TIME-WAIT or other non-listening sockets are left,
+        /// from a listener that had set it too.
+        case freeWithReuseAddress = "free_with_reuse_address"
+        /// UDP: a bind works with `SO_REUSEADDR`, because the socket bound there set it too; the
+        /// two sockets then share the port.
+        case shared
+        /// A listener (or a bound socket) holds the address; no option helps, the holder must stop.
+        case inUse = "in_use"
+        /// In use, but the holder belongs to a process this user cannot see.
+        case inUseHidden = "in_use_hidden"
+        /// TIME-WAIT connections left by a listener without `SO_REUSEADDR` block every bind until
+        /// their timers run out; no option helps now.
+        case timeWait = "time_wait"
+        /// A port below 1024 without the privilege to bind it.
+        case privileged
+        /// The address is not one of this machine's.
+        case addressNotAvailable = "address_not_available"
+        /// The probe itself failed (no such address family, no descriptors left).
+        case probeFailed = "probe_failed"
+    }
+
+    public var address: SocketAddress
+    public var transport: TransportProtocol
+    public var kind: Kind
+    /// Whether a new socket can bind the address now (with `SO_REUSEADDR` where `needsReuseAddress`).
+    public var bindable: Bool
+    /// Whether that bind needs `SO_REUSEADDR`.
+    public var needsReuseAddress: Bool
+    /// One sentence that says why.
+    public var reason: String
+    /// For `.timeWait`: how long until the last TIME-WAIT timer runs out.
+    public var waitMilliseconds: Int?
+    /// The processes that hold the address, for `.inUse` and `.shared`.
+    public var holders: [SocketHolder]
+}
+
+/// The outcome of trying to bind an address, with and without `SO_REUSEADDR`.
+public struct BindProbe: Sendable, Hashable {
+    /// nil when `bind()` (and, for TCP with `SO_REUSEADDR`, `listen()`) worked.
+    public var plain: Errno?
+    public var withReuseAddress: Errno?
+
+    /// Tries both binds on throwaway sockets. Made with raw calls, not `Socket.bind`, so a
+    /// diagnoser installed there is never re-entered.
+    public static func probe(_ address: SocketAddress, _ transport: TransportProtocol) -> BindProbe {
+        let plain = attempt(address, transport, reuseAddress: false)
+        if plain == nil { return BindProbe(plain: nil, withReuseAddress: nil) }
+        return BindProbe(plain: plain, withReuseAddress: attempt(address, transport, reuseAddress: true))
+    }
+
+    private static func attempt(_ address: SocketAddress, _ transport: TransportProtocol, reuseAddress: Bool) -> Errno? {
+        let type = transport == .tcp ? CInt(SOCKIT_SOCK_STREAM) : CInt(SOCKIT_SOCK_DGRAM)
+        let fd = Glibc.socket(address.domain.rawValue, type | CInt(SOCKIT_SOCK_CLOEXEC), 0)
+        guard fd >= 0 else { return Errno.current }
+        defer { Glibc.close(fd) }
+        var one: CInt = 1
+        if reuseAddress {
+            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
+        }
+        if case .ipv6 = address {
+            // As a server binding [::] would by default on Linux: dual-stack, so 0.0.0.0 counts too.
+            var zero: CInt = 0
+            _ = setsockopt(fd, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<CInt>.size))
+        }
+        let bound = address.withSockAddr { Glibc.bind(fd, $0, $1) }
+        if bound != 0 { return Errno.current }
+        // Two sockets with SO_REUSEADDR that do not listen may share a port; listen() then checks
+        // for a listener. (A listener that exists for microseconds and is closed before accepting.)
+        if reuseAddress && transport == .tcp && Glibc.listen(fd, 1) != 0 { return Errno.current }
+        return nil
+    }
+}
+
+extension BindVerdict {
+    /// The verdict for `address`, from a probe and the sockets bound to its port (`report.local`).
+    public static func decide(
+        address: SocketAddress, transport: TransportProtocol, probe: BindProbe, local: [PortReport.Entry],
+        unreadableProcesses: Int
+    ) -> BindVerdict {
+        var verdict = BindVerdict(
+            address: address, transport: transport, kind: .free, bindable: true, needsReuseAddress: false,
+            reason: "", waitMilliseconds: nil, holders: [])
+        let port = address.port ?? 0
+        let relevant = local.filter { $0.socket.transport == transport && Self.conflicts($0.socket.local, address) }
+        let timeWait = relevant.filter { $0.socket.state == .timeWait }
+        let longest = timeWait.compactMap(\.socket.timerMilliseconds).max() ?? 0
+        let seconds = (longest + 999) / 1000
+        let live = relevant.filter { $0.socket.state != .timeWait }
+        let listeners = live.filter { $0.socket.state == .listen || ($0.socket.transport == .udp && $0.socket.remote == nil) }
+        let holders = Self.uniqueHolders(listeners.isEmpty ? live : listeners)
+        verdict.holders = holders
+
+        switch (probe.plain, probe.withReuseAddress) {
+        case (nil, _):
+            verdict.reason = "\(address) is free: a server can bind it now"
+        case (let error?, _) where error == .permissionDenied:
+            verdict.kind = .privileged
+            verdict.bindable = false
+            verdict.reason =
+                "port \(port) is below 1024: binding it needs root or CAP_NET_BIND_SERVICE "
+                + "(or a lower net.ipv4.ip_unprivileged_port_start)"
+        case (let error?, _) where error == .addressNotAvailable:
+            verdict.kind = .addressNotAvailable
+            verdict.bindable = false
+            verdict.reason = "\(address.host) is not an address of this machine"
+        case (let error?, _) where error != .addressInUse:
+            verdict.kind = .probeFailed
+            verdict.bindable = false
+            verdict.reason = "cannot tell: the test bind of \(address) failed: \(error)"
+        case (_?, nil):
+            verdict.needsReuseAddress = true
+            if transport == .udp && !holders.isEmpty {
+                verdict.kind = .shared
+                verdict.reason =
+                    "a new socket binds \(address) only with SO_REUSEADDR, and then shares the port with "
+                    + "\(Self.describe(holders)), which set it too"
+            } else {
+                verdict.kind = .freeWithReuseAddress
+                var what: [String] = []
+                if !timeWait.isEmpty {
+                    what.append(
+                        "\(timeWait.count) connection\(timeWait.count == 1 ? "" : "s") in TIME-WAIT (up to \(seconds) s left)")
+                }
+                if !live.isEmpty {
+                    what.append("\(live.count) other socket\(live.count == 1 ? "" : "s") that do not listen")
+                }
+                verdict.reason =
+                    "free with SO_REUSEADDR: "
+                    + (what.isEmpty ? "sockets on the port" : what.joined(separator: " and "))
+                    + " block a bind without it"
+            }
+        case (_?, _?):
+            verdict.bindable = false
+            verdict.needsReuseAddress = false
+            if !holders.isEmpty {
+                verdict.kind = .inUse
+                let role =
+                    listeners.isEmpty
+                    ? "in use by connections on the port (no listener)"
+                    : (transport == .tcp ? "in use by a listener" : "in use by a bound socket")
+                verdict.reason = "\(role): \(Self.describe(holders)); stop it with: sockit free \(port)"
+            } else if !live.isEmpty && (unreadableProcesses > 0 || live.contains { $0.hidden }) {
+                verdict.kind = .inUseHidden
+                let listening = listeners.isEmpty ? "a socket" : (transport == .tcp ? "a listener" : "a bound socket")
+                verdict.reason =
+                    "in use by \(listening) whose process this user cannot see (another user's); "
+                    + "run as root to see it: sudo sockit who \(port)"
+            } else if !timeWait.isEmpty && live.isEmpty {
+                verdict.kind = .timeWait
+                verdict.waitMilliseconds = longest
+                verdict.reason =
+                    "\(timeWait.count) connection\(timeWait.count == 1 ? "" : "s") in TIME-WAIT from a listener that "
+                    + "did not set SO_REUSEADDR block every bind, so no option helps now: wait \(seconds) s"
+            } else if !live.isEmpty {
+                verdict.kind = .inUse
+                verdict.reason =
+                    "in use by \(live.count) socket\(live.count == 1 ? "" : "s") that no visible process holds "
+                    + "(another network or pid namespace, or the kernel)"
+            } else {
+                verdict.kind = .inUse
+                verdict.reason = "in use, though the socket table shows nothing on it now (it may be changing): retry"
+            }
+        }
+        return verdict
+    }
+
+    /// Whether a socket bound to `bound` keeps a bind of `address` from working: same port, and
+    /// the same address or a wildcard on either side (a dual-stack [::] covers IPv4 too).
+    static func conflicts(_ bound: SocketAddress, _ address: SocketAddress) -> Bool {
+        guard bound.port == address.port else { return false }
+        if bound.isUnspecified || address.isUnspecified {
+            switch (bound, address) {
+            case (.ipv4, .ipv4), (.ipv6, .ipv6): return true
+            case (.ipv6, .ipv4): return bound.isUnspecified  // [::] without IPV6_V6ONLY takes IPv4 too
+            case (.ipv4, .ipv6): return address.isUnspecified
+            default: return false
+            }
+        }
+        return bound.host == address.host || mapped(bound) == mapped(address)
+    }
+
+    /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), else the host.
+    private static func mapped(_ address: SocketAddress) -> String {
+        if case .ipv6(let v6) = address, v6.high == 0, v6.low >> 32 == 0xffff {
+            let v4 = UInt32(truncatingIfNeeded: v6.low)
+            return SocketAddress.ipv4(.init(rawAddress: v4.bigEndian, port: 0)).host
+        }
+        return address.host
+    }
+
+    static func uniqueHolders(_ entries: [PortReport.Entry]) -> [SocketHolder] {
+        var seen = Set<Int32>()
+        var result: [SocketHolder] = []
+        for entry in entries {
+            for holder in entry.holders where seen.insert(holder.pid).inserted { result.append(holder) }
+        }
+        return result
+    }
+
+    static func describe(_ holders: [SocketHolder]) -> String {
+        let named = holders.prefix(3).map { "pid \($0.pid) (\($0.shortCommand()), user \($0.user))" }
+        let more = holders.count > 3 ? " and \(holders.count - 3) more" : ""
+        return named.joined(separator: ", ") + more
+    }
+}

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Small readers for `/proc` files, without Foundation (the CLI starts faster without it).
+enum ProcFiles {
+    /// The whole file, or nil when it cannot be opened (gone, or not permitted).
+    static func read(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while result.count < limit {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return result.isEmpty ? nil : result
+            }
+            if count == 0 { break }
+            result += chunk[0..<count]
+        }
+        return result
+    }
+
+    /// The file as text.
+    static func text(_ path: String) -> String? {
+        read(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The target of a symbolic link, read relative to the directory `dirfd`.
+    static func readLink(at dirfd: CInt, _ name: UnsafePointer<CChar>, into buffer: inout [CChar]) -> Int {
+        buffer.withUnsafeMutableBufferPointer { readlinkat(dirfd, name, $0.baseAddress!, $0.count) }
+    }
+}

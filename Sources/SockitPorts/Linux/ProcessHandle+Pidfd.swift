@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSockit
+import Sockit
+
+/// A process held by a pidfd (`pidfd_open`, Linux 5.3): a signal sent through it reaches this
+/// process or fails with `ESRCH`, never a new process that was given the same pid meanwhile.
+public final class ProcessHandle: Sendable {
+    public let pid: Int32
+    private let descriptor: CInt
+
+    /// Opens a pidfd for `pid`. The corresponding C function is `pidfd_open`.
+    public init(pid: Int32) throws(ProcessError) {
+        guard pid > 0 else { throw ProcessError(syscall: "pidfd_open", errno: .noSuchProcess, pid: pid) }
+        let fd = sockit_pidfd_open(pid, 0)
+        if fd < 0 { throw ProcessError(syscall: "pidfd_open", errno: .current, pid: pid) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        self.pid = pid
+        self.descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+
+    /// Sends `signal`. The corresponding C function is `pidfd_send_signal`.
+    public func send(_ signal: Int32) throws(ProcessError) {
+        if sockit_pidfd_send_signal(descriptor, signal, 0) != 0 {
+            throw ProcessError(syscall: "pidfd_send_signal", errno: .current, pid: pid)
+        }
+    }
+
+    /// Whether the process has exited (the pidfd is readable once it has).
+    public var hasExited: Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1
+    }
+
+    /// A copy of the process's descriptor `fd` in this process (close-on-exec), as with
+    /// `SCM_RIGHTS` but without the process's help. Needs ptrace access to it (the same user and
+    /// `kernel.yama.ptrace_scope` allowing it, or `CAP_SYS_PTRACE`). The corresponding C function
+    /// is `pidfd_getfd` (Linux 5.6).
+    public func duplicateDescriptor(_ fd: CInt) throws(ProcessError) -> CInt {
+        let copy = sockit_pidfd_getfd(descriptor, fd, 0)
+        if copy < 0 { throw ProcessError(syscall: "pidfd_getfd", errno: .current, pid: pid, fd: fd) }
+        return copy
+    }
+
+    /// Waits until every process in `handles` has exited or `timeout` passes, calling `progress`
+    /// about ten times a second with the handles still alive. Returns those still alive.
+    public static func waitForExit(
+        _ handles: [ProcessHandle], timeout: Duration, progress: (_ alive: [ProcessHandle], _ elapsed: Duration) -> Void =
+            { _, _ in }
+    ) -> [ProcessHandle] {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var alive = handles.filter { !$0.hasExited }
+        while !alive.isEmpty {
+            let elapsed = clock.now - start
+            progress(alive, elapsed)
+            let left = timeout - elapsed
+            if left <= .zero { break }
+            var entries = alive.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            let slice = min(left, .milliseconds(100))
+            _ = poll(&entries, nfds_t(entries.count), CInt(max(1, slice.milliseconds)))
+            alive = alive.filter { !$0.hasExited }
+        }
+        return alive
+    }
+}
+
+/// A pidfd call failed.
+public struct ProcessError: Error, Sendable, CustomStringConvertible {
+    public var syscall: String
+    public var errno: Errno
+    public var pid: Int32
+    public var fd: CInt?
+
+    public init(syscall: String, errno: Errno, pid: Int32, fd: CInt? = nil) {
+        self.syscall = syscall
+        self.errno = errno
+        self.pid = pid
+        self.fd = fd
+    }
+
+    public var description: String {
+        let what = fd.map { "descriptor \($0) of pid \(pid)" } ?? "pid \(pid)"
+        let verb: String
+        switch syscall {
+        case "pidfd_getfd": verb = "cannot take \(what)"
+        case "pidfd_send_signal": verb = "cannot signal \(what)"
+        default: verb = "cannot open \(what)"
+        }
+        var lines = ["\(verb): \(errno)"]
+        switch errno {
+        case .noSuchProcess: lines.append("no process has pid \(pid) (it has exited?)")
+        case .badFileDescriptor: lines.append("pid \(pid) has no descriptor \(fd.map(String.init) ?? "") open: ls -l /proc/\(pid)/fd")
+        case .notPermitted, .permissionDenied:
+            lines.append(
+                syscall == "pidfd_getfd"
+                    ? "taking another process's descriptor needs ptrace access: run as its user with "
+                        + "kernel.yama.ptrace_scope at 0, or as root (CAP_SYS_PTRACE)"
+                    : "this user may not signal pid \(pid): it belongs to another user")
+        case Errno(rawValue: ENOSYS): lines.append("this kernel has no \(syscall) (Linux 5.6 or later has it)")
+        default: break
+        }
+        return lines.joined(separator: "\n  ")
+    }
+}
+
+extension Socket {
+    /// A copy of another process's socket descriptor, to read its options: `pidfd_open` and
+    /// `pidfd_getfd`. Closing the copy leaves the process's socket open.
+    ///
+    /// - Throws: `ProcessError` when the process or descriptor does not exist or access is
+    ///   refused; `SocketError` with `ENOTSOCK` when the descriptor is not a socket.
+    public static func duplicate(fd: CInt, ofProcess pid: Int32) throws -> Socket {
+        let handle = try ProcessHandle(pid: pid)
+        let copy = try handle.duplicateDescriptor(fd)
+        do {
+            return try Socket(adopting: copy)
+        } catch {
+            Glibc.close(copy)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,257 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The process table from `/proc`: `/proc/PID/fd/N -> socket:[INODE]` maps sockets to processes.
+public struct ProcProcessTable: ProcessTableSource {
+    public init() {}
+
+    public func holders(of owners: [UInt64: UInt32], search: HolderSearch) -> HolderScan {
+        var scan = HolderScan()
+        let wanted = owners.filter { $0.key != 0 }
+        guard !wanted.isEmpty else { return scan }
+        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard procFD >= 0 else { return scan }
+        defer { close(procFD) }
+
+        let processes = Self.listProcesses(procFD)
+        let ownerUIDs = Set(wanted.values)
+        // The owners' processes first: a socket is almost always held by the user that made it.
+        let first = processes.filter { ownerUIDs.contains($0.uid) }
+        let rest = processes.filter { !ownerUIDs.contains($0.uid) }
+        var missing = Set(wanted.keys)
+        var found: [UInt64: [(pid: Int32, fd: Int32, uid: UInt32)]] = [:]
+        var scanned = Set<Int32>()
+        var names = UserNames()
+
+        func scanProcess(_ process: ProcessEntry) {
+            scanned.insert(process.pid)
+            switch Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted) {
+            case .unreadable: scan.unreadableProcesses += 1
+            case .gone: break
+            case .found(let matches):
+                scan.processesScanned += 1
+                for (inode, fd) in matches {
+                    found[inode, default: []].append((process.pid, fd, process.uid))
+                    missing.remove(inode)
+                }
+            }
+        }
+
+        for process in first + rest {
+            if search == .fast && missing.isEmpty { break }
+            scanProcess(process)
+        }
+        if search == .fast && scanned.count < processes.count && !found.isEmpty {
+            // Every socket has a holder: look at the fork family of the holders, which shares them.
+            let parents = Dictionary(
+                processes.map { ($0.pid, Self.readParent(procFD, pid: $0.pid) ?? 0) }, uniquingKeysWith: { a, _ in a })
+            let byPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
+            var holderPIDs = Set<Int32>()
+            while true {
+                let current = Set(found.values.flatMap { $0.map(\.pid) })
+                if current == holderPIDs { break }
+                holderPIDs = current
+                // Ancestors: the chain of parents of each holder (a pre-fork master above a worker).
+                var family = Set<Int32>()
+                for pid in holderPIDs {
+                    var parent = parents[pid] ?? 0
+                    var steps = 0
+                    while parent > 1, steps < 64, !family.contains(parent) {
+                        family.insert(parent)
+                        parent = parents[parent] ?? 0
+                        steps += 1
+                    }
+                }
+                // Descendants: every process below a holder (forked workers, inherited descriptors).
+                var below = holderPIDs
+                var grew = true
+                while grew {
+                    grew = false
+                    for process in processes where !below.contains(process.pid) {
+                        if below.contains(parents[process.pid] ?? 0) {
+                            below.insert(process.pid)
+                            grew = true
+                        }
+                    }
+                }
+                family.formUnion(below)
+                for pid in family.sorted() where !scanned.contains(pid) {
+                    if let process = byPID[pid] { scanProcess(process) }
+                }
+            }
+        }
+
+        for (inode, entries) in found {
+            scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
+                SocketHolder(
+                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid),
+                    command: commandLine(of: entry.pid) ?? "?")
+            }
+        }
+        return scan
+    }
+
+    public func commandLine(of pid: Int32) -> String? {
+        if let bytes = ProcFiles.read("/proc/\(pid)/cmdline", limit: 64 * 1024), !bytes.isEmpty {
+            var text = String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+            while text.last == " " { text.removeLast() }
+            return text
+        }
+        guard let name = ProcFiles.text("/proc/\(pid)/comm") else { return nil }
+        return "[" + name.filter { $0 != "\n" } + "]"
+    }
+
+    public func userID(of pid: Int32) -> UInt32? {
+        var info = stat()
+        guard stat("/proc/\(pid)", &info) == 0 else { return nil }
+        return info.st_uid
+    }
+
+    public func parentPID(of pid: Int32) -> Int32? {
+        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard procFD >= 0 else { return nil }
+        defer { close(procFD) }
+        return Self.readParent(procFD, pid: pid)
+    }
+
+    public func holds(pid: Int32, inode: UInt64) -> Bool {
+        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard procFD >= 0 else { return false }
+        defer { close(procFD) }
+        if case .found(let matches) = Self.socketDescriptors(procFD, pid: pid, wanted: [inode: 0]) {
+            return !matches.isEmpty
+        }
+        return false
+    }
+
+    // MARK: - Reading /proc
+
+    struct ProcessEntry {
+        var pid: Int32
+        var uid: UInt32
+    }
+
+    /// Every process (thread-group leader) with the owner of its `/proc/PID` directory.
+    static func listProcesses(_ procFD: CInt) -> [ProcessEntry] {
+        let listFD = openat(procFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard listFD >= 0, let directory = fdopendir(listFD) else { return [] }
+        defer { closedir(directory) }
+        var result: [ProcessEntry] = []
+        while let entry = readdir(directory) {
+            let pid: Int32? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                var value: Int32 = 0
+                var count = 0
+                for byte in raw {
+                    if byte == 0 { break }
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), count < 9 else { return nil }
+                    value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+                    count += 1
+                }
+                return count > 0 ? value : nil
+            }
+            guard let pid else { continue }
+            var info = stat()
+            let ok = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                fstatat(procFD, raw.baseAddress!.assumingMemoryBound(to: CChar.self), &info, 0) == 0
+            }
+            if ok { result.append(ProcessEntry(pid: pid, uid: info.st_uid)) }
+        }
+        return result
+    }
+
+    enum DescriptorScan {
+        case found([(inode: UInt64, fd: Int32)])
+        case unreadable
+        case gone
+    }
+
+    /// The descriptors of `pid` that refer to one of the `wanted` socket inodes.
+    static func socketDescriptors(_ procFD: CInt, pid: Int32, wanted: [UInt64: UInt32]) -> DescriptorScan {
+        let fdDirectory = openat(procFD, "\(pid)/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fdDirectory < 0 { return errno == EACCES || errno == EPERM ? .unreadable : .gone }
+        guard let directory = fdopendir(fdDirectory) else {
+            close(fdDirectory)
+            return .gone
+        }
+        defer { closedir(directory) }
+        var matches: [(inode: UInt64, fd: Int32)] = []
+        var link = [CChar](repeating: 0, count: 64)
+        // "socket:[" is 8 bytes; anything else (a file, a pipe, anon_inode:...) is skipped.
+        let prefix: [CChar] = Array("socket:[".utf8).map { CChar(bitPattern: $0) }
+        while let entry = readdir(directory) {
+            guard entry.pointee.d_type == UInt8(DT_LNK) else { continue }
+            let count = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                ProcFiles.readLink(at: fdDirectory, raw.baseAddress!.assumingMemoryBound(to: CChar.self), into: &link)
+            }
+            guard count > 9, link[0] == prefix[0], link[1] == prefix[1], link[6] == prefix[6], link[7] == prefix[7]
+            else { continue }
+            var inode: UInt64 = 0
+            var index = 8
+            while index < count, link[index] >= 0x30, link[index] <= 0x39 {
+                inode = inode &* 10 &+ UInt64(link[index] - 0x30)
+                index += 1
+            }
+            guard wanted[inode] != nil else { continue }
+            let fd = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Int32(atoi(raw.baseAddress!.assumingMemoryBound(to: CChar.self)))
+            }
+            matches.append((inode, fd))
+        }
+        return .found(matches)
+    }
+
+    /// The fourth field of `/proc/PID/stat`, after the command name in parentheses (which may
+    /// itself contain spaces and parentheses: the last `)` ends it).
+    static func readParent(_ procFD: CInt, pid: Int32) -> Int32? {
+        let fd = openat(procFD, "\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return parseParent(buffer[0..<count])
+    }
+
+    /// The parent pid from the text of `/proc/PID/stat`: `PID (COMM) STATE PPID …`.
+    static func parseParent(_ text: ArraySlice<UInt8>) -> Int32? {
+        guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var index = close + 1
+        var field = 0
+        var value: Int32 = 0
+        var digits = 0
+        while index < text.endIndex {
+            let byte = text[index]
+            if byte == UInt8(ascii: " ") {
+                if field == 2 { break }
+                field += 1
+            } else if field == 2 {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 9 else { return nil }
+                value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+                digits += 1
+            }
+            index += 1
+        }
+        return digits > 0 ? value : nil
+    }
+}
+
+/// User names by uid, looked up once each (`getpwuid_r`); the number when the user has no name.
+struct UserNames {
+    private var cache: [UInt32: String] = [:]
+
+    mutating func name(_ uid: UInt32) -> String {
+        if let name = cache[uid] { return name }
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        var name = String(uid)
+        if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let result, let raw = result.pointee.pw_name {
+            name = String(cString: raw)
+        }
+        cache[uid] = name
+        return name
+    }
+}

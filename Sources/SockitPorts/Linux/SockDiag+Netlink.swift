@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSockit
+import Sockit
+
+// The socket table through NETLINK_SOCK_DIAG (`linux/inet_diag.h`, `linux/sock_diag.h`): what
+// `ss` reads. The port and the states are filtered in the kernel: the states by the request's
+// bit mask, the port by a bytecode program (INET_DIAG_REQ_BYTECODE), so a query for one port on
+// a machine with 10,000 sockets copies only that port's sockets out of the kernel.
+
+/// The socket table read through netlink `SOCK_DIAG_BY_FAMILY` dumps, one per transport and family.
+struct SockDiag: SocketTableSource {
+    func sockets(_ query: SocketQuery) throws(SocketTableError) -> [PortSocket] {
+        let socket: Socket
+        do {
+            socket = try Socket(.netlink, .datagram, protocol: IPProtocol(rawValue: CInt(NETLINK_SOCK_DIAG)))
+        } catch {
+            throw SocketTableError("cannot open a NETLINK_SOCK_DIAG socket: \(error.errno)")
+        }
+        defer { try? socket.close() }
+        var result: [PortSocket] = []
+        var sequence: UInt32 = 1
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
+        defer { buffer.deallocate() }
+        for transport in TransportProtocol.allCases where query.transports.contains(transport) {
+            for family in [SocketDomain.ipv4, .ipv6] where query.families.contains(family) {
+                let request = InetDiag.request(
+                    family: UInt8(family.rawValue), transport: transport, states: SocketState.mask(query.states),
+                    port: query.port, localOnly: query.localOnly, sequence: sequence)
+                sequence += 1
+                let sent = request.withUnsafeBytes { bytes in Result { () throws(SocketError) in try socket.send(bytes) } }
+                if case .failure(let error) = sent {
+                    throw SocketTableError("cannot send the sock_diag request: \(error.errno)")
+                }
+                var parser = InetDiag.ReplyParser(transport: transport)
+                while !parser.finished {
+                    let count: Int
+                    do {
+                        count = try socket.receive(into: buffer)
+                    } catch {
+                        throw SocketTableError("cannot read the sock_diag reply: \(error.errno)")
+                    }
+                    if count == 0 { break }
+                    parser.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                }
+                if let errno = parser.error {
+                    throw SocketTableError(
+                        "the kernel refused the \(transport) sock_diag dump: \(errno)"
+                            + (transport == .udp && errno == Errno(rawValue: ENOENT) ? " (udp_diag not loaded)" : ""))
+                }
+                result += parser.sockets.filter(query.matches)
+            }
+        }
+        return result
+    }
+}
+
+/// The inet_diag wire format: the request, the bytecode filter and the reply parser. Pure
+/// functions of bytes, so the parser can be fed anything (and fuzzed).
+enum InetDiag {
+    static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
+    static let messageDone: UInt16 = 3  // NLMSG_DONE
+    static let messageError: UInt16 = 2  // NLMSG_ERROR
+    static let headerSize = 16  // struct nlmsghdr
+    static let messageSize = 72  // struct inet_diag_msg
+
+    /// An `inet_diag_req_v2` dump request, with a bytecode filter on the port when one is given.
+    static func request(
+        family: UInt8, transport: TransportProtocol, states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32
+    ) -> [UInt8] {
+        let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? []
+        let attribute = bytecode.isEmpty ? [] : le16(UInt16(4 + bytecode.count)) + le16(1) + bytecode  // INET_DIAG_REQ_BYTECODE
+        let body: [UInt8] =
+            [family, UInt8(transport == .tcp ? IPPROTO_TCP : IPPROTO_UDP), 0, 0] + le32(states)
+            + [UInt8](repeating: 0, count: 48)  // struct inet_diag_sockid: match any
+        let total = headerSize + body.count + attribute.count
+        let flags = UInt16(NLM_F_REQUEST) | UInt16(NLM_F_DUMP)
+        return le32(UInt32(total)) + le16(sockDiagByFamily) + le16(flags) + le32(sequence) + le32(0) + body + attribute
+    }
+
+    /// The bytecode for "source port == port" (or "source port == port || destination port ==
+    /// port"), laid out as `ss` compiles `sport = :P or dport = :P`: each comparison is an
+    /// `inet_diag_bc_op` followed by one carrying the port; `yes`/`no` are byte offsets forward;
+    /// reaching the end exactly accepts, jumping 4 past it rejects.
+    static func filter(port: UInt16, localOnly: Bool) -> [UInt8] {
+        func op(_ code: Int32, _ yes: UInt8, _ no: UInt16) -> [UInt8] { [UInt8(code), yes] + le16(no) }
+        let source = op(Int32(INET_DIAG_BC_S_EQ), 8, 12) + op(0, 0, port)
+        if localOnly { return source }
+        // S_EQ (yes: on to the JMP, which accepts; no: to D_EQ), JMP to the end, D_EQ.
+        return source + op(Int32(INET_DIAG_BC_JMP), 4, 12) + op(Int32(INET_DIAG_BC_D_EQ), 8, 12) + op(0, 0, port)
+    }
+
+    /// Reads netlink datagrams of one dump and collects the sockets until `NLMSG_DONE`.
+    struct ReplyParser {
+        let transport: TransportProtocol
+        private(set) var sockets: [PortSocket] = []
+        private(set) var finished = false
+        /// The error the kernel answered with (`NLMSG_ERROR`, or a negative `NLMSG_DONE` status).
+        private(set) var error: Errno?
+
+        init(transport: TransportProtocol) { self.transport = transport }
+
+        /// Parses one datagram. Malformed input ends the dump with `EPROTO`; nothing here traps.
+        mutating func consume(_ bytes: UnsafeRawBufferPointer) {
+            var offset = 0
+            while !finished && offset + InetDiag.headerSize <= bytes.count {
+                let length = Int(readLE32(bytes, offset))
+                let type = readLE16(bytes, offset + 4)
+                guard length >= InetDiag.headerSize, length <= bytes.count - offset else {
+                    fail(EPROTO)
+                    return
+                }
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + InetDiag.headerSize)..<(offset + length)])
+                switch type {
+                case InetDiag.messageDone:
+                    if payload.count >= 4, Int32(bitPattern: readLE32(payload, 0)) < 0 {
+                        fail(-Int32(bitPattern: readLE32(payload, 0)))
+                    }
+                    finished = true
+                case InetDiag.messageError:
+                    let code = payload.count >= 4 ? -Int32(bitPattern: readLE32(payload, 0)) : EPROTO
+                    if code != 0 { fail(code) } else { finished = true }
+                case InetDiag.sockDiagByFamily:
+                    if let socket = InetDiag.socket(from: payload, transport: transport) { sockets.append(socket) }
+                default:
+                    break  // NLMSG_NOOP, NLMSG_OVERRUN: skip
+                }
+                offset += (length + 3) & ~3
+            }
+        }
+
+        private mutating func fail(_ code: Int32) {
+            error = Errno(rawValue: code > 0 ? code : EPROTO)
+            finished = true
+        }
+    }
+
+    /// One `struct inet_diag_msg`; nil when too short or of an unknown family or state.
+    static func socket(from bytes: UnsafeRawBufferPointer, transport: TransportProtocol) -> PortSocket? {
+        guard bytes.count >= messageSize, let state = SocketState(rawValue: bytes[1]) else { return nil }
+        let family = CInt(bytes[0])
+        let sourcePort = readBE16(bytes, 4)
+        let destinationPort = readBE16(bytes, 6)
+        let local: SocketAddress
+        let remote: SocketAddress
+        switch family {
+        case AF_INET:
+            local = .ipv4(.init(octets: bytes[8], bytes[9], bytes[10], bytes[11], port: sourcePort))
+            remote = .ipv4(.init(octets: bytes[24], bytes[25], bytes[26], bytes[27], port: destinationPort))
+        case AF_INET6:
+            // idiag_if is the bound interface: the scope of a link-local address (fe80::/10).
+            let interface = readLE32(bytes, 40)
+            let localScope = bytes[8] == 0xfe && bytes[9] & 0xc0 == 0x80 ? interface : 0
+            let remoteScope = bytes[24] == 0xfe && bytes[25] & 0xc0 == 0x80 ? interface : 0
+            local = .ipv6(.init(bytes: Array(bytes[8..<24]), port: sourcePort, scopeID: localScope))
+            remote = .ipv6(.init(bytes: Array(bytes[24..<40]), port: destinationPort, scopeID: remoteScope))
+        default:
+            return nil
+        }
+        let timer = bytes[2]
+        let expires = Int(readLE32(bytes, 52))
+        let unconnected = destinationPort == 0 && remote.isUnspecified
+        return PortSocket(
+            transport: transport, state: state, local: local, remote: unconnected ? nil : remote,
+            uid: readLE32(bytes, 64), inode: UInt64(readLE32(bytes, 68)),
+            timerMilliseconds: timer == 0 ? nil : expires, timerKind: timerName(timer))
+    }
+
+    /// `idiag_timer`: 1 retransmit, 2 keep-alive, 3 TIME-WAIT, 4 zero-window probe.
+    static func timerName(_ code: UInt8) -> String? {
+        switch code {
+        case 1: return "retrans"
+        case 2: return "keepalive"
+        case 3: return "timewait"
+        case 4: return "probe"
+        default: return nil
+        }
+    }
+}
+
+// Netlink integers are in host byte order (little-endian on every Linux Swift targets); ports
+// and addresses in `inet_diag_sockid` are big-endian.
+@inline(__always) func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xff), UInt8(value >> 8)] }
+@inline(__always) func le32(_ value: UInt32) -> [UInt8] {
+    [UInt8(value & 0xff), UInt8((value >> 8) & 0xff), UInt8((value >> 16) & 0xff), UInt8(value >> 24)]
+}
+@inline(__always) func readLE16(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt16 {
+    UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+}
+@inline(__always) func readLE32(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
+    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
+        | UInt32(bytes[offset + 3]) << 24
+}
+@inline(__always) func readBE16(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt16 {
+    UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
+}

@@ -1,0 +1,162 @@
+import Sockit
+
+/// Everything on one port: its sockets with the processes that hold them, and a bind verdict.
+public struct PortReport: Sendable {
+    /// One socket and its holders.
+    public struct Entry: Sendable, Hashable {
+        public var socket: PortSocket
+        /// Every process with a descriptor for the socket (several after a fork or an inherited fd).
+        public var holders: [SocketHolder]
+        /// Whether the port is this socket's local end or its peer's.
+        public var side: PortSocket.Side
+        /// The socket has a file, but no process this user can read holds it: its holder is hidden
+        /// (another user's process, without privilege).
+        public var hidden: Bool
+    }
+
+    public var port: UInt16
+    public var entries: [Entry]
+    /// Processes whose descriptors could not be read.
+    public var unreadableProcesses: Int
+    /// Processes whose descriptors were read.
+    public var processesScanned: Int
+    /// Whether a server could bind the port now; nil when not asked for.
+    public var verdict: BindVerdict?
+
+    /// The sockets bound to the port on this machine.
+    public var local: [Entry] { entries.filter { $0.side == .local } }
+    /// Connections whose peer is the port.
+    public var remote: [Entry] { entries.filter { $0.side == .remote } }
+}
+
+/// Reads the socket table and the process table to say who holds a port, and probes `bind()` to
+/// say whether a server could take it.
+///
+/// ```swift
+/// let report = try PortInspector().report(port: 8080)
+/// for entry in report.local { print(entry.socket.stateName, entry.holders.map(\.pid)) }
+/// print(report.verdict!.reason)
+/// ```
+public struct PortInspector: Sendable {
+    public var table: any SocketTableSource
+    public var processes: any ProcessTableSource
+    public var search: HolderSearch
+
+    public init(
+        table: any SocketTableSource = SocketTable.system, processes: any ProcessTableSource = ProcProcessTable(),
+        search: HolderSearch = .fast
+    ) {
+        self.table = table
+        self.processes = processes
+        self.search = search
+    }
+
+    /// The sockets on `port` (bound to it, and with `localOnly` false also connections to it),
+    /// their holders, and the bind verdict for `verdictAddress` (nil: no verdict).
+    ///
+    /// TIME-WAIT sockets have no file and so no holder: when only they match, `/proc` is not read.
+    public func report(
+        port: UInt16, transports: Set<TransportProtocol> = [.tcp, .udp], localOnly: Bool = false,
+        states: Set<SocketState>? = nil, verdictFor verdictAddress: SocketAddress? = nil,
+        verdictTransport: TransportProtocol = .tcp
+    ) throws(SocketTableError) -> PortReport {
+        let sockets = try table.sockets(
+            SocketQuery(port: port, localOnly: localOnly, transports: transports, states: states))
+        var owners: [UInt64: UInt32] = [:]
+        for socket in sockets where socket.inode != 0 { owners[socket.inode] = socket.uid }
+        let scan = owners.isEmpty ? HolderScan() : processes.holders(of: owners, search: search)
+        let entries = sockets.map { socket in
+            let holders = scan.holders[socket.inode] ?? []
+            return PortReport.Entry(
+                socket: socket, holders: holders, side: socket.side(for: port),
+                hidden: socket.inode != 0 && holders.isEmpty && scan.unreadableProcesses > 0)
+        }
+        var report = PortReport(
+            port: port, entries: Self.sorted(entries), unreadableProcesses: scan.unreadableProcesses,
+            processesScanned: scan.processesScanned, verdict: nil)
+        if let verdictAddress {
+            let probe = BindProbe.probe(verdictAddress, verdictTransport)
+            report.verdict = BindVerdict.decide(
+                address: verdictAddress, transport: verdictTransport, probe: probe, local: report.local,
+                unreadableProcesses: scan.unreadableProcesses)
+        }
+        return report
+    }
+
+    /// Whether a server could bind `address` now, and why not. Probes first: when the bind works,
+    /// the tables are not read at all.
+    public func verdict(for address: SocketAddress, transport: TransportProtocol = .tcp) throws(SocketTableError)
+        -> BindVerdict
+    {
+        let probe = BindProbe.probe(address, transport)
+        var local: [PortReport.Entry] = []
+        var unreadable = 0
+        if probe.plain != nil, let port = address.port {
+            let report = try self.report(port: port, transports: [transport], localOnly: true)
+            local = report.local
+            unreadable = report.unreadableProcesses
+        }
+        return BindVerdict.decide(
+            address: address, transport: transport, probe: probe, local: local, unreadableProcesses: unreadable)
+    }
+
+    /// What holds `address`'s port, for a `bind()` that failed with `EADDRINUSE`: the holders of
+    /// the sockets bound there, how many TIME-WAIT connections remain and for how long, and
+    /// whether `SO_REUSEADDR` would get past them (tried, not guessed).
+    public func diagnose(_ address: SocketAddress, type: SocketType) -> PortDiagnosis? {
+        guard let port = address.port else { return nil }
+        let transport: TransportProtocol = type == .datagram ? .udp : .tcp
+        guard let report = try? self.report(port: port, transports: [transport], localOnly: true) else { return nil }
+        let relevant = report.local.filter { BindVerdict.conflicts($0.socket.local, address) }
+        var diagnosis = PortDiagnosis()
+        var seen = Set<Int32>()
+        // Listeners first, then the other sockets: the process named first is the one to stop.
+        let ordered = relevant.filter { $0.socket.state == .listen } + relevant.filter { $0.socket.state != .listen }
+        for entry in ordered where entry.socket.state != .timeWait {
+            for holder in entry.holders where seen.insert(holder.pid).inserted {
+                diagnosis.holders.append(
+                    PortDiagnosis.Holder(
+                        pid: holder.pid, command: holder.shortCommand(), user: holder.user, state: entry.socket.stateName,
+                        localAddress: "\(entry.socket.local)", fd: holder.fd))
+            }
+            if entry.hidden {
+                diagnosis.hiddenSockets += 1
+                if entry.socket.state == .listen { diagnosis.hiddenListener = true }
+            }
+        }
+        let timeWait = relevant.filter { $0.socket.state == .timeWait }
+        diagnosis.timeWaitCount = timeWait.count
+        diagnosis.timeWaitLongestMilliseconds = timeWait.compactMap(\.socket.timerMilliseconds).max() ?? 0
+        if !timeWait.isEmpty && diagnosis.holders.isEmpty && diagnosis.hiddenSockets == 0 {
+            let probe = BindProbe.probe(address, transport)
+            diagnosis.timeWaitReusable = probe.plain == nil || probe.withReuseAddress == nil
+        }
+        return diagnosis
+    }
+
+    /// Makes every `Socket.bind` that fails with `EADDRINUSE` in this process carry a diagnosis
+    /// (`SocketError.diagnosis`), so its message names the holder or the TIME-WAIT timers.
+    public static func installBindDiagnoser(_ inspector: PortInspector = PortInspector()) {
+        Socket.setBindDiagnoser { address, type in inspector.diagnose(address, type: type) }
+    }
+
+    /// Listeners first, then other local sockets, then connections to the port; by address within.
+    static func sorted(_ entries: [PortReport.Entry]) -> [PortReport.Entry] {
+        func rank(_ entry: PortReport.Entry) -> Int {
+            switch (entry.side, entry.socket.state) {
+            case (.local, .listen): return 0
+            case (.local, .timeWait): return 2
+            case (.local, _): return 1
+            case (.remote, _): return 3
+            }
+        }
+        return entries.enumerated().sorted { a, b in
+            let (ra, rb) = (rank(a.element), rank(b.element))
+            if ra != rb { return ra < rb }
+            if a.element.socket.transport != b.element.socket.transport {
+                return a.element.socket.transport == .tcp
+            }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+}
