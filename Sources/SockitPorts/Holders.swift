@@ -11,7 +11,7 @@ public struct SocketHolder: Sendable, Hashable {
 
     /// The command for one line of text: the program's base name, control characters as spaces,
     /// at most `limit` characters (`python3 server.py` for `/usr/bin/python3 server.py`).
-    public func shortCommand(limit: Int = 48) -> String {
+    public func shortCommand(limit: Int = 72) -> String {
         var words = command.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         if let first = words.first, first.hasPrefix("/"), let slash = first.lastIndex(of: "/") {
             words[0] = String(first[first.index(after: slash)...])

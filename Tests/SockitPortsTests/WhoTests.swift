@@ -1,0 +1,188 @@
+import Foundation
+import Sockit
+import SockitTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("sockit who")
+struct WhoTests {
+    @Test func namesThePythonListenerAndAgreesWithSS() throws {
+        let holder = try Holder(["listen", "--self-connect"])
+        let port = holder.port
+        let (result, document) = try sockitJSON(["who", String(port), "--tcp", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(document["port"] as? Int == Int(port))
+        let entries = sockets(document)
+        let listener = try #require(entries.first { $0["state"] as? String == "LISTEN" })
+        #expect(listener["pid"] as? Int == Int(holder.pid))
+        #expect(listener["user"] as? String == currentUserName)
+        #expect((listener["command"] as? String)?.contains("portholder.py listen") == true)
+        #expect(listener["local"] as? String == "127.0.0.1:\(port)")
+        #expect(listener["side"] as? String == "local")
+        // The self-connection shows twice: accepted (local side) and the client (remote side).
+        #expect(entries.contains { $0["state"] as? String == "ESTAB" && $0["side"] as? String == "local" })
+        #expect(entries.contains { $0["state"] as? String == "ESTAB" && $0["side"] as? String == "remote" })
+
+        // The same (state, local, remote, pid) set as ss -tanp for the same filter.
+        let ss = try TestSupport.run("/usr/bin/ss", ["-Htanp", "sport = :\(port) or dport = :\(port)"])
+        #expect(ss.status == 0)
+        var fromSS = Set<String>()
+        for line in ss.stdout.split(separator: "\n") {
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard columns.count >= 5 else { continue }
+            let remote = columns[4].hasSuffix(":*") ? "*" : columns[4]
+            let pids = line.components(separatedBy: "pid=").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+            for pid in pids.isEmpty ? [-1] : pids { fromSS.insert("\(columns[0]) \(columns[3]) \(remote) \(pid)") }
+        }
+        let fromSockit = Set(
+            entries.map { entry in
+                let remote = entry["remote"] as? String ?? "*"
+                return "\(entry["state"] as! String) \(entry["local"] as! String) \(remote) \(entry["pid"] as? Int ?? -1)"
+            })
+        #expect(!fromSS.isEmpty)
+        #expect(fromSockit == fromSS)
+    }
+
+    @Test func tableShowsHolderAndVerdict() throws {
+        let holder = try Holder(["listen"])
+        let result = try TestSupport.sockit(["who", String(holder.port)])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("PROTO  STATE") == true)
+        #expect(lines.contains { $0.contains("LISTEN") && $0.contains("127.0.0.1:\(holder.port)") && $0.contains(" \(holder.pid) ") })
+        #expect(lines.last?.contains("bind 0.0.0.0:\(holder.port) (tcp): in use by a listener: pid \(holder.pid)") == true)
+    }
+
+    @Test func timeWaitHasTimersAndIsFreeWithReuseAddress() throws {
+        let holder = try Holder(["timewait", "--reuse", "--count", "3"])
+        let (result, document) = try sockitJSON(["who", "127.0.0.1:\(holder.port)", "--tcp", "--json"])
+        #expect(result.status == 0)
+        let local = sockets(document).filter { $0["side"] as? String == "local" }
+        #expect(local.count == 3)
+        for entry in local {
+            #expect(entry["state"] as? String == "TIME-WAIT")
+            #expect(entry["pid"] is NSNull)
+            let timer = try #require(entry["timer_ms"] as? Int)
+            #expect(timer > 0 && timer <= 60_000)
+        }
+        let verdict = try #require(document["verdict"] as? [String: Any])
+        #expect(verdict["kind"] as? String == "free_with_reuse_address")
+        #expect(verdict["bindable"] as? Bool == true)
+        #expect(verdict["needs_reuse_address"] as? Bool == true)
+        #expect((verdict["reason"] as? String)?.contains("3 connections in TIME-WAIT") == true)
+    }
+
+    @Test func timeWaitFromAListenerWithoutReuseAddressMustBeWaitedOut() throws {
+        let holder = try Holder(["timewait", "--count", "2"])
+        let (_, document) = try sockitJSON(["who", "127.0.0.1:\(holder.port)", "--tcp", "--json"])
+        let verdict = try #require(document["verdict"] as? [String: Any])
+        #expect(verdict["kind"] as? String == "time_wait")
+        #expect(verdict["bindable"] as? Bool == false)
+        let wait = try #require(verdict["wait_ms"] as? Int)
+        #expect(wait > 0 && wait <= 60_000)
+        #expect((verdict["reason"] as? String)?.contains("no option helps now") == true)
+
+        // sockit echo sets SO_REUSEADDR, and its error says that it cannot help here.
+        let echo = try TestSupport.sockit(["echo", "127.0.0.1:\(holder.port)"], timeout: .seconds(20))
+        #expect(echo.status == 2)
+        #expect(echo.stderr.contains("cannot bind 127.0.0.1:\(holder.port): address already in use (EADDRINUSE, errno 98)"))
+        #expect(echo.stderr.contains("2 connections on this port are in TIME_WAIT"))
+        #expect(echo.stderr.contains("did not set SO_REUSEADDR, so no option helps now: wait"))
+    }
+
+    @Test func liveListenerIsInUseAndEchoNamesIt() throws {
+        let holder = try Holder(["listen"])
+        let (_, document) = try sockitJSON(["who", "127.0.0.1:\(holder.port)", "--json"])
+        let verdict = try #require(document["verdict"] as? [String: Any])
+        #expect(verdict["kind"] as? String == "in_use")
+        #expect(verdict["bindable"] as? Bool == false)
+        #expect(verdict["holders"] as? [Int] == [Int(holder.pid)])
+
+        let echo = try TestSupport.sockit(["echo", "127.0.0.1:\(holder.port)"], timeout: .seconds(20))
+        #expect(echo.status == 2)
+        let lines = echo.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first == "sockit: cannot bind 127.0.0.1:\(holder.port): address already in use (EADDRINUSE, errno 98)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("  held by pid \(holder.pid) (python3 ")
+                    && $0.hasSuffix("portholder.py listen, user \(currentUserName)) in LISTEN on 127.0.0.1:\(holder.port)")
+            }, "\(lines)")
+        #expect(lines.last == "  stop it with: sockit free \(holder.port)")
+    }
+
+    @Test func findsAnIPv6ListenerAndABoundUDPSocket() throws {
+        let v6 = try Holder(["listen", "--v6"])
+        let (_, tcp) = try sockitJSON(["who", String(v6.port), "--tcp", "--json"])
+        #expect(
+            sockets(tcp).contains {
+                $0["local"] as? String == "[::1]:\(v6.port)" && $0["pid"] as? Int == Int(v6.pid)
+                    && $0["family"] as? String == "ipv6"
+            })
+
+        let udp = try Holder(["listen", "--udp"])
+        let (result, document) = try sockitJSON(["who", String(udp.port), "--udp", "--json"])
+        #expect(result.status == 0)
+        let entry = try #require(sockets(document).first)
+        #expect(entry["protocol"] as? String == "udp")
+        #expect(entry["state"] as? String == "UNCONN")
+        #expect(entry["pid"] as? Int == Int(udp.pid))
+        let verdict = try #require(document["verdict"] as? [String: Any])
+        #expect(verdict["protocol"] as? String == "udp")
+        #expect(verdict["bindable"] as? Bool == false)
+    }
+
+    @Test func everyHolderOfAForkedSocketIsListed() throws {
+        let holder = try Holder(["listen", "--fork"])
+        let childPID = try #require(Int(holder.fields[2]))
+        let (_, document) = try sockitJSON(["who", String(holder.port), "--tcp", "--json"])
+        let pids = Set(sockets(document).filter { $0["state"] as? String == "LISTEN" }.compactMap { $0["pid"] as? Int })
+        #expect(pids == [Int(holder.pid), childPID])
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to run sockit as another user"))
+    func anotherUsersHolderIsHiddenNeverFree() throws {
+        let holder = try Holder(["listen"])
+        let result = try TestSupport.run(
+            "/usr/bin/setpriv",
+            ["--reuid=nobody", "--regid=nogroup", "--clear-groups", TestSupport.sockitBinary, "who",
+             "127.0.0.1:\(holder.port)", "--tcp", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let listener = try #require(sockets(document).first { $0["state"] as? String == "LISTEN" })
+        #expect(listener["hidden"] as? Bool == true)
+        #expect(listener["pid"] is NSNull)
+        let verdict = try #require(document["verdict"] as? [String: Any])
+        #expect(verdict["bindable"] as? Bool == false)
+        #expect(verdict["kind"] as? String == "in_use_hidden")
+        #expect((document["unreadable_processes"] as? Int ?? 0) > 0)
+    }
+
+    @Test func nothingOnThePortExitsOne() throws {
+        let port = try freePort()
+        let result = try TestSupport.sockit(["who", String(port), "--tcp"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("no socket uses port \(port)"))
+        #expect(result.stdout.contains("bind 0.0.0.0:\(port) (tcp): 0.0.0.0:\(port) is free"))
+    }
+
+    @Test(arguments: [
+        (["who", "abc"], "invalid port \"abc\""),
+        (["who", "65536"], "invalid port 65536: a port is a number from 1 to 65535"),
+        (["who", "0"], "invalid port 0"),
+        (["who", "300.1.1.1:80"], "invalid address"),
+        (["free", "8080", "--grace", "-5"], "--grace"),
+        (["free", "8080", "--signal", "NOPE"], "unknown signal \"NOPE\""),
+        (["wait", "8080"], "--listening"),
+        (["options", "--pid", "1"], "--pid and --fd go together"),
+    ])
+    func badInputGetsOneClearErrorAndStatusTwo(arguments: [String], message: String) throws {
+        let result = try TestSupport.sockit(arguments)
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("sockit: "))
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+}
