@@ -1,0 +1,137 @@
+import Sockit
+import SockitTestSupport
+import Testing
+
+@testable import SockitPorts
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("socket table sources and parsers")
+struct TableParserTests {
+    @Test func netlinkAndProcNetAgreeOnALiveListenerAndItsConnection() throws {
+        let (listener, address) = try TestSupport.loopbackListener()
+        let client = try Socket(.ipv4, .stream)
+        try client.connect(to: address, timeout: .seconds(5))
+        let (accepted, _) = try listener.accept()
+        let port = address.port!
+        let query = SocketQuery(port: port, transports: [.tcp])
+        func key(_ socket: PortSocket) -> String {
+            "\(socket.stateName) \(socket.local) \(socket.remoteDescription) \(socket.inode) \(socket.uid)"
+        }
+        let fromNetlink = try SockDiag().sockets(query)
+        let fromProc = try ProcNetTable().sockets(query)
+        #expect(fromNetlink.count == 3)
+        #expect(Set(fromNetlink.map(key)) == Set(fromProc.map(key)))
+        let inode = fromNetlink.first { $0.state == .listen }?.inode ?? 0
+        #expect(inode != 0)
+        // The holder search finds this very process as the listener's holder.
+        let scan = ProcProcessTable().holders(of: [inode: geteuid()], search: .fast)
+        #expect(scan.holders[inode]?.map(\.pid) == [getpid()])
+        #expect(scan.holders[inode]?.first?.fd == listener.fileDescriptor)
+        _ = accepted
+        _ = client
+    }
+
+    @Test func localOnlyFilterDropsConnectionsToThePort() throws {
+        let (listener, address) = try TestSupport.loopbackListener()
+        let client = try Socket(.ipv4, .stream)
+        try client.connect(to: address, timeout: .seconds(5))
+        let all = try SockDiag().sockets(SocketQuery(port: address.port!, transports: [.tcp]))
+        let local = try SockDiag().sockets(SocketQuery(port: address.port!, localOnly: true, transports: [.tcp]))
+        #expect(all.contains { $0.side(for: address.port!) == .remote })
+        #expect(local.allSatisfy { $0.side(for: address.port!) == .local })
+        #expect(local.count == all.count - 1)
+        _ = listener
+    }
+
+    @Test func procNetTextParses() {
+        let text = """
+              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 424242 1 0000000000000000 100 0 0 10 0
+               1: 0100007F:1F90 0100007F:C350 06 00000000:00000000 03:00000BB8 00000000     0        0 0 3 0000000000000000
+               2: garbage line
+               3: 0100007F:1F90 0100007F:ZZZZ 01 00000000:00000000 00:00000000 00000000     0        0 7 1
+            """
+        let sockets = ProcNet.parse(Array(text.utf8), transport: .tcp, ticksPerSecond: 100)
+        #expect(sockets.count == 2)
+        #expect(sockets[0].state == .listen)
+        #expect("\(sockets[0].local)" == "127.0.0.1:8080")
+        #expect(sockets[0].remote == nil)
+        #expect(sockets[0].uid == 1000)
+        #expect(sockets[0].inode == 424242)
+        #expect(sockets[1].state == .timeWait)
+        #expect(sockets[1].remote.map { "\($0)" } == "127.0.0.1:50000")
+        #expect(sockets[1].timerMilliseconds == 30_000)  // 0xBB8 = 3000 ticks at 100 Hz
+        #expect(sockets[1].timerKind == "timewait")
+
+        let v6 = """
+              sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1
+            """
+        let six = ProcNet.parse(Array(v6.utf8), transport: .tcp)
+        #expect(six.map { "\($0.local)" } == ["[::1]:8080"])
+    }
+
+    @Test func inetDiagParserSurvivesAnyBytes() {
+        // Truncated headers, lengths past the end, zero lengths, random bytes: no trap, and a
+        // malformed datagram ends the dump with an error instead of looping.
+        var state: UInt64 = 7
+        for size in [0, 1, 15, 16, 17, 71, 88, 200, 4096] {
+            for _ in 0..<50 {
+                let bytes = (0..<size).map { _ -> UInt8 in
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    return UInt8(truncatingIfNeeded: state >> 33)
+                }
+                var parser = InetDiag.ReplyParser(transport: .tcp)
+                bytes.withUnsafeBytes { parser.consume($0) }
+                #expect(parser.sockets.count <= size / 88 + 1)
+            }
+        }
+        // A well-formed message, then DONE.
+        var message = [UInt8](repeating: 0, count: 72)
+        message[0] = UInt8(AF_INET)
+        message[1] = SocketState.listen.rawValue
+        message[4] = 0x1F
+        message[5] = 0x90
+        message[8...11] = [127, 0, 0, 1]
+        message[68] = 5
+        let diag = le32(16 + 72) + le16(20) + le16(2) + le32(1) + le32(0) + message
+        let done = le32(20) + le16(3) + le16(2) + le32(1) + le32(0) + le32(0)
+        var parser = InetDiag.ReplyParser(transport: .tcp)
+        (diag + done).withUnsafeBytes { parser.consume($0) }
+        #expect(parser.finished)
+        #expect(parser.error == nil)
+        #expect(parser.sockets.map { "\($0.stateName) \($0.local) \($0.inode)" } == ["LISTEN 127.0.0.1:8080 5"])
+        // NLMSG_ERROR with -ENOENT (no udp_diag) is an error, not an empty table.
+        let error = le32(20) + le16(2) + le16(0) + le32(1) + le32(0) + le32(UInt32(bitPattern: -ENOENT))
+        var failing = InetDiag.ReplyParser(transport: .udp)
+        error.withUnsafeBytes { failing.consume($0) }
+        #expect(failing.error == Errno(rawValue: ENOENT))
+    }
+
+    @Test func statParentSkipsCommandsWithParentheses() {
+        #expect(ProcProcessTable.parseParent(Array("42 (a (b) c) S 17 42 42 0".utf8)[...]) == 17)
+        #expect(ProcProcessTable.parseParent(Array("42 (x) S".utf8)[...]) == nil)
+    }
+
+    @Test func bindVerdictOfAFreePortIsFree() throws {
+        let port = try freePort()
+        let verdict = try PortInspector().verdict(for: .ipv4(.loopback(port: port)))
+        #expect(verdict.kind == .free)
+        #expect(verdict.bindable)
+        #expect(!verdict.needsReuseAddress)
+    }
+
+    @Test func diagnosisOfABoundPortNamesThisProcess() throws {
+        let (listener, address) = try TestSupport.loopbackListener()
+        let diagnosis = try #require(PortInspector().diagnose(address, type: .stream))
+        #expect(diagnosis.holders.map(\.pid) == [getpid()])
+        #expect(diagnosis.holders.first?.state == "LISTEN")
+        let error = SocketError(syscall: "bind", errno: .addressInUse, address: address, diagnosis: diagnosis)
+        #expect(error.description.contains("held by pid \(getpid())"))
+        #expect(error.description.contains("stop it with: sockit free \(address.port!)"))
+        _ = listener
+    }
+}
