@@ -47,7 +47,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            // The release CLI links the Swift runtime statically: no dynamic loading and relocation
+            // of a dozen libraries at start-up, so `sockit who` answers in milliseconds.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"], .when(configuration: .release))
+            ]
         ),
         .target(name: "SockitTestSupport", dependencies: ["Sockit", "CSockit"], swiftSettings: strict),
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),

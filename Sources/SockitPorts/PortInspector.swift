@@ -156,6 +156,8 @@ public struct PortInspector: Sendable {
             if a.element.socket.transport != b.element.socket.transport {
                 return a.element.socket.transport == .tcp
             }
+            let (fa, fb) = (a.element.socket.local.domain == .ipv6, b.element.socket.local.domain == .ipv6)
+            if fa != fb { return !fa }  // IPv4 first, as ss prints them
             return a.offset < b.offset
         }.map(\.element)
     }

@@ -10,6 +10,7 @@ import SockitPorts
 /// `sockit free PORT`: stop the processes that hold a port, and only them.
 struct Free: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "free",
         abstract: "Free a port: signal the processes that hold it (and only them), then check it binds.",
         discussion: """
             Candidates are the processes with a socket bound to PORT on this machine: a \

@@ -5,6 +5,7 @@ import SockitPorts
 /// `sockit options`: every readable option of a fresh socket, with its level, C name and value.
 struct Options: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "options",
         abstract: "List every readable option of a fresh socket: level, C name, value.",
         discussion: """
             Opens a socket of the chosen kind, reads every option sockit knows with getsockopt, and

@@ -10,6 +10,7 @@ import Musl
 /// `sockit send`: a client for the echo server (or any server): send, print what comes back.
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "send",
         abstract: "Send a message (or stdin) and print the reply.",
         discussion: """
             TCP: connects, sends the message (the words joined by spaces, plus a newline) or, with \
@@ -161,6 +162,7 @@ struct Send: ParsableCommand {
 /// `sockit listen ADDRESS --udp`: print each datagram with its sender.
 struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "listen",
         abstract: "Print received UDP datagrams with their sender.",
         discussion: """
             Binds ADDRESS (SO_REUSEADDR), prints "listening on HOST:PORT", then one line per \

@@ -5,6 +5,7 @@ import SockitPorts
 /// `sockit wait PORT --listening|--free`: for scripts and CI.
 struct Wait: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wait",
         abstract: "Wait until a port is listened on, or until it is let go (for scripts and CI).",
         discussion: """
             Polls the socket table (every 5 ms at first, then up to every 100 ms); it never \
@@ -88,6 +89,7 @@ struct Wait: AsyncParsableCommand {
 /// `sockit pick`: a port free right now for IPv4 and IPv6.
 struct Pick: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pick",
         abstract: "Print a port that is free right now for both IPv4 and IPv6.",
         discussion: """
             The kernel picks it (a bind to port 0 on [::], dual-stack), and sockit checks it \

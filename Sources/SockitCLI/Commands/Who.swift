@@ -5,6 +5,7 @@ import SockitPorts
 /// `sockit who PORT`: the sockets on a port, the processes that hold them, and a bind verdict.
 struct Who: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "who",
         abstract: "Show who holds a port: sockets, processes, TIME-WAIT timers, and whether a bind would work.",
         discussion: """
             Lists the sockets bound to PORT on this machine (a listener, a bound UDP socket, \

@@ -46,38 +46,49 @@ public struct ProcProcessTable: ProcessTableSource {
         }
         if search == .fast && scanned.count < processes.count && !found.isEmpty {
             // Every socket has a holder: look at the fork family of the holders, which shares them.
-            let parents = Dictionary(
-                processes.map { ($0.pid, Self.readParent(procFD, pid: $0.pid) ?? 0) }, uniquingKeysWith: { a, _ in a })
+            // Parents are read one process at a time as needed, children from
+            // /proc/PID/task/TID/children: a handful of small reads, not one per process.
+            var parents: [Int32: Int32] = [:]
+            func parent(of pid: Int32) -> Int32 {
+                if let known = parents[pid] { return known }
+                let value = Self.readParent(procFD, pid: pid) ?? 0
+                parents[pid] = value
+                return value
+            }
+            var childrenByPID: [Int32: [Int32]]?
+            func children(of pid: Int32) -> [Int32] {
+                if let listed = Self.readChildren(procFD, pid: pid) { return listed }
+                // No children files (a kernel without CONFIG_PROC_CHILDREN): every parent, once.
+                if childrenByPID == nil {
+                    var map: [Int32: [Int32]] = [:]
+                    for process in processes { map[parent(of: process.pid), default: []].append(process.pid) }
+                    childrenByPID = map
+                }
+                return childrenByPID?[pid] ?? []
+            }
             let byPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
-            var holderPIDs = Set<Int32>()
+            var visited = Set<Int32>()
             while true {
-                let current = Set(found.values.flatMap { $0.map(\.pid) })
-                if current == holderPIDs { break }
-                holderPIDs = current
-                // Ancestors: the chain of parents of each holder (a pre-fork master above a worker).
+                let holderPIDs = Set(found.values.flatMap { $0.map(\.pid) }).subtracting(visited)
+                if holderPIDs.isEmpty { break }
+                visited.formUnion(holderPIDs)
                 var family = Set<Int32>()
+                // Ancestors: the chain of parents of each holder (a pre-fork master above a worker).
                 for pid in holderPIDs {
-                    var parent = parents[pid] ?? 0
+                    var next = parent(of: pid)
                     var steps = 0
-                    while parent > 1, steps < 64, !family.contains(parent) {
-                        family.insert(parent)
-                        parent = parents[parent] ?? 0
+                    while next > 1, steps < 64, family.insert(next).inserted {
+                        next = parent(of: next)
                         steps += 1
                     }
                 }
                 // Descendants: every process below a holder (forked workers, inherited descriptors).
-                var below = holderPIDs
-                var grew = true
-                while grew {
-                    grew = false
-                    for process in processes where !below.contains(process.pid) {
-                        if below.contains(parents[process.pid] ?? 0) {
-                            below.insert(process.pid)
-                            grew = true
-                        }
-                    }
+                var queue = Array(holderPIDs)
+                var steps = 0
+                while let pid = queue.popLast(), steps < 100_000 {
+                    steps += 1
+                    for child in children(of: pid) where family.insert(child).inserted { queue.append(child) }
                 }
-                family.formUnion(below)
                 for pid in family.sorted() where !scanned.contains(pid) {
                     if let process = byPID[pid] { scanProcess(process) }
                 }
@@ -201,6 +212,35 @@ public struct ProcProcessTable: ProcessTableSource {
             matches.append((inode, fd))
         }
         return .found(matches)
+    }
+
+    /// The children of every thread of `pid` (`/proc/PID/task/TID/children`); nil when the
+    /// kernel has no such files.
+    static func readChildren(_ procFD: CInt, pid: Int32) -> [Int32]? {
+        let taskFD = openat(procFD, "\(pid)/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard taskFD >= 0, let directory = fdopendir(taskFD) else { return errno == ENOENT ? [] : nil }
+        defer { closedir(directory) }
+        var result: [Int32] = []
+        var sawFile = false
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            guard name.first?.isNumber == true else { continue }
+            let fd = openat(taskFD, name + "/children", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            sawFile = true
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var text: [UInt8] = []
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                text += buffer[0..<count]
+            }
+            close(fd)
+            for word in text.split(separator: UInt8(ascii: " ")) {
+                if let child = Int32(String(decoding: word, as: UTF8.self)) { result.append(child) }
+            }
+        }
+        return sawFile ? result : nil
     }
 
     /// The fourth field of `/proc/PID/stat`, after the command name in parentheses (which may

@@ -26,35 +26,55 @@ struct SockDiag: SocketTableSource {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
         defer { buffer.deallocate() }
         for transport in TransportProtocol.allCases where query.transports.contains(transport) {
+            // TCP, both families: one TCPDIAG_GETSOCK dump walks the established hash once for
+            // IPv4 and IPv6 together (the family-specific request walks it once per family, and on
+            // a large machine that walk is most of the cost). Anything else: one dump per family.
+            if transport == .tcp && query.families == [.ipv4, .ipv6] {
+                let request = InetDiag.compatRequest(
+                    states: SocketState.mask(query.states), port: query.port, localOnly: query.localOnly,
+                    sequence: sequence)
+                sequence += 1
+                if let sockets = try? dump(socket, request, transport: transport, buffer: buffer) {
+                    result += sockets.filter(query.matches)
+                    continue
+                }
+            }
             for family in [SocketDomain.ipv4, .ipv6] where query.families.contains(family) {
                 let request = InetDiag.request(
                     family: UInt8(family.rawValue), transport: transport, states: SocketState.mask(query.states),
                     port: query.port, localOnly: query.localOnly, sequence: sequence)
                 sequence += 1
-                let sent = request.withUnsafeBytes { bytes in Result { () throws(SocketError) in try socket.send(bytes) } }
-                if case .failure(let error) = sent {
-                    throw SocketTableError("cannot send the sock_diag request: \(error.errno)")
-                }
-                var parser = InetDiag.ReplyParser(transport: transport)
-                while !parser.finished {
-                    let count: Int
-                    do {
-                        count = try socket.receive(into: buffer)
-                    } catch {
-                        throw SocketTableError("cannot read the sock_diag reply: \(error.errno)")
-                    }
-                    if count == 0 { break }
-                    parser.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                }
-                if let errno = parser.error {
-                    throw SocketTableError(
-                        "the kernel refused the \(transport) sock_diag dump: \(errno)"
-                            + (transport == .udp && errno == Errno(rawValue: ENOENT) ? " (udp_diag not loaded)" : ""))
-                }
-                result += parser.sockets.filter(query.matches)
+                result += try dump(socket, request, transport: transport, buffer: buffer).filter(query.matches)
             }
         }
         return result
+    }
+
+    /// Sends one dump request and reads the reply up to `NLMSG_DONE`.
+    private func dump(_ socket: Socket, _ request: [UInt8], transport: TransportProtocol, buffer: UnsafeMutableRawBufferPointer)
+        throws(SocketTableError) -> [PortSocket]
+    {
+        let sent = request.withUnsafeBytes { bytes in Result { () throws(SocketError) in try socket.send(bytes) } }
+        if case .failure(let error) = sent {
+            throw SocketTableError("cannot send the sock_diag request: \(error.errno)")
+        }
+        var parser = InetDiag.ReplyParser(transport: transport)
+        while !parser.finished {
+            let count: Int
+            do {
+                count = try socket.receive(into: buffer)
+            } catch {
+                throw SocketTableError("cannot read the sock_diag reply: \(error.errno)")
+            }
+            if count == 0 { break }
+            parser.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        if let errno = parser.error {
+            throw SocketTableError(
+                "the kernel refused the \(transport) sock_diag dump: \(errno)"
+                    + (transport == .udp && errno == Errno(rawValue: ENOENT) ? " (udp_diag not loaded)" : ""))
+        }
+        return parser.sockets
     }
 }
 
@@ -62,6 +82,7 @@ struct SockDiag: SocketTableSource {
 /// functions of bytes, so the parser can be fed anything (and fuzzed).
 enum InetDiag {
     static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
+    static let tcpDiagGetSock: UInt16 = 18  // TCPDIAG_GETSOCK, the original inet_diag request
     static let messageDone: UInt16 = 3  // NLMSG_DONE
     static let messageError: UInt16 = 2  // NLMSG_ERROR
     static let headerSize = 16  // struct nlmsghdr
@@ -79,6 +100,20 @@ enum InetDiag {
         let total = headerSize + body.count + attribute.count
         let flags = UInt16(NLM_F_REQUEST) | UInt16(NLM_F_DUMP)
         return le32(UInt32(total)) + le16(sockDiagByFamily) + le16(flags) + le32(sequence) + le32(0) + body + attribute
+    }
+
+    /// A TCPDIAG_GETSOCK dump request (`struct inet_diag_req`, the interface before
+    /// `inet_diag_req_v2`): the kernel answers it for both address families in one walk.
+    static func compatRequest(states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32) -> [UInt8] {
+        let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? []
+        let attribute = bytecode.isEmpty ? [] : le16(UInt16(4 + bytecode.count)) + le16(1) + bytecode
+        let body: [UInt8] =
+            [0, 0, 0, 0]  // idiag_family (ignored: AF_UNSPEC), idiag_src_len, idiag_dst_len, idiag_ext
+            + [UInt8](repeating: 0, count: 48)  // struct inet_diag_sockid: match any
+            + le32(states) + le32(0)  // idiag_states, idiag_dbs
+        let total = headerSize + body.count + attribute.count
+        let flags = UInt16(NLM_F_REQUEST) | UInt16(NLM_F_DUMP)
+        return le32(UInt32(total)) + le16(tcpDiagGetSock) + le16(flags) + le32(sequence) + le32(0) + body + attribute
     }
 
     /// The bytecode for "source port == port" (or "source port == port || destination port ==
@@ -123,7 +158,7 @@ enum InetDiag {
                 case InetDiag.messageError:
                     let code = payload.count >= 4 ? -Int32(bitPattern: readLE32(payload, 0)) : EPROTO
                     if code != 0 { fail(code) } else { finished = true }
-                case InetDiag.sockDiagByFamily:
+                case InetDiag.sockDiagByFamily, InetDiag.tcpDiagGetSock:
                     if let socket = InetDiag.socket(from: payload, transport: transport) { sockets.append(socket) }
                 default:
                     break  // NLMSG_NOOP, NLMSG_OVERRUN: skip
