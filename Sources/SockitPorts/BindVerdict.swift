@@ -37,6 +37,20 @@ public struct BindVerdict: Sendable, Hashable {
     public var address: SocketAddress
     public var transport: TransportProtocol
     public var kind: Kind
+    /// The verdict in a few words: `free`, `free with SO_REUSEADDR`, `in use`, …
+    public var summary: String {
+        switch kind {
+        case .free: return "free"
+        case .freeWithReuseAddress: return "free with SO_REUSEADDR"
+        case .shared: return "shared with SO_REUSEADDR"
+        case .inUse: return "in use"
+        case .inUseHidden: return "in use (holder hidden)"
+        case .timeWait: return "blocked by TIME-WAIT"
+        case .privileged: return "needs privilege"
+        case .addressNotAvailable: return "not a local address"
+        case .probeFailed: return "unknown"
+        }
+    }
     /// Whether a new socket can bind the address now (with `SO_REUSEADDR` where `needsReuseAddress`).
     public var bindable: Bool
     /// Whether that bind needs `SO_REUSEADDR`.
@@ -97,17 +111,24 @@ extension BindVerdict {
             reason: "", waitMilliseconds: nil, holders: [])
         let port = address.port ?? 0
         let relevant = local.filter { $0.socket.transport == transport && Self.conflicts($0.socket.local, address) }
-        let timeWait = relevant.filter { $0.socket.state == .timeWait }
-        let longest = timeWait.compactMap(\.socket.timerMilliseconds).max() ?? 0
+        // Closed connections the kernel finishes alone: TIME-WAIT, and FIN-WAIT-2 orphans (no file).
+        let closing = relevant.filter { $0.socket.state == .timeWait || ($0.socket.inode == 0 && $0.socket.state != .listen) }
+        let closingSet = Set(closing.map(\.socket))
+        let longest = closing.compactMap(\.socket.timerMilliseconds).max() ?? 0
         let seconds = (longest + 999) / 1000
-        let live = relevant.filter { $0.socket.state != .timeWait }
+        let live = relevant.filter { !closingSet.contains($0.socket) }
         let listeners = live.filter { $0.socket.state == .listen || ($0.socket.transport == .udp && $0.socket.remote == nil) }
         let holders = Self.uniqueHolders(listeners.isEmpty ? live : listeners)
         verdict.holders = holders
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        let closingText =
+            closing.allSatisfy { $0.socket.state == .timeWait }
+            ? "\(count(closing.count, "connection")) in TIME-WAIT (up to \(seconds) s left)"
+            : "\(count(closing.count, "closed connection")) in TIME-WAIT or FIN-WAIT-2 (up to \(seconds) s left)"
 
         switch (probe.plain, probe.withReuseAddress) {
         case (nil, _):
-            verdict.reason = "\(address) is free: a server can bind it now"
+            verdict.reason = "nothing holds it: a server can bind \(address) now"
         case (let error?, _) where error == .permissionDenied:
             verdict.kind = .privileged
             verdict.bindable = false
@@ -127,22 +148,18 @@ extension BindVerdict {
             if transport == .udp && !holders.isEmpty {
                 verdict.kind = .shared
                 verdict.reason =
-                    "a new socket binds \(address) only with SO_REUSEADDR, and then shares the port with "
-                    + "\(Self.describe(holders)), which set it too"
+                    "\(Self.describe(holders)) set SO_REUSEADDR on its socket there, so a new socket with it "
+                    + "binds too, and the two share the port"
             } else {
                 verdict.kind = .freeWithReuseAddress
                 var what: [String] = []
-                if !timeWait.isEmpty {
-                    what.append(
-                        "\(timeWait.count) connection\(timeWait.count == 1 ? "" : "s") in TIME-WAIT (up to \(seconds) s left)")
-                }
+                if !closing.isEmpty { what.append(closingText) }
                 if !live.isEmpty {
-                    what.append("\(live.count) other socket\(live.count == 1 ? "" : "s") that do not listen")
+                    what.append("\(count(live.count, "connection")) whose listener is gone")
                 }
-                verdict.reason =
-                    "free with SO_REUSEADDR: "
-                    + (what.isEmpty ? "sockets on the port" : what.joined(separator: " and "))
-                    + " block a bind without it"
+                let subject = what.isEmpty ? "sockets on the port" : what.joined(separator: " and ")
+                let verb = closing.count + live.count == 1 ? "blocks" : "block"
+                verdict.reason = "\(subject) \(verb) a bind without it (sockit echo sets it)"
             }
         case (_?, _?):
             verdict.bindable = false
@@ -151,29 +168,29 @@ extension BindVerdict {
                 verdict.kind = .inUse
                 let role =
                     listeners.isEmpty
-                    ? "in use by connections on the port (no listener)"
-                    : (transport == .tcp ? "in use by a listener" : "in use by a bound socket")
-                verdict.reason = "\(role): \(Self.describe(holders)); stop it with: sockit free \(port)"
+                    ? "connections of \(Self.describe(holders)) hold it (no listener)"
+                    : "\(Self.describe(holders)) \(transport == .tcp ? "listens" : "is bound") there"
+                verdict.reason = "\(role); stop it with: sockit free \(port)"
             } else if !live.isEmpty && (unreadableProcesses > 0 || live.contains { $0.hidden }) {
                 verdict.kind = .inUseHidden
                 let listening = listeners.isEmpty ? "a socket" : (transport == .tcp ? "a listener" : "a bound socket")
                 verdict.reason =
-                    "in use by \(listening) whose process this user cannot see (another user's); "
+                    "\(listening) whose process this user cannot see (another user's) holds it; "
                     + "run as root to see it: sudo sockit who \(port)"
-            } else if !timeWait.isEmpty && live.isEmpty {
+            } else if !closing.isEmpty && live.isEmpty {
                 verdict.kind = .timeWait
                 verdict.waitMilliseconds = longest
                 verdict.reason =
-                    "\(timeWait.count) connection\(timeWait.count == 1 ? "" : "s") in TIME-WAIT from a listener that "
-                    + "did not set SO_REUSEADDR block every bind, so no option helps now: wait \(seconds) s"
+                    "\(closingText) from a listener that did not set SO_REUSEADDR block every bind, "
+                    + "so no option helps now: wait \(seconds) s"
             } else if !live.isEmpty {
                 verdict.kind = .inUse
                 verdict.reason =
-                    "in use by \(live.count) socket\(live.count == 1 ? "" : "s") that no visible process holds "
-                    + "(another network or pid namespace, or the kernel)"
+                    "\(count(live.count, "socket")) that no visible process holds "
+                    + "(another network or pid namespace, or the kernel) hold it"
             } else {
                 verdict.kind = .inUse
-                verdict.reason = "in use, though the socket table shows nothing on it now (it may be changing): retry"
+                verdict.reason = "the socket table shows nothing on it now (it may be changing): retry"
             }
         }
         return verdict

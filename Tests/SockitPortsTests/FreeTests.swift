@@ -29,7 +29,7 @@ struct FreeTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stdout.contains("SIGKILL"))
         #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
-        #expect(result.stdout.contains("port \(holder.port) is free: 127.0.0.1:\(holder.port) is free"))
+        #expect(result.stdout.contains("port \(holder.port) is free: nothing holds it: a server can bind 127.0.0.1:\(holder.port) now"))
     }
 
     @Test func dryRunSignalsNothing() throws {

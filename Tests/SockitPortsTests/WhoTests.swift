@@ -46,6 +46,15 @@ struct WhoTests {
         #expect(fromSockit == fromSS)
     }
 
+    @Test func listeningShowsOnlyTheListener() throws {
+        let holder = try Holder(["listen", "--self-connect"])
+        let (result, document) = try sockitJSON(["who", String(holder.port), "--listening", "--json"])
+        #expect(result.status == 0)
+        #expect(sockets(document).map { $0["state"] as? String } == ["LISTEN"])
+        let verdict = try #require(document["verdict"] as? [String: Any])
+        #expect(verdict["kind"] as? String == "in_use")
+    }
+
     @Test func tableShowsHolderAndVerdict() throws {
         let holder = try Holder(["listen"])
         let result = try TestSupport.sockit(["who", String(holder.port)])
@@ -53,7 +62,7 @@ struct WhoTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("PROTO  STATE") == true)
         #expect(lines.contains { $0.contains("LISTEN") && $0.contains("127.0.0.1:\(holder.port)") && $0.contains(" \(holder.pid) ") })
-        #expect(lines.last?.contains("bind 0.0.0.0:\(holder.port) (tcp): in use by a listener: pid \(holder.pid)") == true)
+        #expect(lines.last?.contains("bind 0.0.0.0:\(holder.port) (tcp): in use: pid \(holder.pid) (") == true)
     }
 
     @Test func timeWaitHasTimersAndIsFreeWithReuseAddress() throws {
@@ -165,7 +174,7 @@ struct WhoTests {
         let result = try TestSupport.sockit(["who", String(port), "--tcp"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("no socket uses port \(port)"))
-        #expect(result.stdout.contains("bind 0.0.0.0:\(port) (tcp): 0.0.0.0:\(port) is free"))
+        #expect(result.stdout.contains("bind 0.0.0.0:\(port) (tcp): free: nothing holds it"))
     }
 
     @Test(arguments: [

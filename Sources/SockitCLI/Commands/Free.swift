@@ -86,10 +86,11 @@ struct Free: AsyncParsableCommand {
                         + "run as root: sudo sockit free \(argument.port)")
             }
             if verdict.bindable {
-                print("no process holds port \(argument.port); \(verdict.reason)")
+                print("no process holds port \(argument.port); \(verdict.summary): \(verdict.reason)")
                 return
             }
-            throw CommandFailure.notMet("no process holds port \(argument.port), but it is not free: \(verdict.reason)")
+            throw CommandFailure.notMet(
+                "no process holds port \(argument.port), but it is \(verdict.summary): \(verdict.reason)")
         }
 
         print(Self.table(candidates))
@@ -149,9 +150,9 @@ struct Free: AsyncParsableCommand {
 
         let verdict = try finalVerdict(argument, verdictTransport, freer)
         if verdict.bindable {
-            print("port \(argument.port) is free: \(verdict.reason)")
+            print("port \(argument.port) is \(verdict.summary): \(verdict.reason)")
         } else {
-            throw CommandFailure.notMet("port \(argument.port) is still not free: \(verdict.reason)")
+            throw CommandFailure.notMet("port \(argument.port) is still \(verdict.summary): \(verdict.reason)")
         }
     }
 

@@ -27,6 +27,7 @@ struct Who: AsyncParsableCommand {
               sockit who 8080                  TCP and UDP on port 8080
               sockit who 127.0.0.1:8080 --tcp  the verdict for 127.0.0.1:8080
               sockit who 5353 --udp --json     one JSON document
+              sockit who 8080 --listening      only the listener (fast when there are many connections)
             """
     )
 
@@ -35,6 +36,9 @@ struct Who: AsyncParsableCommand {
 
     @Flag(help: "Only TCP or only UDP (default: both; the verdict is for TCP).")
     var transport: TransportFlag?
+
+    @Flag(help: "Only listeners and bound UDP sockets: skips the kernel's walk of every connection (fast on a busy machine).")
+    var listening = false
 
     @Flag(help: "Read the descriptors of every process (finds a socket passed to an unrelated process).")
     var scanAll = false
@@ -49,7 +53,12 @@ struct Who: AsyncParsableCommand {
         let inspector = PortInspector(search: scanAll ? .exhaustive : .fast)
         var report: PortReport
         do {
-            report = try inspector.report(port: argument.port, transports: transports)
+            if listening {
+                report = try inspector.report(
+                    port: argument.port, transports: transports, localOnly: true, states: [.listen, .close])
+            } else {
+                report = try inspector.report(port: argument.port, transports: transports)
+            }
         } catch {
             throw CommandFailure.error("cannot read the socket table: \(error)")
         }
@@ -58,9 +67,15 @@ struct Who: AsyncParsableCommand {
         let verdictTransport: TransportProtocol =
             transport?.transport ?? (localTransports == [.udp] ? .udp : .tcp)
         let probe = BindProbe.probe(argument.verdictAddress, verdictTransport)
+        var explaining = report
+        if listening && probe.plain != nil && report.local.isEmpty {
+            // Busy, but no listener: the explanation needs the other sockets (TIME-WAIT, ...).
+            explaining = (try? inspector.report(port: argument.port, transports: [verdictTransport], localOnly: true))
+                ?? report
+        }
         report.verdict = BindVerdict.decide(
-            address: argument.verdictAddress, transport: verdictTransport, probe: probe, local: report.local,
-            unreadableProcesses: report.unreadableProcesses)
+            address: argument.verdictAddress, transport: verdictTransport, probe: probe, local: explaining.local,
+            unreadableProcesses: explaining.unreadableProcesses)
 
         if output.json {
             Self.json(report).print()
@@ -91,7 +106,7 @@ struct Who: AsyncParsableCommand {
             }
         }
         if let verdict = report.verdict {
-            let sentence = "bind \(verdict.address) (\(verdict.transport)): \(verdict.reason)"
+            let sentence = "bind \(verdict.address) (\(verdict.transport)): \(verdict.summary): \(verdict.reason)"
             let colored: String
             switch verdict.kind {
             case .free: colored = Terminal.green(sentence)
@@ -168,6 +183,7 @@ struct Who: AsyncParsableCommand {
             ("bindable", .bool(verdict.bindable)),
             ("needs_reuse_address", .bool(verdict.needsReuseAddress)),
             ("kind", .string(verdict.kind.rawValue)),
+            ("summary", .string(verdict.summary)),
             ("reason", .string(verdict.reason)),
             ("wait_ms", verdict.waitMilliseconds.map { .int($0) } ?? .null),
             ("holders", .array(verdict.holders.map { .int(Int($0.pid)) })),
