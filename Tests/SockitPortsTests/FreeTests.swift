@@ -32,6 +32,18 @@ struct FreeTests {
         #expect(result.stdout.contains("port \(holder.port) is free: nothing holds it: a server can bind 127.0.0.1:\(holder.port) now"))
     }
 
+    @Test func jsonReportsWhatWasDone() throws {
+        let holder = try Holder(["listen"])
+        let (result, document) = try sockitJSON(["free", String(holder.port), "--yes", "--json"])
+        #expect(result.status == 0)
+        #expect(document["signalled"] as? [Int] == [Int(holder.pid)])
+        #expect(document["killed"] as? [Int] == [])
+        #expect(document["free"] as? Bool == true)
+        let candidates = document["candidates"] as? [[String: Any]] ?? []
+        #expect(candidates.map { $0["pid"] as? Int } == [Int(holder.pid)])
+        #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
+    }
+
     @Test func dryRunSignalsNothing() throws {
         let holder = try Holder(["listen"])
         let result = try TestSupport.sockit(["free", String(holder.port), "--dry-run"])

@@ -30,6 +30,7 @@ struct Free: AsyncParsableCommand {
               sockit free 8080 --dry-run       show what would be signalled
               sockit free 8080 --yes           no question; SIGTERM, SIGKILL after 5 s
               sockit free 8080 --signal INT --grace 10
+              sockit free 8080 --yes --json    one JSON document: candidates, signalled, killed, verdict
             """
     )
 
@@ -54,6 +55,8 @@ struct Free: AsyncParsableCommand {
     @Flag(help: "Include other users' processes (needs root).")
     var allUsers = false
 
+    @OptionGroup var output: OutputOptions
+
     func validate() throws {
         _ = try PortArgument.parse(target)
         guard SignalName.parse(signalName) != nil else {
@@ -77,37 +80,50 @@ struct Free: AsyncParsableCommand {
         }
         let verdictTransport: TransportProtocol =
             transport?.transport ?? (Set(report.local.map(\.socket.transport)) == [.udp] ? .udp : .tcp)
+        var outcome = Outcome(port: argument.port, signal: signal, dryRun: dryRun, candidates: candidates)
+        // With --json, stdout carries only the document, printed once at the end, whatever happens.
+        let say: (String) -> Void = output.json ? { _ in } : { print($0) }
+        func finish(_ failure: CommandFailure?) throws {
+            if output.json {
+                outcome.json().print()
+                flushStandardStreams()
+            }
+            if let failure { throw failure }
+        }
 
         guard !candidates.isEmpty else {
             let verdict = try finalVerdict(argument, verdictTransport, freer)
+            outcome.verdict = verdict
             if report.local.contains(where: \.hidden) {
-                throw CommandFailure.notMet(
-                    "port \(argument.port) is held by a process this user cannot see (another user's); "
-                        + "run as root: sudo sockit free \(argument.port)")
+                try finish(
+                    .notMet(
+                        "port \(argument.port) is held by a process this user cannot see (another user's); "
+                            + "run as root: sudo sockit free \(argument.port)"))
             }
             if verdict.bindable {
-                print("no process holds port \(argument.port); \(verdict.summary): \(verdict.reason)")
-                return
+                say("no process holds port \(argument.port); \(verdict.summary): \(verdict.reason)")
+                return try finish(nil)
             }
-            throw CommandFailure.notMet(
-                "no process holds port \(argument.port), but it is \(verdict.summary): \(verdict.reason)")
+            try finish(
+                .notMet("no process holds port \(argument.port), but it is \(verdict.summary): \(verdict.reason)"))
+            return
         }
 
-        print(Self.table(candidates))
+        say(Self.table(candidates))
         let allowed = candidates.filter { $0.refusal == nil }
         guard !allowed.isEmpty else {
-            throw CommandFailure.notMet(
-                "not signalling anything: every holder of port \(argument.port) is refused (see above)")
+            try finish(.notMet("not signalling anything: every holder of port \(argument.port) is refused (see above)"))
+            return
         }
         let name = SignalName.name(signal)
         let pids = allowed.map { String($0.holder.pid) }.joined(separator: ", ")
         let plural = allowed.count == 1 ? "process" : "processes"
         if dryRun {
-            print("dry run: would send \(name) to \(plural) \(pids), then SIGKILL after \(Self.seconds(grace)) to any left")
-            return
+            say("dry run: would send \(name) to \(plural) \(pids), then SIGKILL after \(Self.seconds(grace)) to any left")
+            return try finish(nil)
         }
         if !yes {
-            guard Terminal.inputIsTerminal else {
+            guard Terminal.inputIsTerminal && !output.json else {
                 throw CommandFailure.error(
                     "not asking without a terminal: pass --yes to send \(name) to \(plural) \(pids), "
                         + "or --dry-run to see what would be signalled")
@@ -119,40 +135,87 @@ struct Free: AsyncParsableCommand {
         }
 
         let (handles, gone) = freer.open(allowed)
-        for candidate in gone { print("pid \(candidate.holder.pid) is gone or no longer holds the port: skipped") }
+        for candidate in gone {
+            outcome.skipped.append(candidate.holder.pid)
+            say("pid \(candidate.holder.pid) is gone or no longer holds the port: skipped")
+        }
         var signalled: [ProcessHandle] = []
         for (_, handle) in handles {
             do {
                 try handle.send(signal)
                 signalled.append(handle)
-                print("sent \(name) to pid \(handle.pid)")
+                outcome.signalled.append(handle.pid)
+                say("sent \(name) to pid \(handle.pid)")
             } catch let error where error.errno == .noSuchProcess {
-                print("pid \(handle.pid) exited before the signal")
+                outcome.skipped.append(handle.pid)
+                say("pid \(handle.pid) exited before the signal")
             } catch {
                 printError("sockit: \(error)")
             }
         }
         flushStandardStreams()
-        let left = Self.waitWithProgress(signalled, timeout: .milliseconds(Int64(grace * 1000)), what: "to exit")
-        if !left.isEmpty {
-            for handle in left {
-                do {
-                    try handle.send(SIGKILL)
-                    print("pid \(handle.pid) did not exit within \(Self.seconds(grace)): sent SIGKILL")
-                } catch {
-                    printError("sockit: \(error)")
-                }
+        let left = Self.waitWithProgress(signalled, timeout: .milliseconds(Int64(grace * 1000)), what: "to exit", say: say)
+        for handle in left {
+            do {
+                try handle.send(SIGKILL)
+                outcome.killed.append(handle.pid)
+                say("pid \(handle.pid) did not exit within \(Self.seconds(grace)): sent SIGKILL")
+            } catch {
+                printError("sockit: \(error)")
             }
-            let stuck = Self.waitWithProgress(left, timeout: .seconds(5), what: "to die")
-            for handle in stuck { printError("sockit: pid \(handle.pid) is still alive after SIGKILL (stuck in the kernel?)") }
+        }
+        let stuck = Self.waitWithProgress(left, timeout: .seconds(5), what: "to die", say: say)
+        for handle in stuck {
+            outcome.alive.append(handle.pid)
+            printError("sockit: pid \(handle.pid) is still alive after SIGKILL (stuck in the kernel?)")
         }
         flushStandardStreams()
 
         let verdict = try finalVerdict(argument, verdictTransport, freer)
+        outcome.verdict = verdict
         if verdict.bindable {
-            print("port \(argument.port) is \(verdict.summary): \(verdict.reason)")
+            say("port \(argument.port) is \(verdict.summary): \(verdict.reason)")
+            try finish(nil)
         } else {
-            throw CommandFailure.notMet("port \(argument.port) is still \(verdict.summary): \(verdict.reason)")
+            try finish(.notMet("port \(argument.port) is still \(verdict.summary): \(verdict.reason)"))
+        }
+    }
+
+    /// What `free` did, for `--json`.
+    struct Outcome {
+        var port: UInt16
+        var signal: Int32
+        var dryRun: Bool
+        var candidates: [PortFreer.Candidate]
+        var signalled: [Int32] = []
+        var killed: [Int32] = []
+        var skipped: [Int32] = []
+        var alive: [Int32] = []
+        var verdict: BindVerdict?
+
+        func json() -> JSON {
+            func pids(_ list: [Int32]) -> JSON { .array(list.map { .int(Int($0)) }) }
+            return .object([
+                ("port", .int(Int(port))),
+                ("signal", .string(SignalName.name(signal))),
+                ("dry_run", .bool(dryRun)),
+                (
+                    "candidates",
+                    .array(
+                        candidates.map { candidate in
+                            .object([
+                                ("pid", .int(Int(candidate.holder.pid))), ("user", .string(candidate.holder.user)),
+                                ("command", .string(candidate.holder.command)),
+                                ("sockets", .array(candidate.sockets.map { .string("\($0.transport) \($0.stateName) \($0.local)") })),
+                                ("refused", candidate.refusal.map { .string("\($0)") } ?? .null),
+                            ])
+                        })
+                ),
+                ("signalled", pids(signalled)), ("killed", pids(killed)), ("skipped", pids(skipped)),
+                ("still_alive", pids(alive)),
+                ("verdict", verdict.map(Who.json) ?? .null),
+                ("free", .bool(verdict?.bindable ?? false)),
+            ])
         }
     }
 
@@ -168,7 +231,9 @@ struct Free: AsyncParsableCommand {
 
     /// Waits for the processes, with a line on stderr that counts the time on a terminal and a
     /// line per exit otherwise.
-    static func waitWithProgress(_ handles: [ProcessHandle], timeout: Duration, what: String) -> [ProcessHandle] {
+    static func waitWithProgress(
+        _ handles: [ProcessHandle], timeout: Duration, what: String, say: (String) -> Void
+    ) -> [ProcessHandle] {
         guard !handles.isEmpty else { return [] }
         let interactive = Terminal.errorIsTerminal
         var reported = Set<Int32>()
@@ -177,7 +242,7 @@ struct Free: AsyncParsableCommand {
             let aliveSet = Set(alive.map(\.pid))
             for handle in handles where !aliveSet.contains(handle.pid) && reported.insert(handle.pid).inserted {
                 if interactive { printErrorPartial("\r\u{1B}[K") }
-                print("pid \(handle.pid) exited after \(seconds(Double(elapsed.milliseconds) / 1000))")
+                say("pid \(handle.pid) exited after \(seconds(Double(elapsed.milliseconds) / 1000))")
                 flushStandardStreams()
             }
             if interactive {
@@ -192,7 +257,7 @@ struct Free: AsyncParsableCommand {
         if interactive { printErrorPartial("\r\u{1B}[K") }
         let leftSet = Set(left.map(\.pid))
         for handle in handles where !leftSet.contains(handle.pid) && reported.insert(handle.pid).inserted {
-            print("pid \(handle.pid) exited")
+            say("pid \(handle.pid) exited")
         }
         return left
     }
