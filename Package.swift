@@ -48,11 +48,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict,
-            // The release CLI links the Swift runtime statically: no dynamic loading and relocation
-            // of a dozen libraries at start-up, so `sockit who` answers in milliseconds.
+            // The release CLI links the Swift runtime statically (and FoundationEssentials, which
+            // ArgumentParser imports, with its two helper libraries): no dozen shared libraries to
+            // load and relocate at start-up, so `sockit who` answers in milliseconds. lld packs the
+            // relative relocations (DT_RELR, glibc 2.36+) and, unlike gold, does not warn about
+            // glibc's mktemp inside FoundationEssentials.
             linkerSettings: [
                 .unsafeFlags(
-                    ["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"], .when(configuration: .release))
+                    [
+                        "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld",
+                        "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                    ], .when(configuration: .release))
             ]
         ),
         .target(name: "SockitTestSupport", dependencies: ["Sockit", "CSockit"], swiftSettings: strict),
