@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Sockit
 
 /// The transport of a socket in the table: TCP or UDP.
@@ -157,8 +162,14 @@ public struct SocketTable: SocketTableSource {
     let primary: any SocketTableSource
     let fallback: any SocketTableSource
 
-    /// The table of this machine's network namespace.
-    public static var system: SocketTable { SocketTable(primary: SockDiag(), fallback: ProcNetTable()) }
+    /// The table of this machine's network namespace. `SOCKIT_SOCKET_TABLE=proc` in the
+    /// environment reads `/proc/net` only (to compare the two, or where netlink misbehaves).
+    public static var system: SocketTable {
+        if let source = getenv("SOCKIT_SOCKET_TABLE"), String(cString: source) == "proc" {
+            return SocketTable(primary: ProcNetTable(), fallback: ProcNetTable())
+        }
+        return SocketTable(primary: SockDiag(), fallback: ProcNetTable())
+    }
 
     /// Each transport from netlink, or from `/proc/net` when netlink refuses it (UDP alone fails
     /// where the `udp_diag` module is missing).

@@ -55,6 +55,20 @@ struct WhoTests {
         #expect(verdict["kind"] as? String == "in_use")
     }
 
+    @Test func procNetFallbackGivesTheSameAnswer() throws {
+        let holder = try Holder(["listen", "--self-connect"])
+        let arguments = ["who", String(holder.port), "--json"]
+        let netlink = try TestSupport.run(TestSupport.sockitBinary, arguments)
+        let proc = try TestSupport.run(TestSupport.sockitBinary, arguments, environment: ["SOCKIT_SOCKET_TABLE": "proc"])
+        #expect(netlink.status == 0 && proc.status == 0)
+        func rows(_ text: String) throws -> Set<String> {
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            return Set(sockets(document).map { "\($0["state"]!) \($0["local"]!) \($0["remote"]!) \($0["pid"]!) \($0["inode"]!)" })
+        }
+        #expect(try rows(netlink.stdout) == rows(proc.stdout))
+        #expect(try rows(proc.stdout).count == 3)
+    }
+
     @Test func tableShowsHolderAndVerdict() throws {
         let holder = try Holder(["listen"])
         let result = try TestSupport.sockit(["who", String(holder.port)])

@@ -18,8 +18,9 @@ struct Who: AsyncParsableCommand {
             tries bind() itself, without and with SO_REUSEADDR, and says which works and why.
 
             Sockets come from netlink (NETLINK_SOCK_DIAG, filtered by port in the kernel), or \
-            /proc/net where netlink is refused; holders from /proc/PID/fd. Another user's \
-            process is hidden from a normal user: such a socket is marked hidden, never free.
+            /proc/net where netlink is refused (SOCKIT_SOCKET_TABLE=proc forces that); holders \
+            from /proc/PID/fd. Another user's process is hidden from a normal user: such a \
+            socket is marked hidden, never free.
 
             Exit status: 0 when a socket uses the port, 1 when none does, 2 on an error.
 
