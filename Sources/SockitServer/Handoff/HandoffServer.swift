@@ -216,7 +216,12 @@ public final class HandoffServer: Sendable {
                 return
             }
             onHandedOff(peer.pid)
-            state.withLock { $0.successor = peer.pid }
+            state.withLock { state in
+                state.successor = peer.pid
+                // PATH belongs to the successor now, even before its rename lands: never unlink
+                // it from here (a check-then-unlink could remove the successor's new file).
+                state.identity = nil
+            }
             try? connection.sendAll(HandoffMessage.done.encoded)
             log("pid \(peer.pid) accepts now; this instance stopped accepting and drains")
         } catch {

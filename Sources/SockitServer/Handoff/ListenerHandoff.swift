@@ -134,7 +134,7 @@ public enum ListenerHandoff {
             }
             try connection.setOption(.receiveTimeout, timeout)
             try connection.setOption(.sendTimeout, timeout)
-            try connection.sendAll(HandoffMessage.request.encoded)
+            try sendRequest(connection)
             let (line, descriptors) = try readLine(connection, withDescriptors: true)
             var sockets: [Socket] = []
             var leftovers = descriptors
@@ -199,6 +199,16 @@ public enum ListenerHandoff {
             throw Failure("hand-off through \(path) failed: \(error.summary)", hints: error.hints)
         } catch {
             throw Failure("hand-off through \(path) failed: \(error)")
+        }
+    }
+
+    /// Sends REQUEST. An instance that refuses may answer and close before reading it: then
+    /// the send fails (EPIPE) but the answer is there to read.
+    private static func sendRequest(_ connection: Socket) throws(SocketError) {
+        do {
+            try connection.sendAll(HandoffMessage.request.encoded)
+        } catch where error.errno == .brokenPipe || error.errno == .connectionReset {
+            return
         }
     }
 
