@@ -31,7 +31,7 @@ struct Echo: AsyncParsableCommand {
               sockit echo 127.0.0.1:0              any free port (printed)
               sockit echo [::1]:7000 --udp         UDP over IPv6
               sockit echo --threads 1 --nodelay --idle-timeout 30
-              sockit echo --handoff /tmp/echo.sock start, and again to restart hitlessly
+              sockit echo --handoff /tmp/echo.sock the same command again: hitless restart
               systemd-socket-activate -l 127.0.0.1:7000 sockit echo
             """
     )

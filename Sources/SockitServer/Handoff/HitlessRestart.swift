@@ -25,23 +25,28 @@ import Musl
 ///
 /// ## Restarting without dropping a connection: the three ways, measured
 ///
-/// Measured with the release build, `Scripts/restart-under-load.py` (20 restarts, a Python client
-/// opening 1,000 short connections a second on loopback, each sending a line and checking the
-/// echo), on the 2-core development machine; README's "Restart without dropping a connection"
-/// has the table and the commands.
+/// Measured with the release build and `Scripts/restart-under-load.py` (20 restarts while a
+/// Python client opens short connections on loopback, each sending a line and checking the
+/// echo) on the 2-core development machine; README's "Restart without dropping a connection"
+/// has every run and the commands.
 ///
-/// - **Plain restart** (`kill`, then start again; `SO_REUSEADDR` lets it bind at once over
+/// - **Plain restart** (`kill -9`, then start again; `SO_REUSEADDR` lets it bind at once over
 ///   TIME_WAIT): between the old process's exit and the new one's `listen()` nothing listens,
 ///   so connections are refused, and those waiting in the old accept queue are reset when the
-///   kernel closes it.
+///   kernel closes it. At 1,000 connections/s: 361 and 487 of about 11,000 failed (mostly
+///   `ECONNREFUSED`), longest gap without a success 32 ms; at 4,000/s: 2,761 of 45,160.
 /// - **`--reuse-port` overlap** (start the new process on the same port with `SO_REUSEPORT`, then
 ///   stop the old one): no gap in listening, but each listener has its own accept queue and the
 ///   kernel spreads new connections over them by hash, so whatever sits in the old queue when it
 ///   closes is reset, unless `net.ipv4.tcp_migrate_req=1` (Linux 5.14+) migrates those
 ///   requests to another listener in the group. It is a host setting; sockit never changes it.
+///   At 1,000/s: no failure in 2 runs; at 4,000/s: 2 and 6 resets (3 and 0 in a network
+///   namespace, none in 2 runs with `tcp_migrate_req=1` there).
 /// - **Hand-off** (this type): the new process receives the very same listening socket, so
 ///   there is one accept queue throughout; the old process stops accepting without closing it,
-///   drains its own connections, and exits. No connection is refused or reset.
+///   drains its own connections, and exits. No failure in any run (2 at 1,000/s, 2 at 4,000/s,
+///   about 11,000 and 46,000 connections each); longest gaps 8 to 14 ms, the client's own
+///   spacing and scheduling on 2 cores.
 ///
 /// systemd socket activation is the fourth source of a listener: when systemd (or
 /// `systemd-socket-activate`) started us with `LISTEN_FDS`, those sockets are used, and systemd
