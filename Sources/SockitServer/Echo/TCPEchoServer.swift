@@ -181,15 +181,24 @@ public final class TCPEchoServer: Service, Sendable {
     /// - Throws: `SocketError` when binding fails; `ListenerHandoff.Failure` when a hand-off
     ///   fails (the instance that was running keeps serving).
     public func run() async throws {
-        let inherited = try restart?.inheritedListeners(type: .stream) ?? []
+        var inherited: [Socket] = []
+        if let restart {
+            inherited = try await offThePool { () throws(ListenerHandoff.Failure) in
+                try restart.inheritedListeners(type: .stream)
+            }
+        }
         if inherited.count > 1 {
             core.logger.warning("serving the first of \(inherited.count) inherited listening sockets; the others stay unused")
         }
         let address = try start(inherited: inherited.first)
+        if !inherited.isEmpty && address != core.configuration.listener.address {
+            core.logger.info("serving the inherited listener on \(address); \(core.configuration.listener.address) is not used")
+        }
         if let restart, let running = started.withLock({ $0 }) {
+            let sockets = running.listeners.map(\.socket)
             do throws(ListenerHandoff.Failure) {
-                try restart.accepting(listeners: running.listeners.map(\.socket), names: ["echo"]) { [self] pid in
-                    handOff(to: pid)
+                try await offThePool { () throws(ListenerHandoff.Failure) in
+                    try restart.accepting(listeners: sockets, names: ["echo"]) { [self] pid in handOff(to: pid) }
                 }
             } catch {
                 restart.stop()

@@ -36,7 +36,12 @@ public final class UDPEchoServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let inherited = try restart?.inheritedListeners(type: .datagram) ?? []
+        var inherited: [Socket] = []
+        if let restart {
+            inherited = try await offThePool { () throws(ListenerHandoff.Failure) in
+                try restart.inheritedListeners(type: .datagram)
+            }
+        }
         if inherited.count > 1 {
             logger.warning("serving the first of \(inherited.count) inherited sockets; the others stay unused")
         }
@@ -51,21 +56,28 @@ public final class UDPEchoServer: Service, Sendable {
         group.start()
         let box = UncheckedBox(handler)
         let (handedOff, handedOffContinuation) = AsyncStream.makeStream(of: Int32.self)
-        let successor = Atomic<Int32>(0)
+        let successor = Successor()
+        if !inherited.isEmpty && address != configuration.listener.address {
+            logger.info("serving the inherited socket on \(address); \(configuration.listener.address) is not used")
+        }
+        let logger = logger
+        let onHandedOff: @Sendable (Int32) -> Void = { pid in
+            successor.pid.store(pid, ordering: .releasing)
+            let done = DispatchSemaphore(value: 0)
+            loop.execute {
+                box.value.stopReading(on: loop)
+                done.signal()
+            }
+            if done.wait(timeout: .now() + .seconds(5)) == .timedOut {
+                logger.warning("the event loop did not stop reading within 5 s")
+            }
+            logger.info("handed the socket to pid \(pid): stopped reading (the socket stays open)")
+            handedOffContinuation.yield(pid)
+        }
         if let restart {
             do throws(ListenerHandoff.Failure) {
-                try restart.accepting(listeners: [socket], names: ["echo"]) { [logger] pid in
-                    successor.store(pid, ordering: .releasing)
-                    let done = DispatchSemaphore(value: 0)
-                    loop.execute {
-                        box.value.stopReading(on: loop)
-                        done.signal()
-                    }
-                    if done.wait(timeout: .now() + .seconds(5)) == .timedOut {
-                        logger.warning("the event loop did not stop reading within 5 s")
-                    }
-                    logger.info("handed the socket to pid \(pid): stopped reading (the socket stays open)")
-                    handedOffContinuation.yield(pid)
+                try await offThePool { () throws(ListenerHandoff.Failure) in
+                    try restart.accepting(listeners: [socket], names: ["echo"], onHandedOff: onHandedOff)
                 }
             } catch {
                 restart.stop()
@@ -78,7 +90,7 @@ public final class UDPEchoServer: Service, Sendable {
         onListening(address)
         for await _ in handedOff.cancelOnGracefulShutdown() { break }
         restart?.stop()
-        if successor.load(ordering: .acquiring) != 0 {
+        if successor.pid.load(ordering: .acquiring) != 0 {
             retained.withLock { $0 = socket }
         } else {
             loop.execute { box.value.close(on: loop) }
@@ -86,6 +98,11 @@ public final class UDPEchoServer: Service, Sendable {
         await group.shutdownGracefully()
         logger.info("stopped")
     }
+}
+
+/// The pid of the instance that took the socket over (0: none yet).
+private final class Successor: Sendable {
+    let pid = Atomic<Int32>(0)
 }
 
 final class UDPEchoHandler: EventHandler {
