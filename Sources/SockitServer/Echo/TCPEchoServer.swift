@@ -190,7 +190,13 @@ public final class TCPEchoServer: Service, Sendable {
         if inherited.count > 1 {
             core.logger.warning("serving the first of \(inherited.count) inherited listening sockets; the others stay unused")
         }
-        let address = try start(inherited: inherited.first)
+        let address: SocketAddress
+        do {
+            address = try start(inherited: inherited.first)
+        } catch {
+            restart?.stop()  // drops a takeover unconfirmed: the old instance serves on
+            throw error
+        }
         if !inherited.isEmpty && address != core.configuration.listener.address {
             core.logger.info("serving the inherited listener on \(address); \(core.configuration.listener.address) is not used")
         }

@@ -47,12 +47,22 @@ public final class UDPEchoServer: Service, Sendable {
         }
         var listenerConfiguration = configuration.listener
         if let first = inherited.first { listenerConfiguration.listener = first }
-        let socket = try listenerConfiguration.makeListener(type: .datagram)
-        let address = try socket.localAddress()
-        let group = try EventLoopGroup(count: 1, start: false)
-        let loop = group.loops[0]
-        let handler = UDPEchoHandler(socket: socket, logger: logger)
-        try loop.register(handler, fd: handler.fd, interest: .read)
+        let socket: Socket
+        let address: SocketAddress
+        let group: EventLoopGroup
+        let loop: EventLoop
+        let handler: UDPEchoHandler
+        do throws(SocketError) {
+            socket = try listenerConfiguration.makeListener(type: .datagram)
+            address = try socket.localAddress()
+            group = try EventLoopGroup(count: 1, start: false)
+            loop = group.loops[0]
+            handler = UDPEchoHandler(socket: socket, logger: logger)
+            try loop.register(handler, fd: handler.fd, interest: .read)
+        } catch {
+            restart?.stop()  // drops a takeover unconfirmed: the old instance serves on
+            throw error
+        }
         group.start()
         let box = UncheckedBox(handler)
         let (handedOff, handedOffContinuation) = AsyncStream.makeStream(of: Int32.self)
