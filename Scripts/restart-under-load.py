@@ -18,6 +18,7 @@ harness error (the server did not start).
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -178,6 +179,7 @@ def main():
                     p.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     p.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     successes = sorted(counters.successes)
     gaps = [b - a for a, b in zip([begin] + successes, successes + [end])]

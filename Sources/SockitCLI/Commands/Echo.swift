@@ -17,11 +17,22 @@ struct Echo: AsyncParsableCommand {
             SIGINT or SIGTERM: stop accepting, close the listener, let open connections finish \
             for up to --drain-timeout, exit 0. A second signal ends the drain at once.
 
+            Hitless restart: start every instance with --handoff PATH. A new instance takes the \
+            listening socket from the one running at PATH (nobody there: it binds), starts \
+            accepting, and only then lets the old one go; the old one stops accepting without \
+            closing the socket, drains its connections and exits 0. No connection is refused or \
+            reset. PATH is a Unix socket of mode 0600, served only to the same user or root.
+
+            systemd socket activation: started with LISTEN_PID/LISTEN_FDS (a .socket unit, or \
+            systemd-socket-activate), it serves the inherited socket and ignores ADDRESS.
+
             Examples:
               sockit echo                          TCP on 127.0.0.1:65432
               sockit echo 127.0.0.1:0              any free port (printed)
               sockit echo [::1]:7000 --udp         UDP over IPv6
               sockit echo --threads 1 --nodelay --idle-timeout 30
+              sockit echo --handoff /tmp/echo.sock the same command again: hitless restart
+              systemd-socket-activate -l 127.0.0.1:7000 sockit echo
             """
     )
 
@@ -64,6 +75,12 @@ struct Echo: AsyncParsableCommand {
     @Option(help: ArgumentHelp("On SIGINT/SIGTERM, let connections finish this long.", valueName: "SECONDS"))
     var drainTimeout: Double = 10
 
+    @Option(help: ArgumentHelp("Hitless restart through this Unix socket: take the listener from the instance running there, then serve it for the next one.", valueName: "PATH"))
+    var handoff: String?
+
+    @Option(help: ArgumentHelp("How long each step of a hand-off may take.", valueName: "SECONDS"))
+    var handoffTimeout: Double = 10
+
     @Option(help: .hidden)
     var acceptStrategy: String?
 
@@ -79,6 +96,15 @@ struct Echo: AsyncParsableCommand {
         if let receiveBuffer, receiveBuffer < 1 { throw ValidationError("--recv-buffer must be at least 1") }
         if let sendBuffer, sendBuffer < 1 { throw ValidationError("--send-buffer must be at least 1") }
         if let keepalive { _ = try Self.parseKeepAlive(keepalive) }
+        if !(handoffTimeout > 0) { throw ValidationError("--handoff-timeout must be more than 0 seconds") }
+        if let handoff {
+            if handoff.isEmpty { throw ValidationError("--handoff takes the path of a Unix socket, e.g. /tmp/echo.sock") }
+            if handoff.utf8.count > HandoffServer.maximumPathLength {
+                throw ValidationError(
+                    "--handoff path is \(handoff.utf8.count) bytes long; a Unix socket path may have at most \(HandoffServer.maximumPathLength) here"
+                )
+            }
+        }
     }
 
     static func parseKeepAlive(_ text: String) throws -> KeepAlive {
@@ -124,13 +150,24 @@ struct Echo: AsyncParsableCommand {
             print("listening on \(address)")
             flushStandardStreams()
         }
+        // Always: a socket from systemd is used when there is one; the hand-off only with --handoff.
+        let restart = HitlessRestart(
+            path: handoff, timeout: .milliseconds(Int64(handoffTimeout * 1000)),
+            log: { [logger] message in logger.info("\(message)") })
         let service: any Service =
             udp
-            ? UDPEchoServer(configuration: configuration, logger: logger, onListening: announce)
-            : TCPEchoServer(configuration: configuration, logger: logger, onListening: announce)
+            ? UDPEchoServer(configuration: configuration, logger: logger, restart: restart, onListening: announce)
+            : TCPEchoServer(configuration: configuration, logger: logger, restart: restart, onListening: announce)
+        // The server returns by itself after handing its socket over and draining: a success.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let failure as ListenerHandoff.Failure {
+            // Exit 1 when a condition was not met (a timeout), 2 for a refusal or a system error.
+            throw CommandFailure(message: failure.description, status: failure.conditionNotMet ? 1 : 2)
+        }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Dispatch
 import Logging
 import ServiceLifecycle
 import Sockit
@@ -40,6 +41,16 @@ import UnixSignals
 /// - Closing one of several per-loop listeners resets the connections queued on it.
 /// - One listening descriptor is exactly what a hitless restart hands to the next process
 ///   (`ListenerConfiguration.listener` adopts it), instead of N of them.
+///
+/// ## Hitless restart
+///
+/// Given a `HitlessRestart`, `run()` first takes the listener from systemd or from the instance
+/// running at the hand-off path (binding only when there is none), starts accepting, and only
+/// then lets the old instance go. When a later instance takes the listener over, this one
+/// stops accepting *without closing it* (the descriptor stays open until the server is
+/// released: closing the last reference to a listener resets its accept queue, and
+/// `shutdown()` on it would disconnect it for the new process too), drains its own
+/// connections, and `run()` returns.
 public final class TCPEchoServer: Service, Sendable {
     /// State shared by the loops: configuration, counters, the drain signal.
     final class Core: Sendable {
@@ -49,11 +60,16 @@ public final class TCPEchoServer: Service, Sendable {
         let draining = Atomic<Bool>(false)
         let drained: AsyncStream<Void>
         let drainedContinuation: AsyncStream<Void>.Continuation
+        /// Set once a new instance accepts on our listener; `handedOff` then yields its pid.
+        let handedOffTo = Atomic<Int32>(0)
+        let handedOff: AsyncStream<Int32>
+        let handedOffContinuation: AsyncStream<Int32>.Continuation
 
         init(configuration: EchoConfiguration, logger: Logger) {
             self.configuration = configuration
             self.logger = logger
             (drained, drainedContinuation) = AsyncStream.makeStream(of: Void.self)
+            (handedOff, handedOffContinuation) = AsyncStream.makeStream(of: Int32.self)
         }
 
         /// Counts a new connection; false when `maxConnections` are open already.
@@ -76,7 +92,10 @@ public final class TCPEchoServer: Service, Sendable {
 
     private let core: Core
     private let onListening: @Sendable (SocketAddress) -> Void
+    private let restart: HitlessRestart?
     private let started = Mutex<Started?>(nil)
+    /// Listeners handed to a new instance: kept open until this server is released.
+    private let retainedListeners = Mutex<[Socket]>([])
 
     private struct Started: @unchecked Sendable {
         var group: EventLoopGroup
@@ -87,13 +106,17 @@ public final class TCPEchoServer: Service, Sendable {
     }
 
     /// - Parameters:
+    ///   - restart: where the listener may come from (systemd, a running instance) and where
+    ///     the next instance will find it; nil: always bind, never hand off.
     ///   - onListening: called with the bound address (the real port when port 0 was asked)
-    ///     once the listener accepts connections.
+    ///     once the listener accepts connections (after a hand-off: once the old instance
+    ///     stopped accepting).
     public init(
-        configuration: EchoConfiguration, logger: Logger,
+        configuration: EchoConfiguration, logger: Logger, restart: HitlessRestart? = nil,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.core = Core(configuration: configuration, logger: logger)
+        self.restart = restart
         self.onListening = onListening
     }
 
@@ -103,9 +126,18 @@ public final class TCPEchoServer: Service, Sendable {
     /// Binds and starts the loops; returns the bound address. `run()` calls it when needed.
     @discardableResult
     public func start() throws(SocketError) -> SocketAddress {
+        try start(inherited: nil)
+    }
+
+    /// Starts on `inherited` (a listening socket from systemd or a hand-off) instead of binding.
+    func start(inherited: Socket?) throws(SocketError) -> SocketAddress {
         if let address = started.withLock({ $0?.address }) { return address }
         var listenerConfiguration = core.configuration.listener
-        let perLoop = core.configuration.acceptStrategy == .listenerPerLoop && core.configuration.threads > 1
+        if let inherited { listenerConfiguration.listener = inherited }
+        // An adopted listener is served as it is: one socket, the one the next instance gets.
+        let perLoop =
+            core.configuration.acceptStrategy == .listenerPerLoop && core.configuration.threads > 1
+            && listenerConfiguration.listener == nil
         if perLoop { listenerConfiguration.reusePort = true }
         let socket = try listenerConfiguration.makeListener()
         let address = try socket.localAddress()
@@ -142,25 +174,91 @@ public final class TCPEchoServer: Service, Sendable {
     /// Serves until a graceful shutdown (SIGINT/SIGTERM through a `ServiceGroup`, or the task
     /// being cancelled): then stops accepting, closes the listener, lets open connections finish
     /// up to `drainTimeout`, closes what is left and returns.
+    ///
+    /// With a `HitlessRestart`: the listener comes from systemd or the running instance when
+    /// there is one; once a later instance takes it over, this one stops accepting, drains and
+    /// returns just as on a graceful shutdown, leaving the listener open.
+    /// - Throws: `SocketError` when binding fails; `ListenerHandoff.Failure` when a hand-off
+    ///   fails (the instance that was running keeps serving).
     public func run() async throws {
-        let address = try start()
+        var inherited: [Socket] = []
+        if let restart {
+            inherited = try await offThePool { () throws(ListenerHandoff.Failure) in
+                try restart.inheritedListeners(type: .stream)
+            }
+        }
+        if inherited.count > 1 {
+            core.logger.warning("serving the first of \(inherited.count) inherited listening sockets; the others stay unused")
+        }
+        let address: SocketAddress
+        do {
+            address = try start(inherited: inherited.first)
+        } catch {
+            restart?.stop()  // drops a takeover unconfirmed: the old instance serves on
+            throw error
+        }
+        if !inherited.isEmpty && address != core.configuration.listener.address {
+            core.logger.info("serving the inherited listener on \(address); \(core.configuration.listener.address) is not used")
+        }
+        if let restart, let running = started.withLock({ $0 }) {
+            let sockets = running.listeners.map(\.socket)
+            do throws(ListenerHandoff.Failure) {
+                try await offThePool { () throws(ListenerHandoff.Failure) in
+                    try restart.accepting(listeners: sockets, names: ["echo"]) { [self] pid in handOff(to: pid) }
+                }
+            } catch {
+                restart.stop()
+                await shutdown()
+                throw error
+            }
+        }
         onListening(address)
-        try? await gracefulShutdown()
+        for await _ in core.handedOff.cancelOnGracefulShutdown() { break }
+        // Finishes a hand-off in progress first, so that its outcome decides what shutdown does.
+        restart?.stop()
         await shutdown()
     }
 
-    /// Stops accepting and drains (what `run()` does on a graceful shutdown).
-    public func shutdown() async {
+    /// A new instance accepts on our listeners: stop accepting (without closing them) before
+    /// returning, then let `run()` drain. Called on the hand-off thread.
+    private func handOff(to pid: Int32) {
         guard let running = started.withLock({ $0 }) else { return }
-        core.draining.store(true, ordering: .releasing)
-        // Wait until the loops have closed the listeners: from here on, connecting is refused.
+        core.handedOffTo.store(pid, ordering: .releasing)
         for (index, listener) in running.listeners.enumerated() {
             let loop = running.group.loops[index]
             let box = UncheckedBox(listener)
-            await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
-                loop.execute {
-                    box.value.close(on: loop)
-                    closed.resume()
+            let done = DispatchSemaphore(value: 0)
+            loop.execute {
+                box.value.stopAccepting(on: loop)
+                done.signal()
+            }
+            if done.wait(timeout: .now() + .seconds(5)) == .timedOut {
+                core.logger.warning("the event loop did not stop accepting within 5 s")
+            }
+        }
+        core.logger.info("handed the listener to pid \(pid): stopped accepting (the socket stays open)")
+        core.handedOffContinuation.yield(pid)
+    }
+
+    /// Stops accepting and drains (what `run()` does on a graceful shutdown). The listeners are
+    /// closed, unless a new instance took them over: then they stay open until this server is
+    /// released.
+    public func shutdown() async {
+        guard let running = started.withLock({ $0 }) else { return }
+        core.draining.store(true, ordering: .releasing)
+        let successor = core.handedOffTo.load(ordering: .acquiring)
+        if successor != 0 {
+            retainedListeners.withLock { $0 += running.listeners.map(\.socket) }
+        } else {
+            // Wait until the loops have closed the listeners: from here on, connecting is refused.
+            for (index, listener) in running.listeners.enumerated() {
+                let loop = running.group.loops[index]
+                let box = UncheckedBox(listener)
+                await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
+                    loop.execute {
+                        box.value.close(on: loop)
+                        closed.resume()
+                    }
                 }
             }
         }
@@ -168,7 +266,8 @@ public final class TCPEchoServer: Service, Sendable {
         // `drained` (buffered), so the wait below cannot miss it.
         let open = core.connectionCount.load(ordering: .acquiring)
         core.logger.info(
-            "shutting down: stopped accepting, draining connections",
+            successor != 0
+                ? "handed off to pid \(successor): draining connections" : "shutting down: stopped accepting, draining connections",
             metadata: ["open": "\(open)", "timeout": "\(core.configuration.drainTimeout)"])
         if open > 0 {
             let drained = core.drained
@@ -279,5 +378,13 @@ final class TCPEchoListener: EventHandler {
         closed = true
         loop.deregister(fd: fd)
         try? socket.close()
+    }
+
+    /// A new instance accepts on this socket now: stop watching it, but neither close it nor
+    /// shut it down (either would reset or disconnect the accept queue the new instance serves).
+    func stopAccepting(on loop: EventLoop) {
+        guard !closed else { return }
+        closed = true
+        loop.deregister(fd: fd)
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CSockit
+import Dispatch
 import Logging
 import ServiceLifecycle
 import Sockit
@@ -12,36 +13,106 @@ import Synchronization
 /// The UDP echo server: each datagram goes back to its sender. One socket on one loop (a
 /// datagram socket has no connections to spread over loops). A `Service`: on a graceful
 /// shutdown it closes the socket and returns (UDP has nothing to drain).
+///
+/// With a `HitlessRestart` the socket may come from systemd or the running instance; when a
+/// later instance takes it over, this one stops reading (datagrams queue on the shared socket
+/// for the new one), leaves the socket open, and returns.
 public final class UDPEchoServer: Service, Sendable {
     private let configuration: EchoConfiguration
     private let logger: Logger
+    private let restart: HitlessRestart?
     private let onListening: @Sendable (SocketAddress) -> Void
+    /// The socket, after a hand-off: kept open until this server is released.
+    private let retained = Mutex<Socket?>(nil)
 
     public init(
-        configuration: EchoConfiguration, logger: Logger,
+        configuration: EchoConfiguration, logger: Logger, restart: HitlessRestart? = nil,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.restart = restart
         self.onListening = onListening
     }
 
     public func run() async throws {
-        let socket = try configuration.listener.makeListener(type: .datagram)
-        let address = try socket.localAddress()
-        let group = try EventLoopGroup(count: 1, start: false)
-        let loop = group.loops[0]
-        let handler = UDPEchoHandler(socket: socket, logger: logger)
-        try loop.register(handler, fd: handler.fd, interest: .read)
+        var inherited: [Socket] = []
+        if let restart {
+            inherited = try await offThePool { () throws(ListenerHandoff.Failure) in
+                try restart.inheritedListeners(type: .datagram)
+            }
+        }
+        if inherited.count > 1 {
+            logger.warning("serving the first of \(inherited.count) inherited sockets; the others stay unused")
+        }
+        var listenerConfiguration = configuration.listener
+        if let first = inherited.first { listenerConfiguration.listener = first }
+        let socket: Socket
+        let address: SocketAddress
+        let group: EventLoopGroup
+        let loop: EventLoop
+        let handler: UDPEchoHandler
+        do throws(SocketError) {
+            socket = try listenerConfiguration.makeListener(type: .datagram)
+            address = try socket.localAddress()
+            group = try EventLoopGroup(count: 1, start: false)
+            loop = group.loops[0]
+            handler = UDPEchoHandler(socket: socket, logger: logger)
+            try loop.register(handler, fd: handler.fd, interest: .read)
+        } catch {
+            restart?.stop()  // drops a takeover unconfirmed: the old instance serves on
+            throw error
+        }
         group.start()
+        let box = UncheckedBox(handler)
+        let (handedOff, handedOffContinuation) = AsyncStream.makeStream(of: Int32.self)
+        let successor = Successor()
+        if !inherited.isEmpty && address != configuration.listener.address {
+            logger.info("serving the inherited socket on \(address); \(configuration.listener.address) is not used")
+        }
+        let logger = logger
+        let onHandedOff: @Sendable (Int32) -> Void = { pid in
+            successor.pid.store(pid, ordering: .releasing)
+            let done = DispatchSemaphore(value: 0)
+            loop.execute {
+                box.value.stopReading(on: loop)
+                done.signal()
+            }
+            if done.wait(timeout: .now() + .seconds(5)) == .timedOut {
+                logger.warning("the event loop did not stop reading within 5 s")
+            }
+            logger.info("handed the socket to pid \(pid): stopped reading (the socket stays open)")
+            handedOffContinuation.yield(pid)
+        }
+        if let restart {
+            do throws(ListenerHandoff.Failure) {
+                try await offThePool { () throws(ListenerHandoff.Failure) in
+                    try restart.accepting(listeners: [socket], names: ["echo"], onHandedOff: onHandedOff)
+                }
+            } catch {
+                restart.stop()
+                loop.execute { box.value.close(on: loop) }
+                await group.shutdownGracefully()
+                throw error
+            }
+        }
         logger.info("listening", metadata: ["address": "\(address)", "protocol": "udp"])
         onListening(address)
-        try? await gracefulShutdown()
-        let box = UncheckedBox(handler)
-        loop.execute { box.value.close(on: loop) }
+        for await _ in handedOff.cancelOnGracefulShutdown() { break }
+        restart?.stop()
+        if successor.pid.load(ordering: .acquiring) != 0 {
+            retained.withLock { $0 = socket }
+        } else {
+            loop.execute { box.value.close(on: loop) }
+        }
         await group.shutdownGracefully()
         logger.info("stopped")
     }
+}
+
+/// The pid of the instance that took the socket over (0: none yet).
+private final class Successor: Sendable {
+    let pid = Atomic<Int32>(0)
 }
 
 final class UDPEchoHandler: EventHandler {
@@ -85,8 +156,18 @@ final class UDPEchoHandler: EventHandler {
         }
     }
 
+    private var reading = true
+
     func close(on loop: EventLoop) {
-        loop.deregister(fd: fd)
+        if reading { loop.deregister(fd: fd) }
+        reading = false
         try? socket.close()
+    }
+
+    /// A new instance reads from this socket now: stop, without closing it.
+    func stopReading(on loop: EventLoop) {
+        guard reading else { return }
+        reading = false
+        loop.deregister(fd: fd)
     }
 }

@@ -22,13 +22,24 @@ public final class HandoffServer: Sendable {
     private let log: @Sendable (String) -> Void
     private let state = Mutex<State>(State())
 
+    /// The longest PATH: `sun_path` holds 107 bytes, and the temporary name bound before the
+    /// rename adds `.PID.tmp` (up to 12 bytes).
+    public static let maximumPathLength = 95
+
+    /// Which file a path names (device and inode), to touch only our own socket file.
+    struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
     private struct State {
         var control: Socket?
-        /// Device and inode of the socket file we put at `path`, to remove only our own.
-        var identity: (UInt64, UInt64)?
+        /// The socket file we put at `path`.
+        var identity: FileIdentity?
         var wake: (Socket, Socket)?
         var thread: pthread_t?
-        var handedOff = false
+        /// The pid of the instance that took over.
+        var successor: Int32?
     }
 
     /// - Parameters:
@@ -52,7 +63,14 @@ public final class HandoffServer: Sendable {
     }
 
     /// Whether a new instance has taken over.
-    public var handedOff: Bool { state.withLock { $0.handedOff } }
+    public var handedOff: Bool { state.withLock { $0.successor != nil } }
+
+    /// Whether PATH still leads to this instance's control socket (false once a new instance
+    /// put its own there, or when the file was removed).
+    public var ownsPath: Bool {
+        guard let ours = state.withLock({ $0.identity }) else { return false }
+        return Self.identity(of: path) == ours
+    }
 
     /// Puts the control socket at `path` (replacing a stale socket file, never another kind of
     /// file) and starts answering.
@@ -62,7 +80,7 @@ public final class HandoffServer: Sendable {
         do {
             wake = try Socket.pair()
         } catch {
-            throw ListenerHandoff.Failure("cannot start the hand-off thread: \(error)")
+            throw ListenerHandoff.Failure("cannot start the hand-off thread: \(error.summary)", hints: error.hints)
         }
         state.withLock { $0.wake = wake }
         let thread = spawnThread { [self] in self.serve() }
@@ -70,17 +88,21 @@ public final class HandoffServer: Sendable {
     }
 
     /// Stops answering, and removes the socket file at `path` if it is still ours (after a
-    /// hand-off it belongs to the new instance and stays).
+    /// hand-off it belongs to the new instance and stays). An exchange in progress is finished
+    /// first (it is bounded by `readyTimeout`): a new instance that already holds our sockets
+    /// then takes over as it would have, and the caller finds `handedOff` true. Call it before
+    /// deciding whether to close the listeners.
     public func stop() {
         let (wake, thread) = state.withLock { ($0.wake, $0.thread) }
         if let wake { try? wake.0.sendAll([1]) }
         if let thread { pthread_join(thread, nil) }
         state.withLock { state in
-            if let identity = state.identity, Self.identity(of: path).map({ $0 == identity }) == true {
+            if let identity = state.identity, Self.identity(of: path) == identity {
                 unlink(path)
             }
             try? state.control?.close()
             state.control = nil
+            state.identity = nil
             state.thread = nil
         }
     }
@@ -88,12 +110,19 @@ public final class HandoffServer: Sendable {
     // MARK: Control socket
 
     private func bindControlSocket() throws(ListenerHandoff.Failure) {
+        guard path.utf8.count <= Self.maximumPathLength else {
+            throw ListenerHandoff.Failure(
+                "cannot listen for a hand-off at \(path): the path is \(path.utf8.count) bytes long, more than the \(Self.maximumPathLength) a Unix socket allows here",
+                hints: ["choose a shorter path, e.g. under /run or /tmp"])
+        }
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFSOCK {
-            throw ListenerHandoff.Failure("\(path) exists and is not a socket; refusing to replace it")
+            throw ListenerHandoff.Failure(
+                "cannot listen for a hand-off at \(path): it exists and is not a socket; refusing to replace it",
+                hints: ["choose another path, or remove the file if it is not needed"])
         }
-        // Bind a temporary name, restrict it, then rename over PATH: PATH always leads to a live
-        // instance, and a stale file is replaced atomically.
+        // Bind a temporary name, restricted from the start (umask), then rename over PATH: PATH
+        // always leads to a live instance, and a stale file is replaced atomically.
         let temporary = "\(path).\(getpid()).tmp"
         unlink(temporary)
         do {
@@ -102,7 +131,7 @@ public final class HandoffServer: Sendable {
             defer { umask(oldMask) }
             try control.bind(to: .unix(.init(path: temporary)))
             chmod(temporary, 0o600)
-            try control.listen(backlog: 8)
+            try control.listen(backlog: 64)
             guard rename(temporary, path) == 0 else {
                 let errno = Errno.current
                 unlink(temporary)
@@ -115,16 +144,19 @@ public final class HandoffServer: Sendable {
             }
         } catch let failure as ListenerHandoff.Failure {
             throw failure
+        } catch let error as SocketError {
+            unlink(temporary)
+            throw ListenerHandoff.Failure("cannot listen for a hand-off at \(path): \(error.errno)", hints: error.hints)
         } catch {
             unlink(temporary)
             throw ListenerHandoff.Failure("cannot listen for a hand-off at \(path): \(error)")
         }
     }
 
-    private static func identity(of path: String) -> (UInt64, UInt64)? {
+    static func identity(of path: String) -> FileIdentity? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     // MARK: The exchange
@@ -141,73 +173,63 @@ public final class HandoffServer: Sendable {
             if ready < 0 { if errno == EINTR { continue } else { return } }
             if fds[1].revents != 0 { return }
             guard fds[0].revents & Int16(POLLIN) != 0, let (connection, _) = try? control.accept() else { continue }
-            if exchange(with: connection) {
-                state.withLock { state in
-                    // PATH now leads to the new instance; only close our socket.
-                    try? state.control?.close()
-                    state.control = nil
-                    state.identity = nil
-                }
-                return
+            if let successor = state.withLock({ $0.successor }) {
+                // Between our DONE and the successor's rename, PATH still leads here.
+                try? connection.setOption(.sendTimeout, .seconds(1))
+                try? connection.sendAll(
+                    HandoffMessage.denied(reason: "this instance handed its sockets to pid \(successor); try again").encoded)
+            } else {
+                exchange(with: connection)
             }
+            try? connection.close()
         }
     }
 
-    /// One hand-off attempt. Returns true once the new instance took over.
-    private func exchange(with connection: Socket) -> Bool {
+    /// One hand-off attempt. Whatever fails before READY, this instance never stopped
+    /// accepting and PATH still leads here: it simply serves on.
+    private func exchange(with connection: Socket) {
+        var peerPID: Int32?
         do {
             let peer = try connection.peerCredentials()
+            peerPID = peer.pid
             guard peer.uid == getuid() || peer.uid == 0 else {
                 log("refused a hand-off to pid \(peer.pid): it runs as uid \(peer.uid), we as uid \(getuid())")
+                try? connection.setOption(.sendTimeout, .seconds(1))
                 try? connection.sendAll(HandoffMessage.denied(reason: "uid \(peer.uid) may not take these sockets").encoded)
-                return false
+                return
             }
             try connection.setOption(.receiveTimeout, .seconds(5))
             try connection.setOption(.sendTimeout, .seconds(5))
             let (line, _) = try ListenerHandoff.readLine(connection)
             guard (try? HandoffMessage(parsing: line)) == .request else {
+                log("pid \(peer.pid) connected to \(path) but did not ask for a hand-off; ignored")
                 try? connection.sendAll(HandoffMessage.denied(reason: "expected REQUEST").encoded)
-                return false
+                return
             }
             try connection.send(
                 HandoffMessage.listeners(count: listeners.count, names: names).encoded, descriptors: listeners)
-            log("handed \(listeners.count) listening socket(s) to pid \(peer.pid); waiting until it accepts")
+            log("handed \(listeners.count) listening socket(s) to pid \(peer.pid); accepting until it is ready")
             try connection.setOption(.receiveTimeout, readyTimeout)
             let (answer, _) = try ListenerHandoff.readLine(connection)
             guard (try? HandoffMessage(parsing: answer)) == .ready else {
-                return recoverFromFailedTakeover(pid: peer.pid, reason: answer.isEmpty ? "it exited" : "it sent something else")
+                log("the new instance (pid \(peer.pid)) \(answer.isEmpty ? "exited" : "sent something else") before it was ready; still serving")
+                return
             }
             onHandedOff(peer.pid)
-            state.withLock { $0.handedOff = true }
+            state.withLock { state in
+                state.successor = peer.pid
+                // PATH belongs to the successor now, even before its rename lands: never unlink
+                // it from here (a check-then-unlink could remove the successor's new file).
+                state.identity = nil
+            }
             try? connection.sendAll(HandoffMessage.done.encoded)
             log("pid \(peer.pid) accepts now; this instance stopped accepting and drains")
-            return true
-        } catch let error as SocketError where error.errno == .wouldBlock {
-            return recoverFromFailedTakeover(pid: nil, reason: "it did not get ready in time")
         } catch {
-            return recoverFromFailedTakeover(pid: nil, reason: "\(error)")
+            let reason =
+                error.errno == .wouldBlock
+                ? "it did not get ready within \(ListenerHandoff.seconds(readyTimeout))" : error.summary
+            log("a hand-off\(peerPID.map { " to pid \($0)" } ?? "") failed before the new instance was ready (\(reason)); still serving")
         }
-    }
-
-    /// The new instance failed before it was ready: we never stopped accepting; make sure PATH
-    /// leads here again (it may have renamed its own socket over it) and keep serving.
-    private func recoverFromFailedTakeover(pid: Int32?, reason: String) -> Bool {
-        log("the new instance\(pid.map { " (pid \($0))" } ?? "") failed before it was ready (\(reason)); still serving")
-        let ours = state.withLock { $0.identity }
-        if ours == nil || Self.identity(of: path).map({ $0 != ours! }) ?? true {
-            let old = state.withLock { state -> Socket? in
-                defer { state.control = nil }
-                return state.control
-            }
-            do {
-                try bindControlSocket()
-                try? old?.close()
-            } catch {
-                state.withLock { $0.control = old }
-                log("could not restore \(path): \(error)")
-            }
-        }
-        return false
     }
 }
 

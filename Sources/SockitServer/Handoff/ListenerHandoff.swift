@@ -9,29 +9,49 @@ import Musl
 /// Hitless restart: the running instance hands its listening sockets to the new one over a
 /// Unix socket (`SCM_RIGHTS`), so the listening socket — and every connection waiting in its
 /// accept queue — lives on across the restart. Nothing is closed or shut down in between:
-/// closing the last reference to a listener would reset the connections in its queue.
+/// closing the last reference to a listener would reset the connections in its queue, and
+/// `shutdown()` on a listener disconnects it for every process that shares it.
 ///
 /// The sequence (see `HandoffMessage` for the wire format):
 /// 1. The new instance connects to PATH. Nobody there (no file, or a stale file nobody
 ///    listens on): it binds its own listeners as usual (`acquire` returns nil).
 /// 2. Each side checks the other's credentials (`SO_PEERCRED`): same uid, or root. The old one
-///    sends its listeners.
-/// 3. The new instance starts accepting on them, puts its own control socket at PATH (an atomic
-///    `rename`, mode 0600), and says READY.
+///    sends its listeners; it keeps accepting on them.
+/// 3. The new instance finishes its start-up, starts accepting on them, and says READY.
 /// 4. The old instance stops accepting (it keeps its descriptor open, so nothing is reset),
 ///    answers DONE, drains its own connections, and exits.
+/// 5. The new instance puts its own control socket at PATH (bound under a temporary name with
+///    mode 0600, then an atomic `rename`), ready for the next restart.
 ///
-/// If the new instance dies before READY, the old one never stopped accepting; it puts its
-/// control socket back at PATH and keeps serving. If the old instance does not answer within
-/// the timeout, the new one gives up and the old one keeps serving.
+/// PATH changes hands only after DONE, so a new instance that dies before READY leaves
+/// nothing to repair: the old one never stopped accepting and PATH still leads to it. If the
+/// old instance does not answer within the timeout, the new one gives up and the old one keeps
+/// serving. If the old one gives up waiting for READY, the new one finds it still answering at
+/// PATH and stops; if it died instead, the new one serves alone. `HitlessRestart` runs the
+/// whole sequence for a server; this type and `HandoffServer` are its two halves.
 public enum ListenerHandoff {
-    /// Why a hand-off failed. `description` is one sentence for the user.
+    /// Why a hand-off failed: one sentence for the user (`summary`), then what to do (`hints`).
     public struct Failure: Error, CustomStringConvertible, Sendable {
-        public var description: String
-        init(_ description: String) { self.description = description }
+        /// `cannot take over from the instance at /run/echo.sock (pid 42): it did not answer within 10 s`.
+        public var summary: String
+        /// Lines that explain the cause and say what to do.
+        public var hints: [String]
+        /// The hand-off did not happen because a condition was not met (a timeout, an instance
+        /// that gave up waiting), as opposed to a refusal or a system error. Exit status 1.
+        public var conditionNotMet: Bool
+
+        public init(_ summary: String, hints: [String] = [], conditionNotMet: Bool = false) {
+            self.summary = summary
+            self.hints = hints
+            self.conditionNotMet = conditionNotMet
+        }
+
+        /// The summary, then each hint indented by two spaces.
+        public var description: String { ([summary] + hints.map { "  " + $0 }).joined(separator: "\n") }
     }
 
     /// Listeners received from the old instance, and the connection to tell it when we are ready.
+    /// Dropping it without `confirmReady` closes the connection: the old instance keeps serving.
     public final class Takeover: Sendable {
         /// The listening sockets, in the order the old instance sent them.
         public let listeners: [Socket]
@@ -49,67 +69,109 @@ public enum ListenerHandoff {
         }
 
         /// Tells the old instance that we accept now, and waits (up to `timeout`) until it says it
-        /// stopped accepting. Call it after `HandoffServer.start(path:)`, so PATH already leads
-        /// here. Returns whether the old instance confirmed.
+        /// stopped accepting; then start a `HandoffServer` at PATH for the next restart.
+        /// Returns true when the old instance confirmed (DONE); false when it closed the
+        /// connection without confirming: it died, or it gave up waiting and serves on
+        /// (`instanceAnswers(at:)` tells the two apart).
+        /// - Throws: `Failure` when it neither confirmed nor closed within `timeout`.
         @discardableResult
         public func confirmReady(timeout: Duration = .seconds(10)) throws(Failure) -> Bool {
+            defer { try? connection.close() }
             do {
-                try connection.sendAll(HandoffMessage.ready.encoded)
+                try connection.setOption(.sendTimeout, timeout)
                 try connection.setOption(.receiveTimeout, timeout)
+                try connection.sendAll(HandoffMessage.ready.encoded)
                 let (line, _) = try ListenerHandoff.readLine(connection)
-                try connection.close()
                 return (try? HandoffMessage(parsing: line)) == .done
+            } catch where error.errno == .wouldBlock {
+                throw Failure(
+                    "the old instance (pid \(peerPID)) did not confirm within \(ListenerHandoff.seconds(timeout)) that it stopped accepting",
+                    hints: ["both instances may accept on the socket now; stop one of them by its pid"],
+                    conditionNotMet: true)
+            } catch where error.errno == .brokenPipe || error.errno == .connectionReset {
+                return false  // it closed before reading READY
             } catch {
-                throw Failure("the old instance (pid \(peerPID)) went away before it confirmed: \(error)")
+                throw Failure("cannot tell the old instance (pid \(peerPID)) that we accept: \(error.summary)", hints: error.hints)
             }
         }
     }
 
-    /// Connects to PATH and takes the listeners of the instance there.
+    /// Connects to PATH and takes the listeners of the instance there. Each must be a socket of
+    /// `type` (`SO_TYPE`) and, for a stream socket, listening (`SO_ACCEPTCONN`).
     ///
     /// - Returns: nil when no instance answers at PATH (no file, or a stale one): bind as usual.
     /// - Throws: `Failure` when an instance answers but the hand-off fails: it is another user's,
     ///   it refused, it did not answer within `timeout`, or it sent something malformed. The old
     ///   instance keeps serving in every such case.
-    public static func acquire(path: String, timeout: Duration = .seconds(10)) throws(Failure) -> Takeover? {
+    public static func acquire(path: String, type: SocketType = .stream, timeout: Duration = .seconds(10))
+        throws(Failure) -> Takeover?
+    {
         let address = SocketAddress.unix(.init(path: path))
         let connection: Socket
         do {
             connection = try Socket(.unix, .stream)
             try connection.connect(to: address, timeout: timeout)
         } catch where [Errno.noSuchFile, .connectionRefused].contains(error.errno) {
-            return nil  // nobody there
+            return nil  // nobody there: no file, or a stale one with no process behind it
+        } catch where error.errno == .permissionDenied {
+            throw Failure(
+                "cannot reach the running instance at \(path): \(error.errno)",
+                hints: [
+                    "the hand-off socket is mode 0600: only the user who runs the old instance (or root) may connect",
+                    "start the new instance as that user",
+                ])
         } catch {
-            throw Failure("cannot reach the running instance at \(path): \(error)")
+            throw Failure("cannot reach the running instance at \(path): \(error.errno)", hints: error.hints)
         }
+        var peerPID: Int32 = 0
         do {
             let peer = try connection.peerCredentials()
+            peerPID = peer.pid
             guard peer.uid == getuid() || peer.uid == 0 else {
-                throw Failure("the process at \(path) (pid \(peer.pid)) belongs to uid \(peer.uid), not to us; refusing its sockets")
+                throw Failure(
+                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it runs as uid \(peer.uid), we as uid \(getuid())",
+                    hints: ["sockets are taken only from the same user or from root; it keeps serving"])
             }
             try connection.setOption(.receiveTimeout, timeout)
             try connection.setOption(.sendTimeout, timeout)
-            try connection.sendAll(HandoffMessage.request.encoded)
+            try sendRequest(connection)
             let (line, descriptors) = try readLine(connection, withDescriptors: true)
             var sockets: [Socket] = []
             var leftovers = descriptors
             defer { for fd in leftovers { close(fd) } }
+            if line.isEmpty {
+                throw Failure(
+                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it closed the connection without answering",
+                    hints: ["it keeps serving; its log says why"])
+            }
             let message: HandoffMessage
             do {
                 message = try HandoffMessage(parsing: line)
             } catch {
-                throw Failure("the instance at \(path) (pid \(peer.pid)) answered \(error)")
+                throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): it answered with a \(error)")
             }
             switch message {
             case .listeners(let count, let names):
                 guard descriptors.count == count else {
-                    throw Failure("the instance at \(path) announced \(count) listeners but sent \(descriptors.count)")
+                    throw Failure(
+                        "cannot take over from the instance at \(path) (pid \(peer.pid)): it announced \(count) listeners but sent \(descriptors.count)"
+                    )
                 }
                 for fd in descriptors {
-                    let socket = try Socket(adopting: fd)
+                    let socket: Socket
+                    do {
+                        socket = try Socket(adopting: fd)
+                    } catch {
+                        throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): descriptor it sent is not a socket")
+                    }
                     leftovers.removeFirst()
-                    guard try socket.getOption(.acceptConnections) else {
-                        throw Failure("a socket from the instance at \(path) is not listening")
+                    guard socket.type == type else {
+                        throw Failure(
+                            "cannot take over from the instance at \(path) (pid \(peer.pid)): it sent a \(socket.type) socket, expected \(type)",
+                            hints: ["is the old instance serving the other protocol (--udp)?"])
+                    }
+                    if type == .stream, try !socket.getOption(.acceptConnections) {
+                        throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): a socket it sent is not listening")
                     }
                     sockets.append(socket)
                 }
@@ -117,34 +179,66 @@ public enum ListenerHandoff {
                     listeners: sockets, names: names.isEmpty ? sockets.map { _ in "" } : names, peerPID: peer.pid,
                     connection: connection)
             case .denied(let reason):
-                throw Failure("the instance at \(path) (pid \(peer.pid)) refused the hand-off: \(reason)")
+                throw Failure(
+                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it refused: \(reason)",
+                    hints: ["it keeps serving"])
             default:
-                throw Failure("the instance at \(path) (pid \(peer.pid)) answered out of turn")
+                throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): it answered out of turn")
             }
         } catch let failure as Failure {
             throw failure
         } catch let error as SocketError where error.errno == .wouldBlock {
             throw Failure(
-                "the running instance at \(path) did not answer within \(timeout); it keeps serving. "
-                    + "Is it stuck? Try again, or restart it without --handoff")
+                "cannot take over from the instance at \(path) (pid \(peerPID)): it did not answer within \(seconds(timeout))",
+                hints: [
+                    "it keeps serving; nothing changed",
+                    "is it stopped (SIGSTOP) or stuck? try again, or stop it (kill \(peerPID)) and start without --handoff",
+                ],
+                conditionNotMet: true)
+        } catch let error as SocketError {
+            throw Failure("hand-off through \(path) failed: \(error.summary)", hints: error.hints)
         } catch {
             throw Failure("hand-off through \(path) failed: \(error)")
         }
     }
 
+    /// Sends REQUEST. An instance that refuses may answer and close before reading it: then
+    /// the send fails (EPIPE) but the answer is there to read.
+    private static func sendRequest(_ connection: Socket) throws(SocketError) {
+        do {
+            try connection.sendAll(HandoffMessage.request.encoded)
+        } catch where error.errno == .brokenPipe || error.errno == .connectionReset {
+            return
+        }
+    }
+
+    /// Whether a process listens on the control socket at `path` (a connect succeeds).
+    public static func instanceAnswers(at path: String, timeout: Duration = .seconds(1)) -> Bool {
+        guard let probe = try? Socket(.unix, .stream) else { return false }
+        return (try? probe.connect(to: .unix(.init(path: path)), timeout: timeout)) != nil
+    }
+
     /// Reads one line (up to `HandoffMessage.maximumLength`) and any descriptors sent with it.
-    static func readLine(_ socket: Socket, withDescriptors: Bool = false) throws -> ([UInt8], [CInt]) {
+    /// Descriptors that arrive when none are expected are closed at once.
+    static func readLine(_ socket: Socket, withDescriptors: Bool = false) throws(SocketError) -> ([UInt8], [CInt]) {
         var line: [UInt8] = []
         var descriptors: [CInt] = []
         while !line.contains(UInt8(ascii: "\n")) && line.count <= HandoffMessage.maximumLength {
             let (bytes, received) = try socket.receiveWithDescriptors(
                 maxBytes: HandoffMessage.maximumLength + 1 - line.count,
                 maxDescriptors: withDescriptors ? HandoffMessage.maximumListeners : 1)
-            descriptors += received
-            if !withDescriptors { for fd in received { close(fd) } }
+            if withDescriptors { descriptors += received } else { for fd in received { close(fd) } }
             if bytes.isEmpty { break }
             line += bytes
         }
-        return (line, withDescriptors ? descriptors : [])
+        return (line, descriptors)
+    }
+
+    /// `10 s`, `1.5 s`.
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 { return "\(seconds) s" }
+        let value = Double(seconds) + Double(attoseconds) / 1e18
+        return "\((value * 1000).rounded() / 1000) s"
     }
 }

@@ -1,0 +1,207 @@
+import Sockit
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A server's hitless restart in three calls around its own start-up, for any server built on
+/// `SockitServer` (`TCPEchoServer` and `UDPEchoServer` use it):
+///
+/// ```swift
+/// let restart = HitlessRestart(path: "/run/myserver/handoff.sock")
+/// let inherited = try restart.inheritedListeners(type: .stream)  // 1. systemd's, or the old instance's
+/// let listener = inherited.first ?? bindMyOwnListener()
+/// startAccepting(on: listener)
+/// try restart.accepting(listeners: [listener]) { pid in         // 2. serve PATH, tell the old one
+///     stopAcceptingWithoutClosing(listener)                      //    a later instance took over
+///     beginDrain()
+/// }
+/// // ... serve, then drain and exit; on the way out:
+/// restart.stop()                                                 // 3.
+/// ```
+///
+/// ## Restarting without dropping a connection: the three ways, measured
+///
+/// Measured with the release build and `Scripts/restart-under-load.py` (20 restarts while a
+/// Python client opens short connections on loopback, each sending a line and checking the
+/// echo) on the 2-core development machine; README's "Restart without dropping a connection"
+/// has every run and the commands.
+///
+/// - **Plain restart** (`kill -9`, then start again; `SO_REUSEADDR` lets it bind at once over
+///   TIME_WAIT): between the old process's exit and the new one's `listen()` nothing listens,
+///   so connections are refused, and those waiting in the old accept queue are reset when the
+///   kernel closes it. At 1,000 connections/s: 361 and 487 of about 11,000 failed (mostly
+///   `ECONNREFUSED`), longest gap without a success 32 ms; at 4,000/s: 2,761 of 45,160.
+/// - **`--reuse-port` overlap** (start the new process on the same port with `SO_REUSEPORT`, then
+///   stop the old one): no gap in listening, but each listener has its own accept queue and the
+///   kernel spreads new connections over them by hash, so whatever sits in the old queue when it
+///   closes is reset, unless `net.ipv4.tcp_migrate_req=1` (Linux 5.14+) migrates those
+///   requests to another listener in the group. It is a host setting; sockit never changes it.
+///   At 1,000/s: no failure in 2 runs; at 4,000/s: 2 and 6 resets (3 and 0 in a network
+///   namespace, none in 2 runs with `tcp_migrate_req=1` there).
+/// - **Hand-off** (this type): the new process receives the very same listening socket, so
+///   there is one accept queue throughout; the old process stops accepting without closing it,
+///   drains its own connections, and exits. No failure in any run (2 at 1,000/s, 2 at 4,000/s,
+///   about 11,000 and 46,000 connections each); longest gaps 8 to 14 ms, the client's own
+///   spacing and scheduling on 2 cores.
+///
+/// systemd socket activation is the fourth source of a listener: when systemd (or
+/// `systemd-socket-activate`) started us with `LISTEN_FDS`, those sockets are used, and systemd
+/// itself keeps them across restarts.
+public final class HitlessRestart: Sendable {
+    /// Where the listeners came from.
+    public enum Origin: Sendable, Equatable {
+        /// Nothing inherited: the server binds its own.
+        case bound
+        /// From systemd socket activation (`LISTEN_FDS`).
+        case systemd
+        /// From the instance that was running, with its pid.
+        case handoff(pid: Int32)
+    }
+
+    /// The hand-off socket's path; nil for systemd activation only.
+    public let path: String?
+    /// How long each wait of the hand-off may take, on either side.
+    public let timeout: Duration
+    private let useSystemd: Bool
+    private let log: @Sendable (String) -> Void
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var takeover: ListenerHandoff.Takeover?
+        var server: HandoffServer?
+        var origin: Origin = .bound
+    }
+
+    /// - Parameters:
+    ///   - path: the hand-off socket (nil: no hand-off).
+    ///   - timeout: how long the new instance waits for the old one's answers, and the old one
+    ///     for the new one to get ready.
+    ///   - systemd: whether to use sockets from systemd socket activation.
+    ///   - log: one line per event, for the server's log.
+    public init(
+        path: String?, timeout: Duration = .seconds(10), systemd: Bool = true,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.path = path
+        self.timeout = timeout
+        self.useSystemd = systemd
+        self.log = log
+    }
+
+    /// Where the listeners came from (after `inheritedListeners`).
+    public var origin: Origin { state.withLock { $0.origin } }
+
+    /// Step 1, before binding: the sockets to serve on instead of binding, in order: systemd's
+    /// (`LISTEN_PID`/`LISTEN_FDS`, variables then unset), else those of the instance running at
+    /// `path`. Empty: nothing to inherit, bind as usual.
+    ///
+    /// - Throws: `ListenerHandoff.Failure` when an instance answers at `path` but the hand-off
+    ///   fails (it keeps serving; do not bind, exit), or systemd passed unusable descriptors.
+    public func inheritedListeners(type: SocketType) throws(ListenerHandoff.Failure) -> [Socket] {
+        if useSystemd {
+            let activated: [SystemdActivation.Listener]
+            do {
+                activated = try SystemdActivation.listeners(type: type)
+            } catch {
+                throw ListenerHandoff.Failure(
+                    "cannot use the sockets systemd passed (LISTEN_FDS): \(error.description)",
+                    hints: ["check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for --udp"])
+            }
+            if !activated.isEmpty {
+                state.withLock { $0.origin = .systemd }
+                log("using \(activated.count) listening socket(s) from systemd (\(activated.map(\.name).joined(separator: ",")))")
+                return activated.map(\.socket)
+            }
+        }
+        guard let path else { return [] }
+        guard let takeover = try ListenerHandoff.acquire(path: path, type: type, timeout: timeout) else {
+            log("no instance answers at \(path); binding")
+            return []
+        }
+        state.withLock {
+            $0.takeover = takeover
+            $0.origin = .handoff(pid: takeover.peerPID)
+        }
+        log("received \(takeover.listeners.count) listening socket(s) from pid \(takeover.peerPID) through \(path)")
+        return takeover.listeners
+    }
+
+    /// Step 2, once the server accepts on `listeners`: after a hand-off, tell the old instance
+    /// that we accept and wait until it stopped; then put our control socket at `path` for the
+    /// next restart. `onHandedOff` runs (on a thread of its own) when a later instance takes
+    /// over: it must stop accepting, without closing or shutting down the listeners, before it
+    /// returns; then drain, call `stop()`, and exit.
+    ///
+    /// - Throws: `ListenerHandoff.Failure` when the old instance gave up waiting and serves on
+    ///   (`conditionNotMet`: stop accepting, drain, exit), or, with nothing inherited, when PATH
+    ///   cannot be served. After a completed hand-off a failure to serve PATH is only logged:
+    ///   the old instance stopped accepting, so this one must serve on regardless.
+    public func accepting(
+        listeners: [Socket], names: [String] = [], onHandedOff: @escaping @Sendable (Int32) -> Void
+    ) throws(ListenerHandoff.Failure) {
+        let takeover = state.withLock { state in
+            defer { state.takeover = nil }
+            return state.takeover
+        }
+        if let takeover {
+            let confirmed = try takeover.confirmReady(timeout: timeout)
+            if confirmed {
+                log("pid \(takeover.peerPID) stopped accepting; this instance serves")
+            } else if let path, ListenerHandoff.instanceAnswers(at: path) {
+                throw ListenerHandoff.Failure(
+                    "cannot take over from pid \(takeover.peerPID): it stopped waiting for us before we were ready",
+                    hints: [
+                        "it keeps serving; this instance stops",
+                        "if start-up takes longer than \(ListenerHandoff.seconds(timeout)), raise the hand-off timeout",
+                    ],
+                    conditionNotMet: true)
+            } else {
+                log("pid \(takeover.peerPID) went away before it confirmed; this instance serves alone")
+            }
+        }
+        guard let path else { return }
+        let handoff = HandoffServer(
+            path: path, listeners: listeners.map(\.fileDescriptor), names: names, readyTimeout: timeout,
+            onHandedOff: onHandedOff, log: log)
+        do throws(ListenerHandoff.Failure) {
+            try handoff.start()
+        } catch where takeover != nil {
+            log("cannot serve \(path) for the next restart: \(error.summary); serving on")
+            return
+        }
+        state.withLock { $0.server = handoff }
+    }
+
+    /// Step 3: stop answering at `path` (removing the file if it is still ours).
+    public func stop() {
+        let (server, takeover) = state.withLock { state in
+            defer {
+                state.server = nil
+                state.takeover = nil
+            }
+            return (state.server, state.takeover)
+        }
+        server?.stop()
+        _ = takeover  // dropping it closes the connection: the old instance serves on
+    }
+}
+
+/// Runs `body` on a thread of its own and waits for it without holding a thread of the
+/// cooperative pool: the hand-off steps block (with timeouts) on Unix-socket reads.
+func offThePool<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, E>, Never>) in
+        let thread = spawnThread {
+            do throws(E) {
+                continuation.resume(returning: .success(try body()))
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        pthread_detach(thread)
+    }
+    return try result.get()
+}
