@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Sockit
 import SockitServer
+import SockitTestSupport
 import Testing
 
 /// The async/await API on the event loops, and the echo server used in-process.
@@ -195,7 +196,7 @@ struct ListenerOptionTests {
 
     @Test("sockit echo rejects a malformed --keepalive with exit 2 and changes nothing")
     func badKeepAlive() throws {
-        let child = try Child(sockitBinary(), ["echo", "127.0.0.1:0", "--keepalive", "ten"])
+        let child = try ChildProcess(sockitBinary(), ["echo", "127.0.0.1:0", "--keepalive", "ten"])
         #expect(child.waitForExit() == 2)
         #expect(child.stderr.contains("--keepalive takes IDLE or IDLE,INTVL,CNT"))
         #expect(child.readStdout(timeout: .seconds(1)).isEmpty)

@@ -82,7 +82,7 @@ struct HandoffCLITests {
     func regularFileIsKept() throws {
         let path = try controlPath()
         #expect(FileManager.default.createFile(atPath: path, contents: Data("precious".utf8)))
-        let child = try Child(sockitBinary(), ["echo", "127.0.0.1:0", "--threads", "1", "--handoff", path])
+        let child = try ChildProcess(sockitBinary(), ["echo", "127.0.0.1:0", "--threads", "1", "--handoff", path])
         #expect(child.waitForExit(timeout: .seconds(20)) == 2)
         #expect(child.stderr.contains("sockit: cannot listen for a hand-off at \(path): it exists and is not a socket"), "\(child.stderr)")
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious")
@@ -94,7 +94,7 @@ struct HandoffCLITests {
         let old = try EchoProcess(["--threads", "1", "--handoff", path])
         old.child.signal(SIGSTOP)
         defer { old.child.signal(SIGCONT) }
-        let new = try Child(
+        let new = try ChildProcess(
             sockitBinary(), ["echo", "\(old.address)", "--threads", "1", "--handoff", path, "--handoff-timeout", "1"])
         #expect(new.waitForExit(timeout: .seconds(20)) == 1)
         #expect(
@@ -116,7 +116,7 @@ struct HandoffCLITests {
         let old = try EchoProcess(["--threads", "1", "--handoff", path])
         let held = try connectClient(old.address)
         #expect(try roundTrip(held, "before"))
-        let doomed = try Child("/usr/bin/python3", ["-c", doomedNewInstance, path], keepStdin: true)
+        let doomed = try ChildProcess("/usr/bin/python3", ["-c", doomedNewInstance, path], keepStdin: true)
         #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 LISTENERS 1 echo fds=1", "\(doomed.stderr)")
         doomed.signal(SIGKILL)
         #expect(doomed.waitForExit() == 128 + SIGKILL)
@@ -205,10 +205,10 @@ struct SystemdActivationCLITests {
         return try socket.localAddress().port ?? 0
     }
 
-    private func activate(_ echoArguments: [String], datagram: Bool = false) throws -> (Child, SocketAddress) {
+    private func activate(_ echoArguments: [String], datagram: Bool = false) throws -> (ChildProcess, SocketAddress) {
         for _ in 0..<3 {
             let address = try SocketAddress("127.0.0.1:\(try ephemeralPort(datagram: datagram))")
-            let child = try Child(
+            let child = try ChildProcess(
                 "/usr/bin/systemd-socket-activate",
                 (datagram ? ["--datagram"] : []) + ["-l", "\(address)", "--fdname=echo", sockitBinary(), "echo"]
                     + echoArguments)

@@ -136,7 +136,7 @@ struct ListenerHandoffTests {
         defer { old.stop() }
 
         // A new instance takes the listener, then dies before it says READY.
-        let doomed = try Child("/usr/bin/python3", ["-c", doomedNewInstance, path], keepStdin: true)
+        let doomed = try ChildProcess("/usr/bin/python3", ["-c", doomedNewInstance, path], keepStdin: true)
         let received = try #require(doomed.readLine(timeout: .seconds(10)), "\(doomed.stderr)")
         #expect(received == "SOCKIT-HANDOFF 1 LISTENERS 1 fds=1")
         doomed.signal(SIGKILL)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sockit
+import SockitTestSupport
 import Testing
 
 @Suite("UDP: echo, send, listen, broadcast")
@@ -34,7 +35,7 @@ struct UDPTests {
 
     @Test("broadcast to 127.255.255.255: EACCES explained without --broadcast, delivered with it")
     func broadcast() throws {
-        let listener = try Child(sockitBinary(), ["listen", "0.0.0.0:0", "--udp", "--count", "1", "--timeout", "10"])
+        let listener = try ChildProcess(sockitBinary(), ["listen", "0.0.0.0:0", "--udp", "--count", "1", "--timeout", "10"])
         let line = try #require(listener.readLine())
         let bound = try SocketAddress(String(line.dropFirst("listening on ".count)))
         let target = "127.255.255.255:\(bound.port!)"
@@ -55,7 +56,7 @@ struct UDPTests {
 
     @Test("sockit listen --timeout: exit 1 with a clear message when nothing arrives")
     func listenTimeout() throws {
-        let listener = try Child(sockitBinary(), ["listen", "127.0.0.1:0", "--udp", "--timeout", "0.3"])
+        let listener = try ChildProcess(sockitBinary(), ["listen", "127.0.0.1:0", "--udp", "--timeout", "0.3"])
         #expect(listener.readLine()?.hasPrefix("listening on 127.0.0.1:") == true)
         #expect(listener.waitForExit() == 1)
         #expect(listener.stderr.contains("no datagram on 127.0.0.1:"))

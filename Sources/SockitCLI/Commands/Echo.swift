@@ -7,6 +7,7 @@ import SockitServer
 /// `sockit echo`: the TCP (or UDP) echo server that restarts at once and shuts down gracefully.
 struct Echo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "echo",
         abstract: "Run an echo server: event loops on epoll, instant restart, graceful shutdown.",
         discussion: """
             Prints "listening on HOST:PORT" on stdout once it accepts (the real port when given \
