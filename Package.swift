@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Sockit", targets: ["Sockit"]),
         .library(name: "SockitServer", targets: ["SockitServer"]),
         .library(name: "SockitPorts", targets: ["SockitPorts"]),
+        .library(name: "SockitCommands", targets: ["SockitCommands"]),
         .executable(name: "sockit", targets: ["SockitCLI"]),
     ],
     dependencies: [
@@ -37,8 +38,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "SockitPorts", dependencies: ["Sockit", "CSockit"], swiftSettings: strict),
-        .executableTarget(
-            name: "SockitCLI",
+        // The command line as a library: the executable below is one line, and the parser can be
+        // driven in-process (fuzzing).
+        .target(
+            name: "SockitCommands",
             dependencies: [
                 "Sockit",
                 "SockitServer",
@@ -47,6 +50,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "SockitCLI",
+            dependencies: ["SockitCommands"],
             swiftSettings: strict,
             // The release CLI links the Swift runtime statically (and FoundationEssentials, which
             // ArgumentParser imports, with its two helper libraries): no dozen shared libraries to

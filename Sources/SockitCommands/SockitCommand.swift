@@ -10,9 +10,13 @@ import Musl
 
 /// The `sockit` command. Exit status (DESIGN.md): 0 success, 1 nothing found or condition not
 /// met, 2 usage or system error. ArgumentParser's own codes (64 for usage) are mapped in `main`.
-@main
-struct SockitCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+///
+/// A library target so that the executable is one line (`Sources/SockitCLI/main.swift`) and the
+/// argument parsing can be exercised in-process (fuzzing, tests).
+public struct SockitCommand: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "sockit",
         abstract: "Sockets done right: typed options, servers that restart at once, port diagnostics.",
         discussion: """
@@ -28,7 +32,7 @@ struct SockitCommand: AsyncParsableCommand {
     )
 
     /// Runs the command and maps every outcome to DESIGN.md's exit statuses and one-sentence errors.
-    static func main() async {
+    public static func execute() async -> Never {
         let code: Int32
         // A bind that fails with EADDRINUSE (sockit echo on a taken port) names the holder.
         PortInspector.installBindDiagnoser()
@@ -83,6 +87,21 @@ struct SockitCommand: AsyncParsableCommand {
 }
 
 let sockitVersion = "0.1.0"
+
+extension SockitCommand {
+    /// Parses `arguments` (without the program name) as the command line would, runs nothing,
+    /// and returns the exit status and message a parse error would print (nil when it parses).
+    /// For fuzzing the argument parser in-process.
+    @_spi(Fuzzing) public static func parseOnly(_ arguments: [String]) -> (status: Int32, message: String)? {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.validate()
+            return nil
+        } catch {
+            return (exitCode(for: error).rawValue, fullMessage(for: error))
+        }
+    }
+}
 
 /// An error a command reports itself: one sentence (more lines may follow) and an exit status.
 struct CommandFailure: Error {

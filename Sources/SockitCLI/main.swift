@@ -1,0 +1,4 @@
+// The `sockit` executable: everything is in SockitCommands.
+import SockitCommands
+
+await SockitCommand.execute()
