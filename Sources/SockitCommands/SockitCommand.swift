@@ -20,12 +20,12 @@ public struct SockitCommand: AsyncParsableCommand {
         commandName: "sockit",
         abstract: "Sockets done right: typed options, servers that restart at once, port diagnostics.",
         discussion: """
-            "Address already in use" (errno 98) has two causes: connections in TIME_WAIT after a
-            server closed (SO_REUSEADDR fixes it), or a process that still holds the port (it must
+            "Address already in use" (errno 98) has two causes: connections in TIME_WAIT after a \
+            server closed (SO_REUSEADDR fixes it), or a process that still holds the port (it must \
             stop). sockit tells them apart, names the process, and serves without the problem.
 
-            Exit status: 0 success, 1 nothing found or condition not met, 2 usage or system error.
-            With --json, stdout carries one JSON document and nothing else.
+            Exit status: 0 success, 1 nothing found or condition not met, 2 usage or system \
+            error. With --json, stdout carries one JSON document and nothing else.
             """,
         version: sockitVersion,
         subcommands: [Options.self, Echo.self, Send.self, Listen.self, Who.self, Free.self, Wait.self, Pick.self]

@@ -30,7 +30,7 @@ struct Free: AsyncParsableCommand {
               sockit free 8080 --dry-run       show what would be signalled
               sockit free 8080 --yes           no question; SIGTERM, SIGKILL after 5 s
               sockit free 8080 --signal INT --grace 10
-              sockit free 8080 --yes --json    one JSON document: candidates, signalled, killed, verdict
+              sockit free 8080 --yes --json    candidates, signalled, killed, verdict
             """
     )
 

@@ -8,19 +8,20 @@ struct Options: AsyncParsableCommand {
         commandName: "options",
         abstract: "List every readable option of a fresh socket: level, C name, value.",
         discussion: """
-            Opens a socket of the chosen kind, reads every option sockit knows with getsockopt, and
-            prints the effective values: what the kernel really uses, not what was asked for. Sizes
-            are in bytes, times in seconds. The NOTE column says where the kernel adjusts a value
-            (SO_RCVBUF is doubled, TCP_MAXSEG is negotiated, ...).
+            Opens a socket of the chosen kind, reads every option sockit knows with getsockopt, \
+            and prints the effective values: what the kernel really uses, not what was asked \
+            for. Sizes are in bytes, times in seconds. The NOTE column says where the kernel \
+            adjusts a value (SO_RCVBUF is doubled, TCP_MAXSEG is negotiated, ...).
+
+            With --pid and --fd it reads a live socket of another process instead, copied with \
+            pidfd_getfd (Linux 5.6): that needs ptrace access to the process (the same user with \
+            kernel.yama.ptrace_scope 0, or root). The copy is closed after; the socket is untouched.
 
             Examples:
               sockit options                 TCP over IPv4 (the default)
               sockit options --udp6          UDP over IPv6
-              sockit options --tcp --json    one JSON document: {"socket":..., "options":[...]}
+              sockit options --tcp --json    {"socket":..., "options":[...]}
               sockit options --pid 4242 --fd 3
-                                             the options of a live socket of process 4242 (its fd 3),
-                                             copied with pidfd_getfd: needs ptrace access to it
-                                             (the same user with kernel.yama.ptrace_scope 0, or root)
             """
     )
 

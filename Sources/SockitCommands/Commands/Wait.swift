@@ -17,7 +17,8 @@ struct Wait: AsyncParsableCommand {
             Exit status: 0 when the condition holds, 1 on timeout, 2 on an error.
 
             Examples:
-              sockit echo 127.0.0.1:7000 & sockit wait 7000 --listening && sockit send 127.0.0.1:7000 hi
+              sockit echo 127.0.0.1:7000 & sockit wait 7000 --listening
+              sockit wait 7000 --listening --timeout 5 --json
               sockit wait 8080 --free --timeout 10
             """
     )
