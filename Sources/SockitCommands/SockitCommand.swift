@@ -76,13 +76,40 @@ public struct SockitCommand: AsyncParsableCommand {
                 return 0
             }
             if status.rawValue == 64 || error is ValidationError {
-                // Usage errors: ArgumentParser's message already says what is wrong and how to get help.
-                printError(message.hasPrefix("Error: ") ? "sockit: " + message.dropFirst(7) : "sockit: " + message)
+                printError("sockit: " + usageLine(message, arguments: Array(CommandLine.arguments.dropFirst())))
                 return 2
             }
             printError("sockit: " + message)
             return 2
         }
+    }
+}
+
+extension SockitCommand {
+    /// A usage error in one line: ArgumentParser's first line (what is wrong), then where the help
+    /// is. A negative number is explained, since the parser takes `-1` for an unknown option.
+    static func usageLine(_ message: String, arguments: [String]) -> String {
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        var first = lines.first ?? "invalid usage"
+        if first.hasPrefix("Error: ") { first.removeFirst(7) }
+        if let negative = arguments.first(where: { $0.count > 1 && $0.hasPrefix("-") && Double($0) != nil }),
+            first.contains("Missing expected argument") || first.contains("Unknown option '\(negative)'")
+                || first.contains("Unexpected argument")
+        {
+            first = "invalid value \(negative): ports are 1 to 65535, and counts and times are not negative"
+        }
+        // "Missing expected argument" → "missing expected argument", like sockit's own messages.
+        if let head = first.first, head.isUppercase, first.dropFirst().first?.isLowercase == true {
+            first = head.lowercased() + first.dropFirst()
+        }
+        let help = lines.first { $0.contains("--help' for more information") }
+            .flatMap { line -> String? in
+                guard let open = line.firstIndex(of: "'"), let close = line.lastIndex(of: "'"), open < close else {
+                    return nil
+                }
+                return String(line[line.index(after: open)..<close])
+            }
+        return help.map { "\(first) (see: \($0))" } ?? first
     }
 }
 

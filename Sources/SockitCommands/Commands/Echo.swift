@@ -43,7 +43,7 @@ struct Echo: AsyncParsableCommand {
     @Flag(help: "Echo UDP datagrams instead of TCP.")
     var udp = false
 
-    @Option(help: "Event-loop threads for TCP (default: the number of cores; UDP uses one).")
+    @Option(parsing: .unconditional, help: "Event-loop threads for TCP (default: the number of cores; UDP uses one).")
     var threads: Int?
 
     @Flag(help: "Set SO_REUSEPORT: several processes may listen on the port together.")
@@ -52,7 +52,7 @@ struct Echo: AsyncParsableCommand {
     @Flag(help: "Do not set SO_REUSEADDR: reproduces the classic errno 98 on a restart.")
     var noReuseAddress = false
 
-    @Option(help: "The accept queue length (default: net.core.somaxconn).")
+    @Option(parsing: .unconditional, help: "The accept queue length (default: net.core.somaxconn).")
     var backlog: Int32?
 
     @Option(help: ArgumentHelp("TCP keep-alive: idle seconds, then probe interval and count.", valueName: "IDLE[,INTVL,CNT]"))
@@ -61,25 +61,25 @@ struct Echo: AsyncParsableCommand {
     @Flag(help: "Set TCP_NODELAY on every connection.")
     var nodelay = false
 
-    @Option(name: .customLong("recv-buffer"), help: ArgumentHelp("SO_RCVBUF in bytes (Linux doubles it).", valueName: "N"))
+    @Option(name: .customLong("recv-buffer"), parsing: .unconditional, help: ArgumentHelp("SO_RCVBUF in bytes (Linux doubles it).", valueName: "N"))
     var receiveBuffer: Int?
 
-    @Option(name: .customLong("send-buffer"), help: ArgumentHelp("SO_SNDBUF in bytes (Linux doubles it).", valueName: "N"))
+    @Option(name: .customLong("send-buffer"), parsing: .unconditional, help: ArgumentHelp("SO_SNDBUF in bytes (Linux doubles it).", valueName: "N"))
     var sendBuffer: Int?
 
-    @Option(help: ArgumentHelp("Close connections idle this long.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Close connections idle this long.", valueName: "SECONDS"))
     var idleTimeout: Double?
 
-    @Option(help: ArgumentHelp("Close new connections at once beyond this many.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Close new connections at once beyond this many.", valueName: "N"))
     var maxConnections: Int?
 
-    @Option(help: ArgumentHelp("On SIGINT/SIGTERM, let connections finish this long.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("On SIGINT/SIGTERM, let connections finish this long.", valueName: "SECONDS"))
     var drainTimeout: Double = 10
 
     @Option(help: ArgumentHelp("Hitless restart through this Unix socket: take the listener from the instance running there, then serve it for the next one.", valueName: "PATH"))
     var handoff: String?
 
-    @Option(help: ArgumentHelp("How long each step of a hand-off may take.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long each step of a hand-off may take.", valueName: "SECONDS"))
     var handoffTimeout: Double = 10
 
     @Option(help: .hidden)

@@ -43,7 +43,7 @@ struct Free: AsyncParsableCommand {
     @Option(name: .customLong("signal"), help: ArgumentHelp("The first signal: TERM, INT, HUP, QUIT, KILL or a number.", valueName: "SIGNAL"))
     var signalName = "TERM"
 
-    @Option(help: ArgumentHelp("Seconds to wait for the holders to exit before SIGKILL.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for the holders to exit before SIGKILL.", valueName: "SECONDS"))
     var grace: Double = 5
 
     @Flag(help: "Show what would be signalled; signal nothing.")
@@ -63,7 +63,7 @@ struct Free: AsyncParsableCommand {
             throw ValidationError("unknown signal \"\(signalName)\": use TERM, INT, HUP, QUIT, KILL, USR1, USR2 or a number")
         }
         guard grace >= 0, grace.isFinite, grace <= 86_400 else {
-            throw ValidationError("--grace takes seconds from 0 to 86400, not \(grace)")
+            throw ValidationError("--grace takes seconds from 0 to 86400, not \(Free.number(grace))")
         }
     }
 
@@ -274,6 +274,11 @@ struct Free: AsyncParsableCommand {
             ])
         }
         return table.render()
+    }
+
+    /// `5` for 5.0, `0.25` for 0.25: a number as the user typed it.
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     static func seconds(_ value: Double) -> String {

@@ -57,10 +57,10 @@ struct Options: AsyncParsableCommand {
     @Flag(help: "The kind of socket to open (default: --tcp).")
     var kind: Kind?
 
-    @Option(help: ArgumentHelp("Read a live socket of this process instead (with --fd).", valueName: "PID"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Read a live socket of this process instead (with --fd).", valueName: "PID"))
     var pid: Int32?
 
-    @Option(help: ArgumentHelp("The descriptor number of that socket in the process (ls -l /proc/PID/fd).", valueName: "FD"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The descriptor number of that socket in the process (ls -l /proc/PID/fd).", valueName: "FD"))
     var fd: Int32?
 
     @OptionGroup var output: OutputOptions

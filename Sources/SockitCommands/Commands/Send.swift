@@ -43,7 +43,7 @@ struct Send: ParsableCommand {
     @Flag(help: "Set SO_BROADCAST (needed to send to a broadcast address).")
     var broadcast = false
 
-    @Option(help: ArgumentHelp("Give up after this many seconds without progress (default: 10, UDP: 2, broadcast: 1).", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Give up after this many seconds without progress (default: 10, UDP: 2, broadcast: 1).", valueName: "SECONDS"))
     var timeout: Double?
 
     func validate() throws {
@@ -182,10 +182,10 @@ struct Listen: ParsableCommand {
     @Flag(help: "Listen for UDP datagrams (the only kind this command receives).")
     var udp = false
 
-    @Option(help: ArgumentHelp("Give up when no datagram arrives for this many seconds.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Give up when no datagram arrives for this many seconds.", valueName: "SECONDS"))
     var timeout: Double?
 
-    @Option(help: ArgumentHelp("Exit 0 after this many datagrams.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Exit 0 after this many datagrams.", valueName: "N"))
     var count: Int?
 
     func validate() throws {

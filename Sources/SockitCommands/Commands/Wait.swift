@@ -43,7 +43,7 @@ struct Wait: AsyncParsableCommand {
     @Flag(help: "A UDP port (a bound socket) instead of TCP.")
     var udp = false
 
-    @Option(help: ArgumentHelp("Give up after this many seconds (0: check once).", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Give up after this many seconds (0: check once).", valueName: "SECONDS"))
     var timeout: Double = 30
 
     @OptionGroup var output: OutputOptions
@@ -51,7 +51,7 @@ struct Wait: AsyncParsableCommand {
     func validate() throws {
         _ = try PortArgument.parse(target)
         guard timeout >= 0, timeout.isFinite, timeout <= 31_536_000 else {
-            throw ValidationError("--timeout takes seconds from 0 up, not \(timeout)")
+            throw ValidationError("--timeout takes seconds from 0 up, not \(Free.number(timeout))")
         }
     }
 

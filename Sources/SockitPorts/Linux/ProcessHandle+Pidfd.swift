@@ -94,7 +94,6 @@ public struct ProcessError: Error, Sendable, CustomStringConvertible {
         }
         var lines = ["\(verb): \(errno)"]
         switch errno {
-        case .noSuchProcess: lines.append("no process has pid \(pid) (it has exited?)")
         case .badFileDescriptor: lines.append("pid \(pid) has no descriptor \(fd.map(String.init) ?? "") open: ls -l /proc/\(pid)/fd")
         case .notPermitted, .permissionDenied:
             lines.append(
