@@ -4,7 +4,7 @@
 Each mode prints one line "ready FIELDS..." on stdout once its sockets are in place, then
 waits (at most 120 s) until stdin reaches end-of-file or it is signalled.
 
-    portholder.py listen [--v6] [--udp] [--reuse] [--ignore-term] [--fork] [--self-connect] [--port N]
+    portholder.py listen [--v6] [--udp] [--reuse] [--ignore-term] [--fork] [--self-connect] [--port N] [--fds N]
         ready PORT PID [CHILD_PID]
     portholder.py connect PORT            a client connected to 127.0.0.1:PORT: ready LOCAL_PORT PID
     portholder.py timewait [--reuse] [--count N]
@@ -53,6 +53,15 @@ def main():
         if "--ignore-term" in flags:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         port = int(args[args.index("--port") + 1]) if "--port" in args else 0
+        extra = []
+        if "--fds" in args:
+            # Many descriptors before the listener: its /proc/PID/fd entry comes late in readdir.
+            import resource
+            count = int(args[args.index("--fds") + 1])
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            if soft < count + 64:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 64), hard))
+            extra = [os.open(os.devnull, os.O_RDONLY) for _ in range(count)]
         sock = listener("--v6" in flags, "--udp" in flags, "--reuse" in flags, port)
         port = sock.getsockname()[1]
         keep = []

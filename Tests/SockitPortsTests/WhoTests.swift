@@ -157,6 +157,17 @@ struct WhoTests {
         #expect(verdict["bindable"] as? Bool == false)
     }
 
+    /// Regression: names were copied out of each readdir entry as 256 bytes, reading past the end
+    /// of readdir's buffer for a late, short entry (AddressSanitizer: heap-buffer-overflow).
+    @Test func findsAListenerBehindThousandsOfDescriptors() throws {
+        let holder = try Holder(["listen", "--fds", "3000"])
+        let (result, document) = try sockitJSON(["who", String(holder.port), "--tcp", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let listener = try #require(sockets(document).first { $0["state"] as? String == "LISTEN" })
+        #expect(listener["pid"] as? Int == Int(holder.pid))
+        #expect((listener["fd"] as? Int ?? 0) > 3000)
+    }
+
     @Test func everyHolderOfAForkedSocketIsListed() throws {
         let holder = try Holder(["listen", "--fork"])
         let childPID = try #require(Int(holder.fields[2]))

@@ -152,23 +152,10 @@ public struct ProcProcessTable: ProcessTableSource {
         defer { closedir(directory) }
         var result: [ProcessEntry] = []
         while let entry = readdir(directory) {
-            let pid: Int32? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                var value: Int32 = 0
-                var count = 0
-                for byte in raw {
-                    if byte == 0 { break }
-                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), count < 9 else { return nil }
-                    value = value * 10 + Int32(byte - UInt8(ascii: "0"))
-                    count += 1
-                }
-                return count > 0 ? value : nil
-            }
-            guard let pid else { continue }
+            let name = direntName(entry)
+            guard let pid = decimalName(name) else { continue }
             var info = stat()
-            let ok = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                fstatat(procFD, raw.baseAddress!.assumingMemoryBound(to: CChar.self), &info, 0) == 0
-            }
-            if ok { result.append(ProcessEntry(pid: pid, uid: info.st_uid)) }
+            if fstatat(procFD, name, &info, 0) == 0 { result.append(ProcessEntry(pid: pid, uid: info.st_uid)) }
         }
         return result
     }
@@ -194,9 +181,8 @@ public struct ProcProcessTable: ProcessTableSource {
         let prefix: [CChar] = Array("socket:[".utf8).map { CChar(bitPattern: $0) }
         while let entry = readdir(directory) {
             guard entry.pointee.d_type == UInt8(DT_LNK) else { continue }
-            let count = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                ProcFiles.readLink(at: fdDirectory, raw.baseAddress!.assumingMemoryBound(to: CChar.self), into: &link)
-            }
+            let name = direntName(entry)
+            let count = ProcFiles.readLink(at: fdDirectory, name, into: &link)
             guard count > 9, link[0] == prefix[0], link[1] == prefix[1], link[6] == prefix[6], link[7] == prefix[7]
             else { continue }
             var inode: UInt64 = 0
@@ -206,9 +192,7 @@ public struct ProcProcessTable: ProcessTableSource {
                 index += 1
             }
             guard wanted[inode] != nil else { continue }
-            let fd = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Int32(atoi(raw.baseAddress!.assumingMemoryBound(to: CChar.self)))
-            }
+            guard let fd = decimalName(name) else { continue }
             matches.append((inode, fd))
         }
         return .found(matches)
@@ -223,7 +207,7 @@ public struct ProcProcessTable: ProcessTableSource {
         var result: [Int32] = []
         var sawFile = false
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            let name = String(cString: direntName(entry))
             guard name.first?.isNumber == true else { continue }
             let fd = openat(taskFD, name + "/children", O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
@@ -276,6 +260,29 @@ public struct ProcProcessTable: ProcessTableSource {
         }
         return digits > 0 ? value : nil
     }
+}
+
+/// The name in a directory entry, read in place. Never copy `d_name` out of the entry: the
+/// kernel packs entries at their real length, so the last one in readdir's buffer may end before
+/// the 256 bytes `struct dirent` declares (reading them all overflows the buffer; AddressSanitizer
+/// caught exactly that here).
+@inline(__always)
+func direntName(_ entry: UnsafeMutablePointer<dirent>) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+        .assumingMemoryBound(to: CChar.self)
+}
+
+/// The number a `/proc` entry is named by (a pid, a descriptor); nil for any other name.
+func decimalName(_ name: UnsafePointer<CChar>) -> Int32? {
+    var value: Int32 = 0
+    var index = 0
+    while name[index] != 0 {
+        let byte = UInt8(bitPattern: name[index])
+        guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), index < 9 else { return nil }
+        value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+        index += 1
+    }
+    return index > 0 ? value : nil
 }
 
 /// User names by uid, looked up once each (`getpwuid_r`); the number when the user has no name.
