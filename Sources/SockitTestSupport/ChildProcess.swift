@@ -20,7 +20,10 @@ public final class ChildProcess {
     public private(set) var exitStatus: Int32?
 
     /// Starts `path` with `arguments`; stdin is a pipe (closed at once unless `keepStdin`).
-    public init(_ path: String, _ arguments: [String], keepStdin: Bool = false) throws {
+    /// - Parameter environment: variables to set (or override) on top of this process's.
+    public init(_ path: String, _ arguments: [String], keepStdin: Bool = false, environment: [String: String] = [:])
+        throws
+    {
         var outPipe: [CInt] = [-1, -1]
         var errPipe: [CInt] = [-1, -1]
         var inPipe: [CInt] = [-1, -1]
@@ -49,7 +52,23 @@ public final class ChildProcess {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        if !environment.isEmpty {
+            var index = 0
+            while let entry = environ[index] {
+                let text = String(cString: entry)
+                let name = String(text.prefix { $0 != "=" })
+                if environment[name] == nil { envp.append(strdup(entry)) }
+                index += 1
+            }
+            for (name, value) in environment { envp.append(strdup("\(name)=\(value)")) }
+            envp.append(nil)
+        }
+        defer { for pointer in envp { free(pointer) } }
+        let result =
+            envp.isEmpty
+            ? posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+            : posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         close(inPipe[0])
         close(outPipe[1])
         close(errPipe[1])
@@ -143,16 +162,27 @@ public final class ChildProcess {
 
     /// All remaining stdout until the child closes it, up to `timeout`.
     public func readStdout(timeout: Duration = .seconds(20)) -> [UInt8] {
+        // Both pipes are drained meanwhile, so a child that writes much to stderr never blocks.
         let deadline = ContinuousClock.now + timeout
-        while true {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var stdoutOpen = true
+        var stderrOpen = true
+        while stdoutOpen {
             let left = ContinuousClock.now.duration(to: deadline)
             if left <= .zero { break }
-            var fds = pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)
-            if poll(&fds, 1, CInt(left.milliseconds)) <= 0 { break }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = read(stdoutFD, &chunk, chunk.count)
-            if count <= 0 { break }
-            stdoutBuffer += chunk[0..<count]
+            var fds = [
+                pollfd(fd: stdoutOpen ? stdoutFD : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stderrOpen ? stderrFD : -1, events: Int16(POLLIN), revents: 0),
+            ]
+            if poll(&fds, 2, CInt(max(1, left.milliseconds))) <= 0 { break }
+            if fds[0].revents != 0 {
+                let count = read(stdoutFD, &chunk, chunk.count)
+                if count > 0 { stdoutBuffer += chunk[0..<count] } else { stdoutOpen = false }
+            }
+            if fds[1].revents != 0 {
+                let count = read(stderrFD, &chunk, chunk.count)
+                if count > 0 { stderrText += chunk[0..<count] } else { stderrOpen = false }
+            }
         }
         let all = stdoutBuffer
         stdoutBuffer = []

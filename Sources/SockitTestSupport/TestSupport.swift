@@ -34,49 +34,31 @@ public enum TestSupport {
         public var timedOut: Bool
     }
 
-    /// Runs a program to completion, killing it (by its pid) after `timeout`.
+    /// Runs a program to completion, killing it (by its pid) after `timeout`. Started with
+    /// `posix_spawn` (`ChildProcess`), not Foundation's `Process`, whose weak-reference table
+    /// LeakSanitizer reports at exit.
     public static func run(
         _ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(30),
         environment: [String: String]? = nil
     ) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let child = try ChildProcess(executable, arguments, keepStdin: stdin != nil, environment: environment ?? [:])
+        if let stdin {
+            child.writeStdin(Array(stdin))
+            child.closeStdin()
         }
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        let inPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.standardInput = inPipe
-        try process.run()
-        if let stdin { inPipe.fileHandleForWriting.write(stdin) }
-        try? inPipe.fileHandleForWriting.close()
-        // Read both pipes concurrently so a full pipe never blocks the child.
-        let outData = LockedData()
-        let errData = LockedData()
-        let group = DispatchGroup()
-        for (pipe, sink) in [(outPipe, outData), (errPipe, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
-                group.leave()
-            }
-        }
-        let deadline = DispatchTime.now() + .milliseconds(Int(timeout.components.seconds * 1000))
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        let out = child.readStdout(timeout: timeout)
         var timedOut = false
-        if group.wait(timeout: deadline) == .timedOut {
+        var status = child.waitForExit(timeout: max(.milliseconds(100), clock.now.duration(to: deadline)))
+        if status == nil {
             timedOut = true
-            kill(process.processIdentifier, SIGKILL)
-            _ = group.wait(timeout: .now() + 5)
+            child.signal(SIGKILL)
+            status = child.waitForExit(timeout: .seconds(5))
         }
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return ProcessResult(
-            status: status, stdout: String(decoding: outData.get(), as: UTF8.self),
-            stderr: String(decoding: errData.get(), as: UTF8.self), timedOut: timedOut)
+            status: status ?? -1, stdout: String(decoding: out, as: UTF8.self), stderr: child.stderr,
+            timedOut: timedOut)
     }
 
     /// Runs the built `sockit` with `arguments`.
@@ -107,12 +89,4 @@ public enum TestSupport {
         try socket.listen()
         return (socket, try socket.localAddress())
     }
-}
-
-/// A Data box filled by one reader thread and read after it finished.
-private final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ value: Data) { lock.withLock { data = value } }
-    func get() -> Data { lock.withLock { data } }
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# leaks.sh: the CLI commands that read outside input run under LeakSanitizer (AddressSanitizer's
+# leak checker, at exit): options (also --pid --fd), who, free --dry-run, wait, pick, send.
+# Exit 0 when none reports a leak. Loopback only; it ends only the processes it starts.
+#
+#   Scripts/leaks.sh            (builds .build-asan/debug/sockit first)
+#
+# valgrind's memcheck is the other way the issue names; valgrind 3.19 (Debian 12) cannot read the
+# DWARF 5 debug information Swift 6.3 writes, so LeakSanitizer it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --product sockit --sanitize=address --scratch-path .build-asan >/dev/null
+sockit=.build-asan/debug/sockit
+export ASAN_OPTIONS="detect_leaks=1:exitcode=86"
+python3=/usr/bin/python3
+[ -x "$python3" ] || python3=python3
+
+# A listener with a connection to look at, and an echo server to send to, both started here.
+fixture=$(mktemp -d)
+trap 'kill $holder $echo_pid 2>/dev/null || true; rm -rf "$fixture"' EXIT
+"$python3" Tests/Fixtures/portholder.py listen --reuse --self-connect > "$fixture/holder" < /dev/zero &
+holder=$!
+"$sockit" echo 127.0.0.1:0 > "$fixture/echo" 2> "$fixture/echo.err" &
+echo_pid=$!
+for _ in $(seq 1 200); do
+    [ -s "$fixture/holder" ] && grep -q "listening on" "$fixture/echo" && break
+    sleep 0.05
+done
+port=$(awk '{print $2}' "$fixture/holder")
+echo_address=$(sed -n 's/^listening on //p' "$fixture/echo")
+fd=$(ls -l /proc/$holder/fd | awk '/socket:/ {print $9; exit}')
+
+status=0
+run() {
+    local out rc
+    out=$("$sockit" "$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+    if [ "$rc" = 86 ] || grep -q "LeakSanitizer" <<<"$out"; then
+        echo "LEAK: sockit $*"
+        echo "$out" | head -40
+        status=1
+    else
+        echo "ok (exit $rc): sockit $*"
+    fi
+}
+run options
+run options --udp6 --json
+run options --pid "$holder" --fd "$fd"
+run who "$port"
+run who "$port" --json
+run who "$port" --listening --scan-all
+run free "$port" --dry-run
+run free "$port" --dry-run --json
+run wait "$port" --listening --timeout 1
+run pick
+run send "$echo_address" hello, leaks
+run who 1 --tcp
+run options --pid 999999999 --fd 3
+exit $status
