@@ -11,6 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --product sockit --sanitize=address --scratch-path .build-asan >/dev/null
 sockit=.build-asan/debug/sockit
+# A check that can fail: the binary really carries AddressSanitizer and its leak checker.
+if ! ASAN_OPTIONS=help=1 "$sockit" --version 2>&1 | grep -q "detect_leaks"; then
+    echo "leaks.sh: $sockit is not built with AddressSanitizer" >&2
+    exit 2
+fi
 export ASAN_OPTIONS="detect_leaks=1:exitcode=86"
 python3=/usr/bin/python3
 [ -x "$python3" ] || python3=python3
