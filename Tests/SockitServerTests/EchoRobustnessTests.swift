@@ -137,6 +137,60 @@ struct EchoRobustnessTests {
         #expect(server.child.waitForExit(timeout: .zero) == nil)
     }
 
+    @Test("after 200 connections end in resets (also mid-write), half-closes and closes, the server's descriptor count is back where it started")
+    func descriptorsReturnAfterChurn() throws {
+        let server = try EchoProcess(["--threads", "1"])
+        let start = try #require(descriptorCount(server.child.pid))
+        for round in 0..<5 {
+            // 40 open at once, then each ends its own way.
+            var clients: [Socket] = []
+            for index in 0..<40 {
+                let client = try connectClient(server.address)
+                let message = payload(1 + (index * 997) % 4000, seed: UInt64(round * 40 + index))
+                try client.sendAll(message)
+                #expect(try receiveExactly(client, message.count) == message)
+                clients.append(client)
+            }
+            for (index, client) in clients.enumerated() {
+                switch index % 4 {
+                case 0:  // reset with nothing in flight
+                    try client.setOption(.linger, Duration.zero)
+                    try client.close()
+                case 1:  // half-close: the rest of the echo, then the server's FIN
+                    try client.sendAll(payload(20_000, seed: 7))
+                    try client.shutdown(.write)
+                    #expect(try receiveExactly(client, 20_001).count == 20_000)
+                    try client.close()
+                case 2:  // a normal close, client first
+                    try client.close()
+                default:  // reset while the server has a write pending to a client that does not read
+                    try client.setNonBlocking(true)
+                    let chunk = payload(65536)
+                    for _ in 0..<200 {
+                        let result = try chunk.withUnsafeBytes { raw throws(SocketError) in try client.sendNonBlocking(raw) }
+                        if case .wouldBlock = result { break }
+                    }
+                    try client.setOption(.linger, Duration.zero)
+                    try client.close()
+                }
+            }
+        }
+        // A last echo on the same loop: the ends above reached the server before this byte did.
+        let last = try connectClient(server.address)
+        try last.sendAll([42])
+        #expect(try last.receive(maxBytes: 1) == [42])
+        try last.close()
+        // Each of the server's closes follows an event it has already been sent; allow it a
+        // moment to process them, polling the count (bounded), then compare exactly.
+        var count = descriptorCount(server.child.pid)
+        for _ in 0..<500 where count != start {
+            var none = pollfd(fd: -1, events: 0, revents: 0)
+            _ = poll(&none, 0, 10)
+            count = descriptorCount(server.child.pid)
+        }
+        #expect(count == start, "the server had \(start) descriptors before, \(count.map(String.init) ?? "?") after")
+    }
+
     @Test("EMFILE: accepting pauses without spinning, and resumes once descriptors free up")
     func outOfDescriptors() throws {
         let server = try EchoProcess(
@@ -178,4 +232,16 @@ struct EchoRobustnessTests {
         }
         #expect(answered == waiting.count)
     }
+}
+
+/// The number of descriptors `pid` has open (entries of /proc/PID/fd).
+func descriptorCount(_ pid: pid_t) -> Int? {
+    guard let directory = opendir("/proc/\(pid)/fd") else { return nil }
+    defer { closedir(directory) }
+    var count = 0
+    for _ in 0..<1_000_000 {
+        guard let entry = readdir(directory) else { break }
+        if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+    }
+    return count
 }

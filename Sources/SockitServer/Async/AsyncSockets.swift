@@ -20,7 +20,12 @@ import Sockit
 ///
 /// Accepting is pulled by the iterator, so a program that stops iterating stops accepting (the
 /// kernel's backlog fills instead of memory). Out of descriptors (`EMFILE`), the iterator waits
-/// 100 ms and tries again rather than failing.
+/// 100 ms and tries again rather than failing. The sequence ends when the listener is closed or
+/// its loop group shuts down.
+///
+/// Close every socket (or drop it) whenever you like, also after the group has shut down: its
+/// descriptor is closed then. A read, write or accept waiting when the group shuts down, or
+/// started afterwards, fails with `ECANCELED` instead of waiting for ever.
 public final class AsyncTCPListener: AsyncSequence, Sendable {
     public typealias Element = AsyncTCPConnection
 
@@ -73,8 +78,10 @@ public final class AsyncTCPListener: AsyncSequence, Sendable {
         public mutating func next() async throws -> AsyncTCPConnection? {
             do {
                 return try await listener.accept()
-            } catch let error as SocketError where error.errno == .badFileDescriptor {
-                return nil  // closed: the sequence ends
+            } catch let error as SocketError
+                where error.errno == .badFileDescriptor || error.errno == Errno(rawValue: ECANCELED)
+            {
+                return nil  // closed, or its loop group shut down: the sequence ends
             }
         }
     }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Sockit
 
 /// Suspends tasks until a descriptor is ready, using an event loop: the bridge between the
@@ -39,7 +44,8 @@ final class Readiness: EventHandler, @unchecked Sendable {
     /// Waits until the descriptor is readable (or writable), or has an error to report.
     ///
     /// - Throws: `CancellationError` when the task is cancelled; `SocketError` (`EBADF`) when
-    ///   the socket is closed meanwhile.
+    ///   the socket is closed meanwhile; `SocketError` (`ECANCELED`) when the loop has stopped
+    ///   (its group shut down), or stops meanwhile: nothing would ever report readiness.
     func wait(for wanted: Interest) async throws {
         let waiter = Waiter()
         try await withTaskCancellationHandler {
@@ -52,6 +58,10 @@ final class Readiness: EventHandler, @unchecked Sendable {
                     if closed {
                         continuation.resume(
                             throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, hints: ["the socket is closed"]))
+                        return
+                    }
+                    if loop.hasStopped {
+                        continuation.resume(throwing: Self.loopStopped)
                         return
                     }
                     waiter.continuation = continuation
@@ -106,7 +116,22 @@ final class Readiness: EventHandler, @unchecked Sendable {
         update()
     }
 
-    /// Deregisters, fails every waiter, closes the socket. Safe from any thread.
+    static var loopStopped: SocketError {
+        SocketError(
+            syscall: "poll", errno: Errno(rawValue: ECANCELED),
+            hints: ["its event loop has stopped (the EventLoopGroup shut down): close the socket"])
+    }
+
+    /// The loop stopped while tasks wait here: they would wait for ever, holding the socket.
+    override func loopDidStop(_ loop: EventLoop) {
+        let waiting = readers + writers
+        readers.removeAll()
+        writers.removeAll()
+        for waiter in waiting { waiter.resume(throwing: Self.loopStopped) }
+    }
+
+    /// Deregisters, fails every waiter, closes the socket. Safe from any thread, also after
+    /// the loop stopped (`execute` then runs the task on the calling thread).
     func close() {
         loop.execute { [self] in
             guard !closed else { return }

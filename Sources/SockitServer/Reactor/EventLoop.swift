@@ -16,6 +16,11 @@ open class EventHandler {
 
     /// Called on the loop's thread when the registered descriptor is ready.
     open func handle(_ event: ReadyEvent, on loop: EventLoop) {}
+
+    /// Called once when `loop` has stopped with this handler still registered: nothing will be
+    /// reported any more. Fail whatever waits for readiness; the descriptor stays open (its
+    /// owner closes it, and `execute` still runs tasks for that, see `EventLoop.execute`).
+    open func loopDidStop(_ loop: EventLoop) {}
 }
 
 /// One thread running one selector (epoll on Linux): non-blocking descriptors, no thread per
@@ -33,7 +38,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Handlers deregistered during this iteration, released at its end: a handler may
     /// deregister itself (close) while it runs, and must stay alive until it returns.
     private var retired: [Unmanaged<EventHandler>] = []
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let tasks = Mutex<TaskQueue>(TaskQueue())
     private let stopping = Atomic<Bool>(false)
     private var timers: [Timer] = []
     private var nextTimerID: UInt64 = 1
@@ -49,6 +54,17 @@ public final class EventLoop: @unchecked Sendable {
     public let readBuffer: UnsafeMutableRawBufferPointer
     /// The time of the current iteration, read once per `epoll_wait`: cheap enough for idle timers.
     public private(set) var now: ContinuousClock.Instant = .now
+
+    /// Tasks for the loop's thread; once the loop has stopped, tasks run on the caller's thread,
+    /// one caller at a time (`draining`), so that loop-confined state is still touched by one
+    /// thread only.
+    struct TaskQueue {
+        var tasks: [@Sendable () -> Void] = []
+        /// The loop's thread has left `run()`.
+        var stopped = false
+        /// A thread is running the tasks of a stopped loop.
+        var draining = false
+    }
 
     struct Timer {
         var id: UInt64
@@ -160,9 +176,42 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: Cross-thread
 
     /// Runs `task` on the loop's thread soon. Safe from any thread.
+    ///
+    /// Once the loop has stopped, `task` runs before this returns, on the calling thread (or
+    /// soon on another caller's, if one is running such tasks already; never two at once). That
+    /// is what lets a socket be closed after its loop has shut down: a task queued for a loop
+    /// that never runs again would keep the socket, and its descriptor, open for good.
     public func execute(_ task: @escaping @Sendable () -> Void) {
-        tasks.withLock { $0.append(task) }
-        selector.wakeup()
+        let runHere = tasks.withLock { queue -> Bool? in
+            queue.tasks.append(task)
+            guard queue.stopped else { return nil }
+            guard !queue.draining else { return false }
+            queue.draining = true
+            return true
+        }
+        switch runHere {
+        case nil: selector.wakeup()
+        case true?: drainStopped()
+        case false?: break
+        }
+    }
+
+    /// Whether the loop has stopped: its thread left `run()`, and no event is reported any more.
+    public var hasStopped: Bool { tasks.withLock { $0.stopped } }
+
+    /// Runs the tasks of a stopped loop until none is left; the caller set `draining`.
+    private func drainStopped() {
+        while true {
+            let pending = tasks.withLock { queue -> [@Sendable () -> Void] in
+                let pending = queue.tasks
+                queue.tasks.removeAll()
+                if pending.isEmpty { queue.draining = false }
+                return pending
+            }
+            if pending.isEmpty { return }
+            for task in pending { task() }
+            releaseRetired()
+        }
     }
 
     /// Asks the loop to return from `run()` after the current iteration. Safe from any thread.
@@ -201,7 +250,17 @@ public final class EventLoop: @unchecked Sendable {
             if !retired.isEmpty { releaseRetired() }
         }
         runTasks()
+        // From here on `execute` runs tasks on its caller's thread; this thread runs what is
+        // queued meanwhile, once the handlers still registered know that nothing will come.
+        tasks.withLock { queue in
+            queue.stopped = true
+            queue.draining = true
+        }
+        for slot in 0..<handlerCapacity {
+            handlers[slot]?._withUnsafeGuaranteedRef { $0.loopDidStop(self) }
+        }
         releaseRetired()
+        drainStopped()
         let waiters = exit.withLock { state in
             state.exited = true
             let waiters = state.waiters
@@ -230,9 +289,9 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
-        let pending = tasks.withLock { tasks in
-            let pending = tasks
-            tasks.removeAll()
+        let pending = tasks.withLock { queue in
+            let pending = queue.tasks
+            queue.tasks.removeAll()
             return pending
         }
         for task in pending { task() }
