@@ -2,10 +2,12 @@
 #define _GNU_SOURCE 1
 #include <string.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include "CSockit.h"
 
 #ifdef __linux__
 const char *sockit_errno_name(int code) { return strerrorname_np(code); }
+long sockit_getdents64(int fd, void *buffer, size_t length) { return (long)getdents64(fd, buffer, length); }
 int sockit_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
     return accept4(fd, address, length, flags);
 }

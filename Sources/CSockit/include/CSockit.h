@@ -24,6 +24,10 @@
 /// `strerrorname_np` (glibc 2.32+): "EADDRINUSE" for 98. NULL for an unknown number.
 const char *_Nullable sockit_errno_name(int code);
 
+/// `getdents64(2)` (glibc 2.30+, a GNU extension): directory entries straight into a buffer,
+/// without opendir's fstat and fcntl. `struct linux_dirent64` records.
+long sockit_getdents64(int fd, void *_Nonnull buffer, size_t length);
+
 /// `accept4(2)`, a GNU extension the Glibc module does not export.
 int sockit_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nullable length, int flags);
 

@@ -26,9 +26,10 @@ public struct ProcProcessTable: ProcessTableSource {
         var scanned = Set<Int32>()
         var names = UserNames()
 
+        let directory = ProcDirectory()
         func scanProcess(_ process: ProcessEntry) {
             scanned.insert(process.pid)
-            switch Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted) {
+            switch Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted, directory: directory) {
             case .unreadable: scan.unreadableProcesses += 1
             case .gone: break
             case .found(let matches):
@@ -148,14 +149,15 @@ public struct ProcProcessTable: ProcessTableSource {
     /// Every process (thread-group leader) with the owner of its `/proc/PID` directory.
     static func listProcesses(_ procFD: CInt) -> [ProcessEntry] {
         let listFD = openat(procFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard listFD >= 0, let directory = fdopendir(listFD) else { return [] }
-        defer { closedir(directory) }
+        guard listFD >= 0 else { return [] }
+        defer { close(listFD) }
         var result: [ProcessEntry] = []
-        while let entry = readdir(directory) {
-            let name = direntName(entry)
-            guard let pid = decimalName(name) else { continue }
+        let directory = ProcDirectory()
+        directory.forEach(listFD) { name, _ in
+            guard let pid = decimalName(name) else { return true }
             var info = stat()
             if fstatat(procFD, name, &info, 0) == 0 { result.append(ProcessEntry(pid: pid, uid: info.st_uid)) }
+            return true
         }
         return result
     }
@@ -167,34 +169,31 @@ public struct ProcProcessTable: ProcessTableSource {
     }
 
     /// The descriptors of `pid` that refer to one of the `wanted` socket inodes.
-    static func socketDescriptors(_ procFD: CInt, pid: Int32, wanted: [UInt64: UInt32]) -> DescriptorScan {
+    static func socketDescriptors(
+        _ procFD: CInt, pid: Int32, wanted: [UInt64: UInt32], directory: borrowing ProcDirectory = ProcDirectory()
+    ) -> DescriptorScan {
         let fdDirectory = openat(procFD, "\(pid)/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fdDirectory < 0 { return errno == EACCES || errno == EPERM ? .unreadable : .gone }
-        guard let directory = fdopendir(fdDirectory) else {
-            close(fdDirectory)
-            return .gone
-        }
-        defer { closedir(directory) }
+        defer { close(fdDirectory) }
         var matches: [(inode: UInt64, fd: Int32)] = []
         var link = [CChar](repeating: 0, count: 64)
         // "socket:[" is 8 bytes; anything else (a file, a pipe, anon_inode:...) is skipped.
         let prefix: [CChar] = Array("socket:[".utf8).map { CChar(bitPattern: $0) }
-        while let entry = readdir(directory) {
-            guard entry.pointee.d_type == UInt8(DT_LNK) else { continue }
-            let name = direntName(entry)
+        let readable = directory.forEach(fdDirectory) { name, type in
+            guard type == UInt8(DT_LNK) else { return true }
             let count = ProcFiles.readLink(at: fdDirectory, name, into: &link)
             guard count > 9, link[0] == prefix[0], link[1] == prefix[1], link[6] == prefix[6], link[7] == prefix[7]
-            else { continue }
+            else { return true }
             var inode: UInt64 = 0
             var index = 8
             while index < count, link[index] >= 0x30, link[index] <= 0x39 {
                 inode = inode &* 10 &+ UInt64(link[index] - 0x30)
                 index += 1
             }
-            guard wanted[inode] != nil else { continue }
-            guard let fd = decimalName(name) else { continue }
-            matches.append((inode, fd))
+            if wanted[inode] != nil, let fd = decimalName(name) { matches.append((inode, fd)) }
+            return true
         }
+        if !readable { return errno == EACCES || errno == EPERM ? .unreadable : .gone }
         return .found(matches)
     }
 
@@ -202,15 +201,15 @@ public struct ProcProcessTable: ProcessTableSource {
     /// kernel has no such files.
     static func readChildren(_ procFD: CInt, pid: Int32) -> [Int32]? {
         let taskFD = openat(procFD, "\(pid)/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard taskFD >= 0, let directory = fdopendir(taskFD) else { return errno == ENOENT ? [] : nil }
-        defer { closedir(directory) }
+        guard taskFD >= 0 else { return errno == ENOENT ? [] : nil }
+        defer { close(taskFD) }
         var result: [Int32] = []
         var sawFile = false
-        while let entry = readdir(directory) {
-            let name = String(cString: direntName(entry))
-            guard name.first?.isNumber == true else { continue }
-            let fd = openat(taskFD, name + "/children", O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
+        let directory = ProcDirectory(capacity: 4096)
+        directory.forEach(taskFD) { name, _ in
+            guard decimalName(name) != nil else { return true }
+            let fd = openat(taskFD, String(cString: name) + "/children", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return true }
             sawFile = true
             var buffer = [UInt8](repeating: 0, count: 4096)
             var text: [UInt8] = []
@@ -223,6 +222,7 @@ public struct ProcProcessTable: ProcessTableSource {
             for word in text.split(separator: UInt8(ascii: " ")) {
                 if let child = Int32(String(decoding: word, as: UTF8.self)) { result.append(child) }
             }
+            return true
         }
         return sawFile ? result : nil
     }
@@ -260,16 +260,6 @@ public struct ProcProcessTable: ProcessTableSource {
         }
         return digits > 0 ? value : nil
     }
-}
-
-/// The name in a directory entry, read in place. Never copy `d_name` out of the entry: the
-/// kernel packs entries at their real length, so the last one in readdir's buffer may end before
-/// the 256 bytes `struct dirent` declares (reading them all overflows the buffer; AddressSanitizer
-/// caught exactly that here).
-@inline(__always)
-func direntName(_ entry: UnsafeMutablePointer<dirent>) -> UnsafePointer<CChar> {
-    UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
-        .assumingMemoryBound(to: CChar.self)
 }
 
 /// The number a `/proc` entry is named by (a pid, a descriptor); nil for any other name.
