@@ -201,22 +201,4 @@ struct WhoTests {
         #expect(result.stdout.contains("no socket uses port \(port)"))
         #expect(result.stdout.contains("bind 0.0.0.0:\(port) (tcp): free: nothing holds it"))
     }
-
-    @Test(arguments: [
-        (["who", "abc"], "invalid port \"abc\""),
-        (["who", "65536"], "invalid port 65536: a port is a number from 1 to 65535"),
-        (["who", "0"], "invalid port 0"),
-        (["who", "300.1.1.1:80"], "invalid address"),
-        (["free", "8080", "--grace", "-5"], "--grace"),
-        (["free", "8080", "--signal", "NOPE"], "unknown signal \"NOPE\""),
-        (["wait", "8080"], "--listening"),
-        (["options", "--pid", "1"], "--pid and --fd go together"),
-    ])
-    func badInputGetsOneClearErrorAndStatusTwo(arguments: [String], message: String) throws {
-        let result = try TestSupport.sockit(arguments)
-        #expect(result.status == 2)
-        #expect(result.stdout.isEmpty)
-        #expect(result.stderr.hasPrefix("sockit: "))
-        #expect(result.stderr.contains(message), "\(result.stderr)")
-    }
 }
