@@ -62,8 +62,9 @@ public struct SocketOption<Value: Sendable>: Sendable {
     /// A type-erased view, for listing options of any value type together.
     public var erased: AnySocketOption {
         AnySocketOption(
-            level: level, name: name, levelName: levelName, cName: cName, cType: cType, access: access, note: note
-        ) { socket throws(SocketError) in self.render(try socket.getOption(self)) }
+            level: level, name: name, levelName: levelName, cName: cName, cType: cType, access: access, note: note,
+            read: { socket throws(SocketError) in self.render(try socket.getOption(self)) },
+            decodeBytes: { self.render(self.decode($0)) })
     }
 }
 
@@ -113,9 +114,14 @@ public struct AnySocketOption: Sendable {
     public let access: SocketOptionAccess
     public let note: String?
     let read: @Sendable (Socket) throws(SocketError) -> SocketOptionValue
+    let decodeBytes: @Sendable ([UInt8]) -> SocketOptionValue
 
     /// Reads the option's current value from `socket`.
     public func value(of socket: Socket) throws(SocketError) -> SocketOptionValue { try read(socket) }
+
+    /// Decodes bytes as `getsockopt` would return them, with this option's codec, and renders the
+    /// value. For fuzzing the codecs with arbitrary bytes (`Fuzz/`).
+    @_spi(Fuzzing) public func value(decoding bytes: [UInt8]) -> SocketOptionValue { decodeBytes(bytes) }
 }
 
 extension Socket {
