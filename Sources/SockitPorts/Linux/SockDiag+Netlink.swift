@@ -151,13 +151,15 @@ struct SockDiag: SocketTableSource {
                 }
                 let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + InetDiag.headerSize)..<(offset + length)])
                 switch type {
+                // The status is a negative errno. Negated with wrapping: -Int32.min would trap, and
+                // wraps to a negative code, which `fail` reports as EPROTO.
                 case InetDiag.messageDone:
                     if payload.count >= 4, Int32(bitPattern: readLE32(payload, 0)) < 0 {
-                        fail(-Int32(bitPattern: readLE32(payload, 0)))
+                        fail(0 &- Int32(bitPattern: readLE32(payload, 0)))
                     }
                     finished = true
                 case InetDiag.messageError:
-                    let code = payload.count >= 4 ? -Int32(bitPattern: readLE32(payload, 0)) : EPROTO
+                    let code = payload.count >= 4 ? 0 &- Int32(bitPattern: readLE32(payload, 0)) : EPROTO
                     if code != 0 { fail(code) } else { finished = true }
                 case InetDiag.sockDiagByFamily, InetDiag.tcpDiagGetSock:
                     if let socket = InetDiag.socket(from: payload, transport: transport) { sockets.append(socket) }
