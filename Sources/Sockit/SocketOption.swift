@@ -95,7 +95,9 @@ public enum SocketOptionValue: Sendable, Hashable, CustomStringConvertible {
         case .bool(let value): return value ? "1 (on)" : "0 (off)"
         case .integer(let value): return String(value)
         case .seconds(let value):
-            if value == value.rounded() { return "\(Int(value)) s" }
+            // Int(exactly:): a whole number of seconds past Int's range (decoded from a timeval
+            // the kernel never wrote) prints as a Double instead of trapping.
+            if value == value.rounded(), let whole = Int(exactly: value) { return "\(whole) s" }
             return "\(value) s"
         case .string(let value): return value.isEmpty ? "\"\"" : value
         case .none: return "none"

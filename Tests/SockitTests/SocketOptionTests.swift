@@ -247,6 +247,17 @@ struct SocketOptionTests {
         #expect(Duration.milliseconds(1500).secondsValue == 1.5, "ordinary durations as before")
     }
 
+    /// A timeval of Int.min seconds and Int.min microseconds renders below Int.min seconds, and
+    /// printing that whole number through Int(_:) trapped.
+    @Test func secondsPastIntRangePrint() throws {
+        let option = try #require(SocketOptionCatalog.all.first { $0.cName == "SO_SNDTIMEO" })
+        let bytes = withUnsafeBytes(of: Int.min) { Array($0) } + withUnsafeBytes(of: Int.min) { Array($0) }
+        #expect(option.value(decoding: bytes).description.hasSuffix("e+18 s"))
+        #expect(SocketOptionValue.seconds(1e19).description == "1e+19 s")
+        #expect(SocketOptionValue.seconds(30).description == "30 s")
+        #expect(SocketOptionValue.seconds(0.25).description == "0.25 s")
+    }
+
     /// Every codec takes bytes of any length, as `getsockopt` may return fewer than asked for.
     @Test(arguments: [0, 1, 3, 4, 8, 16, 104, 256])
     func everyCodecDecodesBytesOfAnyLength(count: Int) {
