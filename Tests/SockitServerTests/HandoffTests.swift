@@ -62,10 +62,23 @@ struct HandoffMessageTests {
         #expect(!reason.isEmpty && reason.allSatisfy { $0 == "é" })
     }
 
-    /// Lines that `encoded` never produces: a count with a leading zero.
-    @Test(arguments: ["SOCKIT-HANDOFF 1 LISTENERS 01", "SOCKIT-HANDOFF 1 LISTENERS 02 a,b"])
+    /// Lines that `encoded` never produces: a count with a leading zero; 256 bytes without the
+    /// newline (found at 303,391 inputs: the limit counts the newline).
+    @Test(arguments: [
+        "SOCKIT-HANDOFF 1 LISTENERS 01", "SOCKIT-HANDOFF 1 LISTENERS 02 a,b",
+        "SOCKIT-HANDOFF 1 DENIED " + String(repeating: "x", count: 232),
+    ])
     func rejectsLinesEncodedNeverProduces(line: String) {
         #expect(throws: HandoffMessage.ParseError.self) { try HandoffMessage(parsing: Array(line.utf8)) }
+    }
+
+    @Test func theLongestLineIs256BytesWithItsNewline() throws {
+        let reason = String(repeating: "x", count: 231)
+        let line = Array(("SOCKIT-HANDOFF 1 DENIED " + reason + "\n").utf8)
+        #expect(line.count == HandoffMessage.maximumLength)
+        #expect(try HandoffMessage(parsing: line) == .denied(reason: reason))
+        #expect(try HandoffMessage(parsing: line.dropLast()) == .denied(reason: reason))
+        #expect(HandoffMessage.denied(reason: reason + "x").encoded == line, "one more is cut")
     }
 
     @Test func rejectsInvalidUTF8() {

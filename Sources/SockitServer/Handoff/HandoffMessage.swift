@@ -59,12 +59,15 @@ public enum HandoffMessage: Equatable, Sendable {
 
     /// Parses one line (a trailing newline is allowed). Rejects anything not produced by
     /// `encoded`: a wrong prefix or version, an unknown verb, a count out of range or with a
-    /// leading zero, names that do not match the count, control characters, over-long input.
+    /// leading zero, names that do not match the count, control characters, a line longer than
+    /// `maximumLength` with its newline.
     /// It reads bytes, not Characters: a combining mark after a space must not merge with it.
     public init(parsing bytes: some Collection<UInt8>) throws(ParseError) {
         guard bytes.count <= Self.maximumLength else { throw ParseError(reason: "longer than \(Self.maximumLength) bytes") }
         var line = Array(bytes)
         if line.last == UInt8(ascii: "\n") { line.removeLast() }
+        // The limit counts the newline, as `encoded` does: 256 bytes without one is a 257-byte line.
+        guard line.count < Self.maximumLength else { throw ParseError(reason: "longer than \(Self.maximumLength) bytes") }
         guard !line.contains(where: { Self.isControl(UInt32($0)) }) else { throw ParseError(reason: "control character") }
         guard String(validating: line, as: UTF8.self) != nil else { throw ParseError(reason: "not UTF-8") }
         guard line.starts(with: Self.prefix.utf8) else { throw ParseError(reason: "no \"\(Self.prefix)\" prefix") }
