@@ -62,6 +62,8 @@ bin=$(swift build -c release --package-path Fuzz --show-bin-path)
 # own backtracer would run first, and it trips over AddressSanitizer. Stacks are symbolized with
 # the toolchain's llvm-symbolizer.
 export SWIFT_BACKTRACE=enable=no
+# LeakSanitizer too: libFuzzer checks an input for leaks when its mallocs and frees do not match.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 symbolizer=$(dirname "$(command -v swift)")/llvm-symbolizer
 [ -x "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
 
