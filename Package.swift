@@ -72,7 +72,8 @@ let package = Package(
         .target(name: "SockitTestSupport", dependencies: ["Sockit", "CSockit"], swiftSettings: strict),
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport", "SockitCLI"], swiftSettings: strict),
+            name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport", "SockitCLI", "SockitCommands"],
+            swiftSettings: strict),
         .testTarget(
             name: "SockitPortsTests", dependencies: ["Sockit", "SockitPorts", "SockitTestSupport", "SockitCLI"],
             swiftSettings: strict),

@@ -50,6 +50,9 @@ extension SocketAddress {
             return
         }
 
+        // C sees a NUL as the end of the text (inet_pton, if_nametoindex, getaddrinfo): without this,
+        // "127.0.0.1\0junk:80" would be 127.0.0.1:80. Only an abstract name holds NULs, as its bytes.
+        guard !text.utf8.contains(0) else { throw fail("address contains a NUL byte") }
         let host: Substring
         let portText: Substring
         let bracketed: Bool

@@ -62,8 +62,9 @@ public struct SocketOption<Value: Sendable>: Sendable {
     /// A type-erased view, for listing options of any value type together.
     public var erased: AnySocketOption {
         AnySocketOption(
-            level: level, name: name, levelName: levelName, cName: cName, cType: cType, access: access, note: note
-        ) { socket throws(SocketError) in self.render(try socket.getOption(self)) }
+            level: level, name: name, levelName: levelName, cName: cName, cType: cType, access: access, note: note,
+            read: { socket throws(SocketError) in self.render(try socket.getOption(self)) },
+            decodeBytes: { self.render(self.decode($0)) })
     }
 }
 
@@ -94,7 +95,9 @@ public enum SocketOptionValue: Sendable, Hashable, CustomStringConvertible {
         case .bool(let value): return value ? "1 (on)" : "0 (off)"
         case .integer(let value): return String(value)
         case .seconds(let value):
-            if value == value.rounded() { return "\(Int(value)) s" }
+            // Int(exactly:): a whole number of seconds past Int's range (decoded from a timeval
+            // the kernel never wrote) prints as a Double instead of trapping.
+            if value == value.rounded(), let whole = Int(exactly: value) { return "\(whole) s" }
             return "\(value) s"
         case .string(let value): return value.isEmpty ? "\"\"" : value
         case .none: return "none"
@@ -113,9 +116,14 @@ public struct AnySocketOption: Sendable {
     public let access: SocketOptionAccess
     public let note: String?
     let read: @Sendable (Socket) throws(SocketError) -> SocketOptionValue
+    let decodeBytes: @Sendable ([UInt8]) -> SocketOptionValue
 
     /// Reads the option's current value from `socket`.
     public func value(of socket: Socket) throws(SocketError) -> SocketOptionValue { try read(socket) }
+
+    /// Decodes bytes as `getsockopt` would return them, with this option's codec, and renders the
+    /// value. For fuzzing the codecs with arbitrary bytes (`Fuzz/`).
+    @_spi(Fuzzing) public func value(decoding bytes: [UInt8]) -> SocketOptionValue { decodeBytes(bytes) }
 }
 
 extension Socket {
@@ -317,6 +325,9 @@ extension SocketOption where Value == String {
 extension Duration {
     /// The duration in seconds, as a floating-point number.
     public var secondsValue: Double {
+        // `components` traps when the seconds do not fit an Int64, and a Duration holds more (a
+        // timeval of Int.max seconds and some microseconds): divide those instead.
+        if self >= .seconds(Int64.max) || self <= .seconds(Int64.min) { return self / .seconds(1) }
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

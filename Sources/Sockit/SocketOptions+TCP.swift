@@ -205,8 +205,9 @@ public struct TCPInfo: Sendable, Hashable {
             .init("snd_mss", .integer(Int(sendMSS))),
             .init("retransmits", .integer(Int(retransmits))),
             .init("total_retrans", .integer(Int(totalRetransmissions))),
-            .init("bytes_acked", .integer(Int(bytesAcked))),
-            .init("bytes_received", .integer(Int(bytesReceived))),
+            // 64-bit counters: clamped, since a value past Int.max would trap.
+            .init("bytes_acked", .integer(Int(clamping: bytesAcked))),
+            .init("bytes_received", .integer(Int(clamping: bytesReceived))),
         ])
     }
 }

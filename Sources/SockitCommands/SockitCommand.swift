@@ -56,31 +56,36 @@ public struct SockitCommand: AsyncParsableCommand {
         switch error {
         case let failure as CommandFailure:
             if !failure.message.isEmpty { printError("sockit: " + failure.message) }
-            return failure.status
         case let error as SocketError:
             printError("sockit: " + error.description)
-            return 2
         case let error as ProcessError:
             printError("sockit: " + error.description)
-            return 2
         case let error as SocketAddress.ParseError:
             printError("sockit: " + error.description)
-            return 2
-        case let code as ExitCode:
-            return code.rawValue
+        case is ExitCode:
+            break
         default:
-            let status = exitCode(for: error)
+            let code = exitCode(for: error)
             let message = fullMessage(for: error)
-            if status == .success {
+            if code == .success {
                 if !message.isEmpty { print(message) }
-                return 0
-            }
-            if status.rawValue == 64 || error is ValidationError {
+            } else if code.rawValue == 64 || error is ValidationError {
                 printError("sockit: " + usageLine(message, arguments: Array(CommandLine.arguments.dropFirst())))
-                return 2
+            } else {
+                printError("sockit: " + message)
             }
-            printError("sockit: " + message)
-            return 2
+        }
+        return status(for: error)
+    }
+
+    /// The exit status for `error`: a command's own, else 0 for help and the version, else 2
+    /// (usage or system error; ArgumentParser's 64 for usage becomes 2).
+    static func status(for error: any Error) -> Int32 {
+        switch error {
+        case let failure as CommandFailure: return failure.status
+        case let code as ExitCode: return code.rawValue
+        case is SocketError, is ProcessError, is SocketAddress.ParseError: return 2
+        default: return exitCode(for: error) == .success ? 0 : 2
         }
     }
 }
@@ -117,15 +122,15 @@ let sockitVersion = "0.1.0"
 
 extension SockitCommand {
     /// Parses `arguments` (without the program name) as the command line would, runs nothing,
-    /// and returns the exit status and message a parse error would print (nil when it parses).
-    /// For fuzzing the argument parser in-process.
+    /// and returns the exit status `sockit` would exit with and the message a parse error would
+    /// print (nil when it parses). For fuzzing the argument parser in-process.
     @_spi(Fuzzing) public static func parseOnly(_ arguments: [String]) -> (status: Int32, message: String)? {
         do {
             var command = try parseAsRoot(arguments)
             try command.validate()
             return nil
         } catch {
-            return (exitCode(for: error).rawValue, fullMessage(for: error))
+            return (status(for: error), fullMessage(for: error))
         }
     }
 }

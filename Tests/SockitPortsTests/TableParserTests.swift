@@ -2,7 +2,7 @@ import Sockit
 import SockitTestSupport
 import Testing
 
-@testable import SockitPorts
+@_spi(Fuzzing) @testable import SockitPorts
 
 #if canImport(Glibc)
 import Glibc
@@ -109,6 +109,17 @@ struct TableParserTests {
         var failing = InetDiag.ReplyParser(transport: .udp)
         error.withUnsafeBytes { failing.consume($0) }
         #expect(failing.error == Errno(rawValue: ENOENT))
+    }
+
+    /// Found by fuzzing (Fuzz/, target inet-diag): an NLMSG_DONE or NLMSG_ERROR status of
+    /// Int32.min trapped when negated; it is a protocol error like any other bad status.
+    @Test(arguments: [InetDiag.messageDone, InetDiag.messageError])
+    func netlinkStatusOfInt32MinIsAProtocolError(type: UInt16) {
+        let message = le32(20) + le16(type) + le16(0) + le32(1) + le32(0) + le32(UInt32(bitPattern: Int32.min))
+        var parser = InetDiag.ReplyParser(transport: .tcp)
+        message.withUnsafeBytes { parser.consume($0) }
+        #expect(parser.finished)
+        #expect(parser.error == Errno(rawValue: EPROTO))
     }
 
     @Test func statParentSkipsCommandsWithParentheses() {

@@ -28,6 +28,59 @@ struct HandoffMessageTests {
         #expect(throws: HandoffMessage.ParseError.self) { try HandoffMessage(parsing: Array(line.utf8)) }
     }
 
+    // Found by fuzzing (Fuzz/, target handoff): messages `encoded` produced that the parser
+    // rejected, which fails the hand-off, and lines it accepted that `encoded` never produces.
+
+    /// Text that starts with a combining mark: parsed as Characters, the mark merged with the
+    /// space before it, and the line did not split into its words.
+    @Test(arguments: [HandoffMessage.listeners(count: 1, names: ["\u{301}a"]), .denied(reason: "\u{301} no")])
+    func combiningMarksAfterASpaceParseBack(message: HandoffMessage) throws {
+        #expect(try HandoffMessage(parsing: message.encoded) == message)
+    }
+
+    /// Names the line cannot carry (systemd's LISTEN_FDNAMES allows spaces and commas, a listener
+    /// may have no name, the counts may differ) are left out; the count still goes through.
+    @Test(arguments: [
+        (2, ["a b", "c"]), (1, [""]), (2, ["", ""]), (1, ["a,b"]), (1, ["tab\there"]), (2, ["echo"]),
+        (16, (0..<16).map { _ in String(repeating: "n", count: 20) }),
+    ])
+    func listenersWithNamesTheLineCannotCarryStillParse(count: Int, names: [String]) throws {
+        let message = HandoffMessage.listeners(count: count, names: names)
+        #expect(message.encoded.count <= HandoffMessage.maximumLength)
+        #expect(try HandoffMessage(parsing: message.encoded) == .listeners(count: count, names: []))
+    }
+
+    /// A reason loses its control characters (not only newlines) and is cut to fit the line.
+    @Test func deniedReasonsAlwaysParse() throws {
+        #expect(try HandoffMessage(parsing: HandoffMessage.denied(reason: "a\tb\u{7f}c\r\n").encoded) == .denied(reason: "abc"))
+        let long = HandoffMessage.denied(reason: String(repeating: "é", count: 300))
+        #expect(long.encoded.count <= HandoffMessage.maximumLength)
+        guard case .denied(let reason) = try HandoffMessage(parsing: long.encoded) else {
+            Issue.record("not DENIED")
+            return
+        }
+        #expect(!reason.isEmpty && reason.allSatisfy { $0 == "é" })
+    }
+
+    /// Lines that `encoded` never produces: a count with a leading zero; 256 bytes without the
+    /// newline (found at 303,391 inputs: the limit counts the newline).
+    @Test(arguments: [
+        "SOCKIT-HANDOFF 1 LISTENERS 01", "SOCKIT-HANDOFF 1 LISTENERS 02 a,b",
+        "SOCKIT-HANDOFF 1 DENIED " + String(repeating: "x", count: 232),
+    ])
+    func rejectsLinesEncodedNeverProduces(line: String) {
+        #expect(throws: HandoffMessage.ParseError.self) { try HandoffMessage(parsing: Array(line.utf8)) }
+    }
+
+    @Test func theLongestLineIs256BytesWithItsNewline() throws {
+        let reason = String(repeating: "x", count: 231)
+        let line = Array(("SOCKIT-HANDOFF 1 DENIED " + reason + "\n").utf8)
+        #expect(line.count == HandoffMessage.maximumLength)
+        #expect(try HandoffMessage(parsing: line) == .denied(reason: reason))
+        #expect(try HandoffMessage(parsing: line.dropLast()) == .denied(reason: reason))
+        #expect(HandoffMessage.denied(reason: reason + "x").encoded == line, "one more is cut")
+    }
+
     @Test func rejectsInvalidUTF8() {
         #expect(throws: HandoffMessage.ParseError.self) {
             try HandoffMessage(parsing: Array("SOCKIT-HANDOFF 1 DENIED ".utf8) + [0xff, 0xfe])

@@ -57,6 +57,24 @@ struct SocketAddressTests {
         }
     }
 
+    /// Found by fuzzing (Fuzz/, target address): C reads a NUL as the end of the text, so
+    /// "127.0.0.1\0junk:80" parsed as 127.0.0.1:80 (inet_pton, if_nametoindex, getaddrinfo saw
+    /// only what comes before the NUL).
+    @Test(arguments: ["127.0.0.1\u{0}junk:80", "0.0.0\u{0}\t:0", "[::1\u{0}junk]:80", "[fe80::1%lo\u{0}junk]:80"])
+    func rejectsANulByteOutsideAnAbstractName(input: String) {
+        #expect(SocketAddress(parsing: input) == nil, "accepted \(input.debugDescription)")
+        #expect(throws: SocketAddress.ParseError(input: input, reason: "address contains a NUL byte")) {
+            try SocketAddress(input)
+        }
+    }
+
+    /// An abstract name is bytes: a NUL in it is part of the name, and prints and parses back.
+    @Test func abstractNameKeepsItsNulBytes() throws {
+        let address = try SocketAddress("@a\u{0}b")
+        #expect(address == .unix(.init(path: "a\u{0}b", isAbstract: true)))
+        #expect(try SocketAddress(address.description) == address)
+    }
+
     @Test func longestUnixPathFits() throws {
         let path = "/" + String(repeating: "p", count: SocketAddress.Unix.maximumPathLength - 1)
         let address = try SocketAddress(path)

@@ -2,7 +2,7 @@ import Foundation
 import SockitTestSupport
 import Testing
 
-@testable import Sockit
+@_spi(Fuzzing) @testable import Sockit
 
 #if canImport(Glibc)
 import Glibc
@@ -217,6 +217,56 @@ struct SocketOptionTests {
         let socket = try Socket(.ipv4, .stream)
         let error = try #require(throws: SocketError.self) { try socket.setOption(.acceptConnections, true) }
         #expect(error.description.contains("SO_ACCEPTCONN is read-only"))
+    }
+
+    // MARK: Decoding bytes the kernel did not write (found by fuzzing: Fuzz/, target options)
+
+    /// 64-bit TCP_INFO counters past Int.max trapped when rendered (`sockit options`).
+    @Test func tcpInfoCountersPastIntMaxRenderClamped() throws {
+        let info = TCPInfo(bytes: [UInt8](repeating: 0xff, count: 256))
+        #expect(info.bytesAcked == .max)
+        guard case .fields(let fields) = info.optionValue else {
+            Issue.record("TCP_INFO renders as \(info.optionValue)")
+            return
+        }
+        #expect(fields.first { $0.name == "bytes_acked" }?.value == .integer(.max))
+        #expect(fields.first { $0.name == "bytes_received" }?.value == .integer(.max))
+    }
+
+    /// A timeval of Int.max seconds plus microseconds made `Duration.secondsValue` trap
+    /// (`Duration.components` cannot give seconds past Int64.max).
+    @Test func timevalPastInt64MaxSecondsRenders() throws {
+        let option = try #require(SocketOptionCatalog.all.first { $0.cName == "SO_RCVTIMEO" })
+        let bytes = withUnsafeBytes(of: Int.max) { Array($0) } + withUnsafeBytes(of: 999_999) { Array($0) }
+        guard case .seconds(let seconds) = option.value(decoding: bytes) else {
+            Issue.record("SO_RCVTIMEO renders as \(option.value(decoding: bytes))")
+            return
+        }
+        #expect(seconds >= Double(Int.max))
+        #expect((Duration.seconds(Int64.max) + .seconds(5)).secondsValue >= Double(Int64.max))
+        #expect(Duration.milliseconds(1500).secondsValue == 1.5, "ordinary durations as before")
+    }
+
+    /// A timeval of Int.min seconds and Int.min microseconds renders below Int.min seconds, and
+    /// printing that whole number through Int(_:) trapped.
+    @Test func secondsPastIntRangePrint() throws {
+        let option = try #require(SocketOptionCatalog.all.first { $0.cName == "SO_SNDTIMEO" })
+        let bytes = withUnsafeBytes(of: Int.min) { Array($0) } + withUnsafeBytes(of: Int.min) { Array($0) }
+        #expect(option.value(decoding: bytes).description.hasSuffix("e+18 s"))
+        #expect(SocketOptionValue.seconds(1e19).description == "1e+19 s")
+        #expect(SocketOptionValue.seconds(30).description == "30 s")
+        #expect(SocketOptionValue.seconds(0.25).description == "0.25 s")
+    }
+
+    /// Every codec takes bytes of any length, as `getsockopt` may return fewer than asked for.
+    @Test(arguments: [0, 1, 3, 4, 8, 16, 104, 256])
+    func everyCodecDecodesBytesOfAnyLength(count: Int) {
+        for fill: UInt8 in [0, 0xff] {
+            let bytes = [UInt8](repeating: fill, count: count)
+            for option in SocketOptionCatalog.all { _ = option.value(decoding: bytes).description }
+        }
+        let reuseAddress = SocketOptionCatalog.all.first { $0.cName == "SO_REUSEADDR" }
+        #expect(reuseAddress?.value(decoding: count >= 4 ? [1] + [UInt8](repeating: 0, count: count - 1) : []) == .bool(count >= 4))
     }
 
     @Test func catalogueListsEveryOptionOnce() {

@@ -33,9 +33,9 @@ struct ProcNetTable: SocketTableSource {
 /// line after a header,
 /// `sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode …`,
 /// addresses as the hex of native-order 32-bit words, ports and states in hex, the timer in
-/// clock ticks. Malformed lines are skipped; nothing here traps.
-enum ProcNet {
-    static func parse(_ bytes: [UInt8], transport: TransportProtocol, ticksPerSecond: Int = clockTicks) -> [PortSocket] {
+/// clock ticks. Malformed lines are skipped; nothing here traps (`@_spi(Fuzzing)` for `Fuzz/`).
+@_spi(Fuzzing) public enum ProcNet {
+    public static func parse(_ bytes: [UInt8], transport: TransportProtocol, ticksPerSecond: Int = clockTicks) -> [PortSocket] {
         var result: [PortSocket] = []
         var lineStart = 0
         var first = true
@@ -53,7 +53,7 @@ enum ProcNet {
         return result
     }
 
-    static var clockTicks: Int { max(1, sysconf(Int32(_SC_CLK_TCK))) }
+    public static var clockTicks: Int { max(1, sysconf(Int32(_SC_CLK_TCK))) }
 
     private static func parseLine(_ line: UnsafeBufferPointer<UInt8>, transport: TransportProtocol, ticksPerSecond: Int)
         -> PortSocket?

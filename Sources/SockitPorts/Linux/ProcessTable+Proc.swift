@@ -240,7 +240,8 @@ public struct ProcProcessTable: ProcessTableSource {
     }
 
     /// The parent pid from the text of `/proc/PID/stat`: `PID (COMM) STATE PPID …`.
-    static func parseParent(_ text: ArraySlice<UInt8>) -> Int32? {
+    /// `@_spi(Fuzzing)` for `Fuzz/`.
+    @_spi(Fuzzing) public static func parseParent(_ text: ArraySlice<UInt8>) -> Int32? {
         guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         var index = close + 1
         var field = 0

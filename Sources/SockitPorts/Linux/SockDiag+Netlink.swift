@@ -79,8 +79,9 @@ struct SockDiag: SocketTableSource {
 }
 
 /// The inet_diag wire format: the request, the bytecode filter and the reply parser. Pure
-/// functions of bytes, so the parser can be fed anything (and fuzzed).
-enum InetDiag {
+/// functions of bytes, so the parser can be fed anything (and fuzzed: the reply parser is
+/// `@_spi(Fuzzing)` for `Fuzz/`).
+@_spi(Fuzzing) public enum InetDiag {
     static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
     static let tcpDiagGetSock: UInt16 = 18  // TCPDIAG_GETSOCK, the original inet_diag request
     static let messageDone: UInt16 = 3  // NLMSG_DONE
@@ -129,17 +130,17 @@ enum InetDiag {
     }
 
     /// Reads netlink datagrams of one dump and collects the sockets until `NLMSG_DONE`.
-    struct ReplyParser {
-        let transport: TransportProtocol
-        private(set) var sockets: [PortSocket] = []
-        private(set) var finished = false
+    public struct ReplyParser {
+        public let transport: TransportProtocol
+        public private(set) var sockets: [PortSocket] = []
+        public private(set) var finished = false
         /// The error the kernel answered with (`NLMSG_ERROR`, or a negative `NLMSG_DONE` status).
-        private(set) var error: Errno?
+        public private(set) var error: Errno?
 
-        init(transport: TransportProtocol) { self.transport = transport }
+        public init(transport: TransportProtocol) { self.transport = transport }
 
         /// Parses one datagram. Malformed input ends the dump with `EPROTO`; nothing here traps.
-        mutating func consume(_ bytes: UnsafeRawBufferPointer) {
+        public mutating func consume(_ bytes: UnsafeRawBufferPointer) {
             var offset = 0
             while !finished && offset + InetDiag.headerSize <= bytes.count {
                 let length = Int(readLE32(bytes, offset))
@@ -150,13 +151,15 @@ enum InetDiag {
                 }
                 let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + InetDiag.headerSize)..<(offset + length)])
                 switch type {
+                // The status is a negative errno. Negated with wrapping: -Int32.min would trap, and
+                // wraps to a negative code, which `fail` reports as EPROTO.
                 case InetDiag.messageDone:
                     if payload.count >= 4, Int32(bitPattern: readLE32(payload, 0)) < 0 {
-                        fail(-Int32(bitPattern: readLE32(payload, 0)))
+                        fail(0 &- Int32(bitPattern: readLE32(payload, 0)))
                     }
                     finished = true
                 case InetDiag.messageError:
-                    let code = payload.count >= 4 ? -Int32(bitPattern: readLE32(payload, 0)) : EPROTO
+                    let code = payload.count >= 4 ? 0 &- Int32(bitPattern: readLE32(payload, 0)) : EPROTO
                     if code != 0 { fail(code) } else { finished = true }
                 case InetDiag.sockDiagByFamily, InetDiag.tcpDiagGetSock:
                     if let socket = InetDiag.socket(from: payload, transport: transport) { sockets.append(socket) }
@@ -174,7 +177,7 @@ enum InetDiag {
     }
 
     /// One `struct inet_diag_msg`; nil when too short or of an unknown family or state.
-    static func socket(from bytes: UnsafeRawBufferPointer, transport: TransportProtocol) -> PortSocket? {
+    public static func socket(from bytes: UnsafeRawBufferPointer, transport: TransportProtocol) -> PortSocket? {
         guard bytes.count >= messageSize, let state = SocketState(rawValue: bytes[1]) else { return nil }
         let family = CInt(bytes[0])
         let sourcePort = readBE16(bytes, 4)
