@@ -25,6 +25,7 @@ public struct PortWaiter: Sendable {
     public func holds(_ condition: Condition, port: UInt16, transport: TransportProtocol) throws(SocketTableError)
         -> Bool
     {
+        // TCP: LISTEN alone (the kernel skips every connection); UDP: bound, connected or not.
         let states: Set<SocketState> = transport == .tcp ? [.listen] : [.close, .established]
         let bound = try table.sockets(
             SocketQuery(port: port, localOnly: true, transports: [transport], states: states))

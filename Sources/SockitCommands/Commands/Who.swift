@@ -55,8 +55,7 @@ struct Who: AsyncParsableCommand {
         var report: PortReport
         do {
             if listening {
-                report = try inspector.report(
-                    port: argument.port, transports: transports, localOnly: true, states: [.listen, .close])
+                report = try inspector.listeners(port: argument.port, transports: transports)
             } else {
                 report = try inspector.report(port: argument.port, transports: transports)
             }
