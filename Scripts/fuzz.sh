@@ -2,9 +2,10 @@
 # Builds sockit's libFuzzer targets (the Fuzz/ package, -sanitize=fuzzer,address) and runs each
 # for a time or a number of inputs, one after the other.
 #
-#   Scripts/fuzz.sh [--seconds N | --runs N] [--no-build] [TARGET...]
+#   Scripts/fuzz.sh [--seconds N | --runs N] [--no-build] [TARGET...] [-- LIBFUZZER-FLAG...]
 #
 # TARGET: address options inet-diag proc handoff arguments (default: all). Default: --runs 10000.
+# Flags after -- go to libFuzzer after ours (the last one wins), e.g. -- -fork=2 -max_len=128.
 # Prints, per target, the inputs executed, execs/s and the result; exits 1 when a target crashed,
 # hit a sanitizer report, a timeout or ran out of memory, with the input that did it in
 # .build-fuzz/crashes/TARGET/ (replay: .build-fuzz/bin/TARGET FILE). The seed corpus,
@@ -24,12 +25,14 @@ declare -A product=(
 limit=(-runs=10000)
 build=1
 targets=()
+extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
+        --) shift; extra=("$@"); break ;;
         --seconds) limit=(-max_total_time="$2"); shift 2 ;;
         --runs) limit=(-runs="$2"); shift 2 ;;
         --no-build) build=0; shift ;;
-        -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
         *)
             [ -n "${product[$1]:-}" ] || { echo "fuzz.sh: unknown target $1; targets: ${all[*]}" >&2; exit 2; }
@@ -81,9 +84,11 @@ for target in "${targets[@]}"; do
     start=$(date +%s.%N)
     status=0
     unshare -n "$exe" "${limit[@]}" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$crashes/" "$corpus" "Fuzz/Corpus/$target" >"$log" 2>&1 || status=$?
+        -artifact_prefix="$crashes/" ${extra[@]+"${extra[@]}"} "$corpus" "Fuzz/Corpus/$target" >"$log" 2>&1 || status=$?
     end=$(date +%s.%N)
     inputs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    # -fork prints no final stats: the last status line's count then.
+    [ -n "$inputs" ] || inputs=$(sed -n 's/^#\([0-9][0-9]*\):\{0,1\}[[:space:]].*/\1/p' "$log" | tail -1)
     # Inputs over wall-clock time, start-up and seed corpus included (libFuzzer's own figure is
     # rounded down to whole seconds, 0 for a run under one second).
     seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
