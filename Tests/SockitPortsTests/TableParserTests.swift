@@ -122,6 +122,18 @@ struct TableParserTests {
         #expect(parser.error == Errno(rawValue: EPROTO))
     }
 
+    @Test func shortCommandIsOneLineOfBoundedLength() {
+        let holder = SocketHolder(
+            pid: 1, fd: 3, uid: 0, user: "root",
+            command: "/usr/lib/very/long/checkout/path/bin/python3 -c\nimport socket\t" + String(repeating: "x", count: 200))
+        let short = holder.shortCommand()
+        #expect(short.hasPrefix("python3 -c import socket x"))
+        #expect(short.count == 72)
+        #expect(short.hasSuffix("…"))
+        #expect(!short.contains("\n") && !short.contains("\t"))
+        #expect(SocketHolder(pid: 1, fd: 3, uid: 0, user: "u", command: "/usr/bin/python3 server.py").shortCommand() == "python3 server.py")
+    }
+
     @Test func statParentSkipsCommandsWithParentheses() {
         #expect(ProcProcessTable.parseParent(Array("42 (a (b) c) S 17 42 42 0".utf8)[...]) == 17)
         #expect(ProcProcessTable.parseParent(Array("42 (x) S".utf8)[...]) == nil)

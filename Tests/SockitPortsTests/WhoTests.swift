@@ -131,7 +131,7 @@ struct WhoTests {
         #expect(
             lines.contains {
                 $0.hasPrefix("  held by pid \(holder.pid) (python3 ")
-                    && $0.hasSuffix("portholder.py listen, user \(currentUserName)) in LISTEN on 127.0.0.1:\(holder.port)")
+                    && $0.hasSuffix(", user \(currentUserName)) in LISTEN on 127.0.0.1:\(holder.port)")
             }, "\(lines)")
         #expect(lines.last == "  stop it with: sockit free \(holder.port)")
     }
