@@ -93,28 +93,32 @@ struct SockDiag: SocketTableSource {
     static func request(
         family: UInt8, transport: TransportProtocol, states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32
     ) -> [UInt8] {
-        let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? []
-        let attribute = bytecode.isEmpty ? [] : le16(UInt16(4 + bytecode.count)) + le16(1) + bytecode  // INET_DIAG_REQ_BYTECODE
         let body: [UInt8] =
             [family, UInt8(transport == .tcp ? IPPROTO_TCP : IPPROTO_UDP), 0, 0] + le32(states)
             + [UInt8](repeating: 0, count: 48)  // struct inet_diag_sockid: match any
-        let total = headerSize + body.count + attribute.count
-        let flags = UInt16(NLM_F_REQUEST) | UInt16(NLM_F_DUMP)
-        return le32(UInt32(total)) + le16(sockDiagByFamily) + le16(flags) + le32(sequence) + le32(0) + body + attribute
+        return dumpMessage(type: sockDiagByFamily, body: body, port: port, localOnly: localOnly, sequence: sequence)
     }
 
     /// A TCPDIAG_GETSOCK dump request (`struct inet_diag_req`, the interface before
     /// `inet_diag_req_v2`): the kernel answers it for both address families in one walk.
     static func compatRequest(states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32) -> [UInt8] {
-        let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? []
-        let attribute = bytecode.isEmpty ? [] : le16(UInt16(4 + bytecode.count)) + le16(1) + bytecode
         let body: [UInt8] =
             [0, 0, 0, 0]  // idiag_family (ignored: AF_UNSPEC), idiag_src_len, idiag_dst_len, idiag_ext
             + [UInt8](repeating: 0, count: 48)  // struct inet_diag_sockid: match any
             + le32(states) + le32(0)  // idiag_states, idiag_dbs
+        return dumpMessage(type: tcpDiagGetSock, body: body, port: port, localOnly: localOnly, sequence: sequence)
+    }
+
+    /// `nlmsghdr` (a dump request) + `body` + the port's bytecode filter as an
+    /// INET_DIAG_REQ_BYTECODE attribute, when a port is given.
+    private static func dumpMessage(type: UInt16, body: [UInt8], port: UInt16?, localOnly: Bool, sequence: UInt32)
+        -> [UInt8]
+    {
+        let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? []
+        let attribute = bytecode.isEmpty ? [] : le16(UInt16(4 + bytecode.count)) + le16(1) + bytecode
         let total = headerSize + body.count + attribute.count
         let flags = UInt16(NLM_F_REQUEST) | UInt16(NLM_F_DUMP)
-        return le32(UInt32(total)) + le16(tcpDiagGetSock) + le16(flags) + le32(sequence) + le32(0) + body + attribute
+        return le32(UInt32(total)) + le16(type) + le16(flags) + le32(sequence) + le32(0) + body + attribute
     }
 
     /// The bytecode for "source port == port" (or "source port == port || destination port ==
