@@ -111,12 +111,10 @@ extension BindVerdict {
             reason: "", waitMilliseconds: nil, holders: [])
         let port = address.port ?? 0
         let relevant = local.filter { $0.socket.transport == transport && Self.conflicts($0.socket.local, address) }
-        // Closed connections the kernel finishes alone: TIME-WAIT, and FIN-WAIT-2 orphans (no file).
-        let closing = relevant.filter { $0.socket.state == .timeWait || ($0.socket.inode == 0 && $0.socket.state != .listen) }
-        let closingSet = Set(closing.map(\.socket))
+        let closing = relevant.filter(\.socket.isClosedConnection)
         let longest = closing.compactMap(\.socket.timerMilliseconds).max() ?? 0
         let seconds = (longest + 999) / 1000
-        let live = relevant.filter { !closingSet.contains($0.socket) }
+        let live = relevant.filter { !$0.socket.isClosedConnection }
         let listeners = live.filter { $0.socket.state == .listen || ($0.socket.transport == .udp && $0.socket.remote == nil) }
         let holders = Self.uniqueHolders(listeners.isEmpty ? live : listeners)
         verdict.holders = holders

@@ -137,7 +137,7 @@ public struct PortInspector: Sendable {
         var seen = Set<Int32>()
         // Listeners first, then the other sockets: the process named first is the one to stop.
         let ordered = relevant.filter { $0.socket.state == .listen } + relevant.filter { $0.socket.state != .listen }
-        for entry in ordered where entry.socket.state != .timeWait && entry.socket.inode != 0 {
+        for entry in ordered where !entry.socket.isClosedConnection {
             for holder in entry.holders where seen.insert(holder.pid).inserted {
                 diagnosis.holders.append(
                     PortDiagnosis.Holder(
@@ -149,8 +149,7 @@ public struct PortInspector: Sendable {
                 if entry.socket.state == .listen { diagnosis.hiddenListener = true }
             }
         }
-        // TIME-WAIT, and FIN-WAIT-2 orphans that become TIME-WAIT: closed, no file, the kernel's.
-        let timeWait = relevant.filter { $0.socket.state == .timeWait || ($0.socket.inode == 0 && $0.socket.state != .listen) }
+        let timeWait = relevant.filter(\.socket.isClosedConnection)
         diagnosis.timeWaitCount = timeWait.count
         diagnosis.timeWaitLongestMilliseconds = timeWait.compactMap(\.socket.timerMilliseconds).max() ?? 0
         if !timeWait.isEmpty && diagnosis.holders.isEmpty && diagnosis.hiddenSockets == 0 {

@@ -92,6 +92,11 @@ public struct PortSocket: Sendable, Hashable {
     /// `LISTEN`, `ESTAB`, `TIME-WAIT`, `UNCONN`, … as `ss` prints them.
     public var stateName: String { state.name(for: transport) }
 
+    /// A closed connection the kernel finishes alone: TIME-WAIT, or an orphan (no file any more,
+    /// e.g. FIN-WAIT-2 after its process closed it) that becomes TIME-WAIT. No process holds it;
+    /// it blocks a bind only of a socket without `SO_REUSEADDR` (or when its listener lacked it).
+    public var isClosedConnection: Bool { state == .timeWait || (inode == 0 && state != .listen) }
+
     /// The remote end as printed: the address, or `*:*` when there is none.
     public var remoteDescription: String { remote.map { "\($0)" } ?? "*:*" }
 
