@@ -73,10 +73,6 @@ public protocol ProcessTableSource: Sendable {
     func holders(of owners: [UInt64: UInt32], search: HolderSearch) -> HolderScan
     /// The process's command line, or nil when it is gone.
     func commandLine(of pid: Int32) -> String?
-    /// The process's user id, or nil when it is gone.
-    func userID(of pid: Int32) -> UInt32?
-    /// The pid of the process's parent, or nil when it is gone.
-    func parentPID(of pid: Int32) -> Int32?
     /// Whether the process still has a descriptor that refers to the socket `inode`.
     func holds(pid: Int32, inode: UInt64) -> Bool
 }

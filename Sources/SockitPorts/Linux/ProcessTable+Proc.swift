@@ -58,8 +58,9 @@ public struct ProcProcessTable: ProcessTableSource {
             }
             var childrenByPID: [Int32: [Int32]]?
             func children(of pid: Int32) -> [Int32] {
-                if let listed = Self.readChildren(procFD, pid: pid) { return listed }
-                // No children files (a kernel without CONFIG_PROC_CHILDREN): every parent, once.
+                if childrenByPID == nil, let listed = Self.readChildren(procFD, pid: pid) { return listed }
+                // No children files (a kernel without CONFIG_PROC_CHILDREN): every parent, once,
+                // and the children files are not looked for again.
                 if childrenByPID == nil {
                     var map: [Int32: [Int32]] = [:]
                     for process in processes { map[parent(of: process.pid), default: []].append(process.pid) }
@@ -114,19 +115,6 @@ public struct ProcProcessTable: ProcessTableSource {
         }
         guard let name = ProcFiles.text("/proc/\(pid)/comm") else { return nil }
         return "[" + name.filter { $0 != "\n" } + "]"
-    }
-
-    public func userID(of pid: Int32) -> UInt32? {
-        var info = stat()
-        guard stat("/proc/\(pid)", &info) == 0 else { return nil }
-        return info.st_uid
-    }
-
-    public func parentPID(of pid: Int32) -> Int32? {
-        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard procFD >= 0 else { return nil }
-        defer { close(procFD) }
-        return Self.readParent(procFD, pid: pid)
     }
 
     public func holds(pid: Int32, inode: UInt64) -> Bool {
@@ -208,17 +196,8 @@ public struct ProcProcessTable: ProcessTableSource {
         let directory = ProcDirectory(capacity: 4096)
         directory.forEach(taskFD) { name, _ in
             guard decimalName(name) != nil else { return true }
-            let fd = openat(taskFD, String(cString: name) + "/children", O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return true }
+            guard let text = ProcFiles.read("/proc/\(pid)/task/\(String(cString: name))/children") else { return true }
             sawFile = true
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            var text: [UInt8] = []
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count <= 0 { break }
-                text += buffer[0..<count]
-            }
-            close(fd)
             for word in text.split(separator: UInt8(ascii: " ")) {
                 if let child = Int32(String(decoding: word, as: UTF8.self)) { result.append(child) }
             }
