@@ -144,4 +144,8 @@ struct CommandFailure: Error {
     static func notMet(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 1) }
     /// Exit 2: a usage or system error.
     static func error(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 2) }
+    /// Exit 2: the socket table (netlink and /proc/net) could not be read.
+    static func socketTable(_ error: SocketTableError) -> CommandFailure {
+        .error("cannot read the socket table: \(error)")
+    }
 }

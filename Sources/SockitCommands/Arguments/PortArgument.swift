@@ -60,3 +60,15 @@ enum TransportFlag: String, EnumerableFlag {
 
     var transport: TransportProtocol { self == .tcp ? .tcp : .udp }
 }
+
+extension Optional where Wrapped == TransportFlag {
+    /// The transports to look at: the one asked for, else both.
+    var transports: Set<TransportProtocol> { map { [$0.transport] } ?? [.tcp, .udp] }
+
+    /// The transport a bind verdict is for: the one asked for, else UDP when only UDP sockets
+    /// hold the port in `report`, else TCP.
+    func verdictTransport(for report: PortReport) -> TransportProtocol {
+        self?.transport ?? (Set(report.local.map(\.socket.transport)) == [.udp] ? .udp : .tcp)
+    }
+}
+

@@ -70,16 +70,15 @@ struct Free: AsyncParsableCommand {
     func run() async throws {
         let argument = try PortArgument.parse(target)
         let signal = SignalName.parse(signalName)!
-        let transports: Set<TransportProtocol> = transport.map { [$0.transport] } ?? [.tcp, .udp]
+        let transports = transport.transports
         let freer = PortFreer(allowOtherUsers: allUsers)
         let (candidates, report): ([PortFreer.Candidate], PortReport)
         do {
             (candidates, report) = try freer.candidates(port: argument.port, transports: transports)
         } catch {
-            throw CommandFailure.error("cannot read the socket table: \(error)")
+            throw CommandFailure.socketTable(error)
         }
-        let verdictTransport: TransportProtocol =
-            transport?.transport ?? (Set(report.local.map(\.socket.transport)) == [.udp] ? .udp : .tcp)
+        let verdictTransport = transport.verdictTransport(for: report)
         var outcome = Outcome(port: argument.port, signal: signal, dryRun: dryRun, candidates: candidates)
         // With --json, stdout carries only the document, printed once at the end, whatever happens.
         let say: (String) -> Void = output.json ? { _ in } : { print($0) }
@@ -225,7 +224,7 @@ struct Free: AsyncParsableCommand {
         do {
             return try freer.inspector.verdict(for: argument.verdictAddress, transport: transport)
         } catch {
-            throw CommandFailure.error("cannot read the socket table: \(error)")
+            throw CommandFailure.socketTable(error)
         }
     }
 

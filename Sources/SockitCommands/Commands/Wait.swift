@@ -65,7 +65,7 @@ struct Wait: AsyncParsableCommand {
                 for: condition == .listening ? .listening : .free, port: port, transport: udp ? .udp : .tcp,
                 timeout: .milliseconds(Int64(timeout * 1000)))
         } catch {
-            throw CommandFailure.error("cannot read the socket table: \(error)")
+            throw CommandFailure.socketTable(error)
         }
         let elapsed = clock.now - start
         let what = condition == .listening ? "listening" : "free"

@@ -50,7 +50,7 @@ struct Who: AsyncParsableCommand {
 
     func run() async throws {
         let argument = try PortArgument.parse(target)
-        let transports: Set<TransportProtocol> = transport.map { [$0.transport] } ?? [.tcp, .udp]
+        let transports = transport.transports
         let inspector = PortInspector(search: scanAll ? .exhaustive : .fast)
         var report: PortReport
         do {
@@ -60,12 +60,9 @@ struct Who: AsyncParsableCommand {
                 report = try inspector.report(port: argument.port, transports: transports)
             }
         } catch {
-            throw CommandFailure.error("cannot read the socket table: \(error)")
+            throw CommandFailure.socketTable(error)
         }
-        // The verdict is for TCP unless asked for UDP, or only UDP sockets hold the port.
-        let localTransports = Set(report.local.map(\.socket.transport))
-        let verdictTransport: TransportProtocol =
-            transport?.transport ?? (localTransports == [.udp] ? .udp : .tcp)
+        let verdictTransport = transport.verdictTransport(for: report)
         let probe = BindProbe.probe(argument.verdictAddress, verdictTransport)
         var explaining = report
         if listening && probe.plain != nil && report.local.isEmpty {
