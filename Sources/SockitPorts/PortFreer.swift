@@ -55,7 +55,7 @@ public struct PortFreer: Sendable {
         let report = try inspector.report(port: port, transports: transports, localOnly: true)
         var byPID: [Int32: Candidate] = [:]
         var order: [Int32] = []
-        for entry in report.local where entry.socket.state != .timeWait {
+        for entry in report.local where !entry.socket.isClosedConnection {
             for holder in entry.holders {
                 if byPID[holder.pid] == nil {
                     byPID[holder.pid] = Candidate(holder: holder, sockets: [], refusal: refusal(for: holder))

@@ -54,7 +54,7 @@ public struct PortWaiter: Sendable {
 /// Picks a port that is free right now for both IPv4 and IPv6.
 public enum PortPicker {
     /// Binds `[::]:0` dual-stack (so the kernel picks a port free on both families), checks the
-    /// port again on `0.0.0.0` and on `[::]` alone, and returns it. Falls back to `0.0.0.0:0`
+    /// port again with a bind of `0.0.0.0`, and returns it. Falls back to `0.0.0.0:0`
     /// where IPv6 is off. Another process may take the port after this returns: bind it soon.
     public static func pick(_ transport: TransportProtocol = .tcp, attempts: Int = 20) throws(SocketError) -> UInt16 {
         var lastError: SocketError?
