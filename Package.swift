@@ -43,6 +43,7 @@ let package = Package(
         .target(
             name: "SockitCommands",
             dependencies: [
+                "CSockit",
                 "Sockit",
                 "SockitServer",
                 "SockitPorts",

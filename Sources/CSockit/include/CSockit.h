@@ -6,6 +6,7 @@
 #ifdef __linux__
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -54,6 +55,8 @@ enum {
 /// `errno` of the calling thread, read at once by the caller after a failing call.
 static inline int sockit_errno(void) { return errno; }
 static inline void sockit_set_errno(int value) { errno = value; }
+/// The C `stdout` stream (a mutable global Swift 6 will not read directly).
+static inline FILE *_Nonnull sockit_stdout(void) { return stdout; }
 
 // CMSG helpers: the macros are not importable into Swift.
 static inline struct cmsghdr *_Nullable sockit_cmsg_firsthdr(struct msghdr *_Nonnull msg) { return CMSG_FIRSTHDR(msg); }

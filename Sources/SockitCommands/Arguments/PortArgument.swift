@@ -3,7 +3,7 @@ import Sockit
 import SockitPorts
 
 /// A port, or an address with a port: `8080`, `127.0.0.1:8080`, `[::1]:8080`.
-struct PortArgument: ExpressibleByArgument, Sendable {
+struct PortArgument: ExpressibleByArgument, Equatable, Sendable {
     var port: UInt16
     /// The address, when one was given (the bind verdict is then for it).
     var address: SocketAddress?
@@ -61,14 +61,13 @@ enum TransportFlag: String, EnumerableFlag {
     var transport: TransportProtocol { self == .tcp ? .tcp : .udp }
 }
 
-extension Optional where Wrapped == TransportFlag {
+extension Optional where Wrapped == TransportProtocol {
     /// The transports to look at: the one asked for, else both.
-    var transports: Set<TransportProtocol> { map { [$0.transport] } ?? [.tcp, .udp] }
+    var transports: Set<TransportProtocol> { map { [$0] } ?? [.tcp, .udp] }
 
     /// The transport a bind verdict is for: the one asked for, else UDP when only UDP sockets
     /// hold the port in `report`, else TCP.
     func verdictTransport(for report: PortReport) -> TransportProtocol {
-        self?.transport ?? (Set(report.local.map(\.socket.transport)) == [.udp] ? .udp : .tcp)
+        self ?? (Set(report.local.map(\.socket.transport)) == [.udp] ? .udp : .tcp)
     }
 }
-

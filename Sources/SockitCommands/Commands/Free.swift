@@ -70,7 +70,8 @@ struct Free: AsyncParsableCommand {
     func run() async throws {
         let argument = try PortArgument.parse(target)
         let signal = SignalName.parse(signalName)!
-        let transports = transport.transports
+        let only = transport?.transport
+        let transports = only.transports
         let freer = PortFreer(allowOtherUsers: allUsers)
         let (candidates, report): ([PortFreer.Candidate], PortReport)
         do {
@@ -78,7 +79,7 @@ struct Free: AsyncParsableCommand {
         } catch {
             throw CommandFailure.socketTable(error)
         }
-        let verdictTransport = transport.verdictTransport(for: report)
+        let verdictTransport = only.verdictTransport(for: report)
         var outcome = Outcome(port: argument.port, signal: signal, dryRun: dryRun, candidates: candidates)
         // With --json, stdout carries only the document, printed once at the end, whatever happens.
         let say: (String) -> Void = output.json ? { _ in } : { print($0) }

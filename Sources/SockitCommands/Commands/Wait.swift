@@ -50,26 +50,50 @@ struct Wait: AsyncParsableCommand {
 
     func validate() throws {
         _ = try PortArgument.parse(target)
-        guard timeout >= 0, timeout.isFinite, timeout <= 31_536_000 else {
+        guard WaitRequest.isValid(timeout: timeout) else {
             throw ValidationError("--timeout takes seconds from 0 up, not \(Free.number(timeout))")
         }
     }
 
-    func run() async throws {
-        let port = try PortArgument.parse(target).port
+    /// What was asked, without ArgumentParser: `QuickCommand` builds the same from the words.
+    var request: WaitRequest {
+        get throws {
+            WaitRequest(
+                target: try PortArgument.parse(target), condition: condition == .listening ? .listening : .free,
+                udp: udp, timeout: timeout, json: output.json)
+        }
+    }
+
+    func run() async throws { try request.run() }
+}
+
+/// `sockit wait`, parsed.
+struct WaitRequest: Equatable, Sendable {
+    var target: PortArgument
+    var condition: PortWaiter.Condition
+    var udp = false
+    /// Seconds, 0 up (validated).
+    var timeout: Double = 30
+    var json = false
+
+    /// Whether a timeout in seconds is one `--timeout` takes.
+    static func isValid(timeout: Double) -> Bool { timeout >= 0 && timeout.isFinite && timeout <= 31_536_000 }
+
+    func run() throws {
+        let port = target.port
         let clock = ContinuousClock()
         let start = clock.now
         let met: Bool
         do {
             met = try PortWaiter().wait(
-                for: condition == .listening ? .listening : .free, port: port, transport: udp ? .udp : .tcp,
+                for: condition, port: port, transport: udp ? .udp : .tcp,
                 timeout: .milliseconds(Int64(timeout * 1000)))
         } catch {
             throw CommandFailure.socketTable(error)
         }
         let elapsed = clock.now - start
         let what = condition == .listening ? "listening" : "free"
-        if output.json {
+        if json {
             JSON.object([
                 ("port", .int(Int(port))), ("protocol", .string(udp ? "udp" : "tcp")), ("condition", .string(what)),
                 ("met", .bool(met)), ("elapsed_ms", .int(Int(elapsed.milliseconds))),
@@ -78,7 +102,7 @@ struct Wait: AsyncParsableCommand {
             return
         }
         if met {
-            print("port \(port) is \(what) (after \(Free.seconds(Double(elapsed.milliseconds) / 1000)))")
+            printLine("port \(port) is \(what) (after \(Free.seconds(Double(elapsed.milliseconds) / 1000)))")
         } else {
             throw CommandFailure.notMet(
                 "port \(port) is still not \(what) after \(Free.seconds(timeout))"
@@ -107,12 +131,22 @@ struct Pick: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    func run() async throws {
+    var request: PickRequest { PickRequest(udp: udp, json: output.json) }
+
+    func run() async throws { try request.run() }
+}
+
+/// `sockit pick`, parsed.
+struct PickRequest: Equatable, Sendable {
+    var udp = false
+    var json = false
+
+    func run() throws {
         let port = try PortPicker.pick(udp ? .udp : .tcp)
-        if output.json {
+        if json {
             JSON.object([("port", .int(Int(port))), ("protocol", .string(udp ? "udp" : "tcp"))]).print()
         } else {
-            print(port)
+            printLine(String(port))
         }
     }
 }

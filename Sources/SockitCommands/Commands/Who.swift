@@ -48,39 +48,16 @@ struct Who: AsyncParsableCommand {
 
     func validate() throws { _ = try PortArgument.parse(target) }
 
-    func run() async throws {
-        let argument = try PortArgument.parse(target)
-        let transports = transport.transports
-        let inspector = PortInspector(search: scanAll ? .exhaustive : .fast)
-        var report: PortReport
-        do {
-            if listening {
-                report = try inspector.listeners(port: argument.port, transports: transports)
-            } else {
-                report = try inspector.report(port: argument.port, transports: transports)
-            }
-        } catch {
-            throw CommandFailure.socketTable(error)
+    /// What was asked, without ArgumentParser: `QuickCommand` builds the same from the words.
+    var request: WhoRequest {
+        get throws {
+            WhoRequest(
+                target: try PortArgument.parse(target), only: transport?.transport, listening: listening,
+                scanAll: scanAll, json: output.json)
         }
-        let verdictTransport = transport.verdictTransport(for: report)
-        let probe = BindProbe.probe(argument.verdictAddress, verdictTransport)
-        var explaining = report
-        if listening && probe.plain != nil && report.local.isEmpty {
-            // Busy, but no listener: the explanation needs the other sockets (TIME-WAIT, ...).
-            explaining = (try? inspector.report(port: argument.port, transports: [verdictTransport], localOnly: true))
-                ?? report
-        }
-        report.verdict = BindVerdict.decide(
-            address: argument.verdictAddress, transport: verdictTransport, probe: probe, local: explaining.local,
-            unreadableProcesses: explaining.unreadableProcesses)
-
-        if output.json {
-            Self.json(report).print()
-        } else {
-            print(Self.text(report))
-        }
-        if report.entries.isEmpty { throw CommandFailure.notMet("") }
     }
+
+    func run() async throws { try request.run() }
 
     static func text(_ report: PortReport) -> String {
         var lines: [String] = []
@@ -185,5 +162,48 @@ struct Who: AsyncParsableCommand {
             ("wait_ms", verdict.waitMilliseconds.map { .int($0) } ?? .null),
             ("holders", .array(verdict.holders.map { .int(Int($0.pid)) })),
         ])
+    }
+}
+
+/// `sockit who`, parsed: what to look at and how to print it.
+struct WhoRequest: Equatable, Sendable {
+    var target: PortArgument
+    /// `--tcp` or `--udp`; nil: both.
+    var only: TransportProtocol?
+    var listening = false
+    var scanAll = false
+    var json = false
+
+    func run() throws {
+        let transports = only.transports
+        let inspector = PortInspector(search: scanAll ? .exhaustive : .fast)
+        var report: PortReport
+        do {
+            if listening {
+                report = try inspector.listeners(port: target.port, transports: transports)
+            } else {
+                report = try inspector.report(port: target.port, transports: transports)
+            }
+        } catch {
+            throw CommandFailure.socketTable(error)
+        }
+        let verdictTransport = only.verdictTransport(for: report)
+        let probe = BindProbe.probe(target.verdictAddress, verdictTransport)
+        var explaining = report
+        if listening && probe.plain != nil && report.local.isEmpty {
+            // Busy, but no listener: the explanation needs the other sockets (TIME-WAIT, ...).
+            explaining = (try? inspector.report(port: target.port, transports: [verdictTransport], localOnly: true))
+                ?? report
+        }
+        report.verdict = BindVerdict.decide(
+            address: target.verdictAddress, transport: verdictTransport, probe: probe, local: explaining.local,
+            unreadableProcesses: explaining.unreadableProcesses)
+
+        if json {
+            Who.json(report).print()
+        } else {
+            printLine(Who.text(report))
+        }
+        if report.entries.isEmpty { throw CommandFailure.notMet("") }
     }
 }

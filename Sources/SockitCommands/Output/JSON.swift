@@ -76,5 +76,5 @@ enum JSON: Equatable {
 
 extension JSON {
     /// Prints the document on stdout, indented, followed by a newline.
-    func print() { Swift.print(serialized(pretty: true)) }
+    func print() { printLine(serialized(pretty: true)) }
 }
