@@ -1,0 +1,185 @@
+import ArgumentParser
+import SockitPorts
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The commands scripts run in loops and people run to see a port at once (`who`, `wait`,
+/// `pick`, `--version`), read from the words by hand so that they answer without
+/// ArgumentParser's parse: that reflects over every command's properties and looks up protocol
+/// conformances through the whole binary, about 3.5 ms of a 7 ms `sockit wait` here, more than
+/// the query itself.
+///
+/// Only the plain spellings are taken: long flags, each at most once, `--timeout N` or
+/// `--timeout=N`, printable ASCII, and values that validate. Anything else (help, a short flag,
+/// `--`, an unknown word, a bad port) returns nil and goes to ArgumentParser, which parses it or
+/// explains the error exactly as before; so the quick path never has messages of its own.
+///
+/// The two parsers must agree: `init(parsed:)` maps ArgumentParser's result to this type, and
+/// `SockitCommand.quickParseDisagreement(_:)` (tests, the `arguments` fuzz target) checks that
+/// every line taken here parses to the same command there.
+enum QuickCommand: Equatable, Sendable {
+    case who(WhoRequest)
+    case wait(WaitRequest)
+    case pick(PickRequest)
+    case version
+
+    /// The command `arguments` (without the program name) asks for, or nil when ArgumentParser
+    /// must read them.
+    static func parse(_ arguments: [String]) -> QuickCommand? {
+        guard let name = arguments.first,
+            arguments.allSatisfy({ word in word.utf8.allSatisfy { (0x21...0x7E).contains($0) } })
+        else { return nil }
+        let rest = arguments.dropFirst()
+        switch name {
+        case "--version":
+            return rest.isEmpty ? .version : nil
+        case "who":
+            guard let words = Words(rest, flags: ["--tcp", "--udp", "--listening", "--scan-all", "--json"]),
+                let target = words.port
+            else { return nil }
+            let only: TransportProtocol?
+            switch (words.has("--tcp"), words.has("--udp")) {
+            case (true, true): return nil
+            case (true, false): only = .tcp
+            case (false, true): only = .udp
+            case (false, false): only = nil
+            }
+            return .who(
+                WhoRequest(
+                    target: target, only: only, listening: words.has("--listening"),
+                    scanAll: words.has("--scan-all"), json: words.has("--json")))
+        case "wait":
+            guard let words = Words(rest, flags: ["--listening", "--free", "--udp", "--json"], options: ["--timeout"]),
+                let target = words.port
+            else { return nil }
+            let condition: PortWaiter.Condition
+            switch (words.has("--listening"), words.has("--free")) {
+            case (true, false): condition = .listening
+            case (false, true): condition = .free
+            default: return nil
+            }
+            var timeout = 30.0
+            if let text = words.values["--timeout"] {
+                guard let seconds = Double(text), WaitRequest.isValid(timeout: seconds) else { return nil }
+                timeout = seconds
+            }
+            return .wait(
+                WaitRequest(
+                    target: target, condition: condition, udp: words.has("--udp"), timeout: timeout,
+                    json: words.has("--json")))
+        case "pick":
+            guard let words = Words(rest, flags: ["--udp", "--json"]), words.positionals.isEmpty else { return nil }
+            return .pick(PickRequest(udp: words.has("--udp"), json: words.has("--json")))
+        default:
+            return nil
+        }
+    }
+
+    /// The same command from what ArgumentParser parsed (nil for the commands not taken here).
+    init?(parsed command: any ParsableCommand) throws {
+        switch command {
+        case let who as Who: self = .who(try who.request)
+        case let wait as Wait: self = .wait(try wait.request)
+        case let pick as Pick: self = .pick(pick.request)
+        default: return nil
+        }
+    }
+
+    func run() throws {
+        switch self {
+        case .who(let request): try request.run()
+        case .wait(let request): try request.run()
+        case .pick(let request): try request.run()
+        case .version: printLine(sockitVersion)
+        }
+    }
+
+    /// Words sorted into flags, option values and positionals; nil for anything not plain.
+    private struct Words {
+        var flags: Set<String> = []
+        var values: [String: String] = [:]
+        var positionals: [String] = []
+
+        init?(_ words: ArraySlice<String>, flags allowedFlags: Set<String>, options: Set<String> = []) {
+            var index = words.startIndex
+            while index < words.endIndex {
+                let word = words[index]
+                index += 1
+                guard word.hasPrefix("-") else {
+                    positionals.append(word)
+                    continue
+                }
+                if allowedFlags.contains(word) {
+                    guard flags.insert(word).inserted else { return nil }
+                    continue
+                }
+                // An option: `--name VALUE` (the next word, whatever it is, as `.unconditional`
+                // parsing takes it) or `--name=VALUE`.
+                let name: String
+                let value: String
+                if let equals = word.firstIndex(of: "=") {
+                    name = String(word[..<equals])
+                    value = String(word[word.index(after: equals)...])
+                } else {
+                    guard index < words.endIndex else { return nil }
+                    name = word
+                    value = words[index]
+                    index += 1
+                }
+                guard options.contains(name), values.updateValue(value, forKey: name) == nil else { return nil }
+            }
+        }
+
+        func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+        /// The one positional, a valid PORT or HOST:PORT.
+        var port: PortArgument? {
+            guard positionals.count == 1 else { return nil }
+            return try? PortArgument.parse(positionals[0])
+        }
+    }
+}
+
+extension SockitCommand {
+    /// Runs the command line when it is one `QuickCommand` takes, and exits; returns otherwise
+    /// (`execute()` then parses it with ArgumentParser). Synchronous, on the main thread: no
+    /// hop to the concurrency runtime's threads either.
+    public static func executeQuickly(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+        guard let command = QuickCommand.parse(arguments) else { return }
+        let code: Int32
+        do {
+            try command.run()
+            code = 0
+        } catch {
+            code = report(error)
+        }
+        flushStandardStreams()
+        Glibc.exit(code)
+    }
+
+    /// Where the hand parser and ArgumentParser disagree on `arguments`, in a sentence; nil when
+    /// they agree or the hand parser leaves the line to ArgumentParser. For tests and fuzzing.
+    @_spi(Fuzzing) public static func quickParseDisagreement(_ arguments: [String]) -> String? {
+        guard let quick = QuickCommand.parse(arguments) else { return nil }
+        if quick == .version {
+            guard let failure = parseOnly(arguments), failure.status == 0, failure.message == sockitVersion else {
+                return "\(arguments): the quick parser prints the version, ArgumentParser does not"
+            }
+            return nil
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.validate()
+            guard let parsed = try QuickCommand(parsed: command) else {
+                return "\(arguments): ArgumentParser parsed another command"
+            }
+            return parsed == quick ? nil : "\(arguments): quick \(quick), ArgumentParser \(parsed)"
+        } catch {
+            return "\(arguments): the quick parser took it, ArgumentParser: \(fullMessage(for: error))"
+        }
+    }
+}
