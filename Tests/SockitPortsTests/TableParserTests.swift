@@ -34,6 +34,42 @@ struct TableParserTests {
         _ = client
     }
 
+    /// The descriptor scan on several threads: every process read once and reported under its
+    /// own index, and the sockets of this process found with their descriptors, whether the scan
+    /// reads everything or stops once every socket is found.
+    @Test(arguments: [1, 2, 4])
+    func parallelDescriptorScanReadsEachProcessOnce(workers: Int) throws {
+        let listeners = try (0..<3).map { _ in try TestSupport.loopbackListener().0 }
+        let inodes = try listeners.map { socket -> UInt64 in
+            var info = stat()
+            try #require(fstat(socket.fileDescriptor, &info) == 0)
+            return UInt64(info.st_ino)
+        }
+        let wanted = Dictionary(uniqueKeysWithValues: inodes.map { ($0, geteuid()) })
+        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(procFD >= 0)
+        defer { close(procFD) }
+        var processes = ProcProcessTable.listProcesses(procFD)
+        // At least 64 entries, so that up to four threads start: repeat the list if it is short
+        // (a pid read twice is two reads of the same directory).
+        while processes.count < 64 { processes += processes }
+        let mine = try #require(processes.firstIndex { $0.pid == getpid() })
+
+        let everything = ProcProcessTable.scanInOrder(procFD, processes, wanted: wanted, untilFound: false, workers: workers)
+        #expect(everything.map(\.index) == Array(processes.indices))
+        guard case .found(let matches) = everything[mine].result else {
+            Issue.record("this process was not read: \(everything[mine].result)")
+            return
+        }
+        #expect(Set(matches.map(\.inode)) == Set(inodes))
+        #expect(Set(matches.map(\.fd)) == Set(listeners.map(\.fileDescriptor)))
+
+        let fast = ProcProcessTable.scanInOrder(procFD, processes, wanted: wanted, untilFound: true, workers: workers)
+        let indices = fast.map(\.index)
+        #expect(indices == indices.sorted() && Set(indices).count == indices.count)
+        #expect(fast.contains { $0.index == mine })
+    }
+
     @Test func localOnlyFilterDropsConnectionsToThePort() throws {
         let (listener, address) = try TestSupport.loopbackListener()
         let client = try Socket(.ipv4, .stream)

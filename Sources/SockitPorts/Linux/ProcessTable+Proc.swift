@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CSockit
+import Sockit
+import Synchronization
 
 /// The process table from `/proc`: `/proc/PID/fd/N -> socket:[INODE]` maps sockets to processes.
 public struct ProcProcessTable: ProcessTableSource {
@@ -21,29 +24,30 @@ public struct ProcProcessTable: ProcessTableSource {
         // The owners' processes first: a socket is almost always held by the user that made it.
         let first = processes.filter { ownerUIDs.contains($0.uid) }
         let rest = processes.filter { !ownerUIDs.contains($0.uid) }
-        var missing = Set(wanted.keys)
         var found: [UInt64: [(pid: Int32, fd: Int32, uid: UInt32)]] = [:]
         var scanned = Set<Int32>()
         var names = UserNames()
 
-        let directory = ProcDirectory()
-        func scanProcess(_ process: ProcessEntry) {
+        func record(_ process: ProcessEntry, _ result: DescriptorScan) {
             scanned.insert(process.pid)
-            switch Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted, directory: directory) {
+            switch result {
             case .unreadable: scan.unreadableProcesses += 1
             case .gone: break
             case .found(let matches):
                 scan.processesScanned += 1
                 for (inode, fd) in matches {
                     found[inode, default: []].append((process.pid, fd, process.uid))
-                    missing.remove(inode)
                 }
             }
         }
+        let directory = ProcDirectory()
+        func scanProcess(_ process: ProcessEntry) {
+            record(process, Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted, directory: directory))
+        }
 
-        for process in first + rest {
-            if search == .fast && missing.isEmpty { break }
-            scanProcess(process)
+        let ordered = first + rest
+        for (index, result) in Self.scanInOrder(procFD, ordered, wanted: wanted, untilFound: search == .fast) {
+            record(ordered[index], result)
         }
         if search == .fast && scanned.count < processes.count && !found.isEmpty {
             // Every socket has a holder: look at the fork family of the holders, which shares them.
@@ -97,11 +101,14 @@ public struct ProcProcessTable: ProcessTableSource {
             }
         }
 
+        // A process holding many of the sockets (a server and its connections) is read once.
+        var commands: [Int32: String] = [:]
         for (inode, entries) in found {
             scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
-                SocketHolder(
-                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid),
-                    command: commandLine(of: entry.pid) ?? "?")
+                let command = commands[entry.pid] ?? (commandLine(of: entry.pid) ?? "?")
+                commands[entry.pid] = command
+                return SocketHolder(
+                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid), command: command)
             }
         }
         return scan
@@ -150,7 +157,60 @@ public struct ProcProcessTable: ProcessTableSource {
         return result
     }
 
-    enum DescriptorScan {
+    /// Reads the descriptors of `processes` in their order, on up to `workers` threads that
+    /// take the next process as they finish one, and returns what each read found, by index into
+    /// `processes`. `untilFound`: stop taking processes once every wanted inode has a holder
+    /// (a process being read then is finished, so a few more may be read than sequentially).
+    ///
+    /// Reading `/proc/PID/fd` is kernel time (a dentry per descriptor, then a readlink each), so
+    /// a second core halves it: at 1,000 sockets in 100 processes, about 3 ms of 7.
+    static func scanInOrder(
+        _ procFD: CInt, _ processes: [ProcessEntry], wanted: [UInt64: UInt32], untilFound: Bool,
+        workers: Int = min(scanWorkers, 4)
+    ) -> [(index: Int, result: DescriptorScan)] {
+        final class Shared: Sendable {
+            let next = Atomic<Int>(0)
+            let done = Atomic<Bool>(false)
+            let found = Mutex<Set<UInt64>>([])
+            let results = Mutex<[(index: Int, result: DescriptorScan)]>([])
+        }
+        let shared = Shared()
+        let wantedCount = wanted.count
+        let work: @Sendable () -> Void = {
+            let directory = ProcDirectory()
+            var results: [(index: Int, result: DescriptorScan)] = []
+            while !(untilFound && shared.done.load(ordering: .acquiring)) {
+                let index = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < processes.count else { break }
+                let result = socketDescriptors(procFD, pid: processes[index].pid, wanted: wanted, directory: directory)
+                if untilFound, case .found(let matches) = result, !matches.isEmpty {
+                    let all = shared.found.withLock { found in
+                        for match in matches { found.insert(match.inode) }
+                        return found.count == wantedCount
+                    }
+                    if all { shared.done.store(true, ordering: .releasing) }
+                }
+                results.append((index, result))
+            }
+            shared.results.withLock { $0 += results }
+        }
+        // One thread per 32 processes, at most `workers` (by default one per core this process
+        // may run on, at most 4).
+        let extra = min(workers, processes.count / 32) - 1
+        var threads: [pthread_t] = []
+        for _ in 0..<max(0, extra) {
+            guard let thread = startThread(work) else { break }
+            threads.append(thread)
+        }
+        work()
+        for thread in threads { pthread_join(thread, nil) }
+        return shared.results.withLock { $0 }.sorted { $0.index < $1.index }
+    }
+
+    /// The cores this process may run on (its affinity mask: `taskset` counts), at least 1.
+    static let scanWorkers = Int(sockit_affinity_cpu_count())
+
+    enum DescriptorScan: Sendable {
         case found([(inode: UInt64, fd: Int32)])
         case unreadable
         case gone

@@ -232,22 +232,3 @@ public final class HandoffServer: Sendable {
         }
     }
 }
-
-/// Starts a detached-on-join thread running `body`.
-func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    final class Box: @unchecked Sendable {  // handed over once, to the new thread
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    let result = pthread_create(
-        &thread, nil,
-        { context in
-            let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
-    precondition(result == 0, "pthread_create failed: \(result)")
-    return thread
-}
