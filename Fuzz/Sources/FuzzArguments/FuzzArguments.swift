@@ -2,9 +2,10 @@
 // and validates, runs nothing.
 //
 // Input: the arguments separated by NUL bytes (newlines work too), as a shell would pass them.
-// Invariant (DESIGN.md: exit 0 success, 1 not found / not met, 2 usage or system error): every
+// Invariants (DESIGN.md: exit 0 success, 1 not found / not met, 2 usage or system error): every
 // parse failure exits 2, except the clean exits `--help`, `help` and `--version` (0), and its
-// message is not empty.
+// message is not empty. And the hand parser of who, wait, pick and --version (QuickCommand)
+// agrees with ArgumentParser on every line it takes.
 //
 // Address arguments go through getaddrinfo: Scripts/fuzz.sh runs this in a network namespace of
 // its own, so no query leaves the machine.
@@ -23,6 +24,7 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         .flatMap { $0.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) }
         .map { String(decoding: $0, as: UTF8.self) }
     let words = size == 0 ? [] : arguments
+    if let disagreement = SockitCommand.quickParseDisagreement(words) { fatalError(disagreement) }
     guard let failure = SockitCommand.parseOnly(words) else { return 0 }
     switch failure.status {
     case 2:
