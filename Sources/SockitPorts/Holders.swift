@@ -75,4 +75,32 @@ public protocol ProcessTableSource: Sendable {
     func commandLine(of pid: Int32) -> String?
     /// Whether the process still has a descriptor that refers to the socket `inode`.
     func holds(pid: Int32, inode: UInt64) -> Bool
+    /// Starts a search whose sockets are not known yet: a source may begin reading processes
+    /// now, while the socket table is read, and finish once `holders(of:)` says which inodes.
+    func startSearch(_ search: HolderSearch) -> any PendingHolderSearch
+}
+
+extension ProcessTableSource {
+    /// Reads nothing ahead: `holders(of:)` does the whole search.
+    public func startSearch(_ search: HolderSearch) -> any PendingHolderSearch {
+        DeferredHolderSearch(source: self, search: search)
+    }
+}
+
+/// A holder search started before the sockets were known (`ProcessTableSource.startSearch`).
+/// Call `holders(of:)` once with the sockets, or `cancel()` when there are none to look for.
+public protocol PendingHolderSearch: Sendable {
+    /// The holders of these inodes (each with its owner's uid), as `holders(of:search:)` gives.
+    func holders(of owners: [UInt64: UInt32]) -> HolderScan
+    /// Stops what was started; nothing is waited for.
+    func cancel()
+}
+
+/// The search that starts when it is told what to look for.
+struct DeferredHolderSearch: PendingHolderSearch {
+    var source: any ProcessTableSource
+    var search: HolderSearch
+
+    func holders(of owners: [UInt64: UInt32]) -> HolderScan { source.holders(of: owners, search: search) }
+    func cancel() {}
 }

@@ -54,15 +54,26 @@ public struct PortInspector: Sendable {
     /// The sockets on `port` (bound to it, and with `localOnly` false also connections to it),
     /// their holders, and the bind verdict for `verdictAddress` (nil: no verdict).
     ///
-    /// TIME-WAIT sockets have no file and so no holder: when only they match, `/proc` is not read.
+    /// TIME-WAIT sockets have no file and so no holder: when only they match, no holder is looked
+    /// for. The process table starts reading while the socket table is read (a dump of every
+    /// state walks each connection in the kernel, about as long as the holder search).
     public func report(
         port: UInt16, transports: Set<TransportProtocol> = [.tcp, .udp], localOnly: Bool = false,
         states: Set<SocketState>? = nil, verdictFor verdictAddress: SocketAddress? = nil,
         verdictTransport: TransportProtocol = .tcp
     ) throws(SocketTableError) -> PortReport {
-        let sockets = try table.sockets(
-            SocketQuery(port: port, localOnly: localOnly, transports: transports, states: states))
-        return build(port: port, sockets: sockets, verdictFor: verdictAddress, verdictTransport: verdictTransport)
+        let pending = processes.startSearch(search)
+        let sockets: [PortSocket]
+        do {
+            sockets = try table.sockets(
+                SocketQuery(port: port, localOnly: localOnly, transports: transports, states: states))
+        } catch {
+            pending.cancel()
+            throw error
+        }
+        return build(
+            port: port, sockets: sockets, pending: pending, verdictFor: verdictAddress,
+            verdictTransport: verdictTransport)
     }
 
     /// Only the sockets that listen on `port`: TCP listeners, and UDP sockets bound to it and not
@@ -79,17 +90,26 @@ public struct PortInspector: Sendable {
         if transports.contains(.udp) {
             sockets += try table.sockets(SocketQuery(port: port, localOnly: true, transports: [.udp], states: [.close]))
         }
-        return build(port: port, sockets: sockets, verdictFor: verdictAddress, verdictTransport: verdictTransport)
+        // Only listeners: the dump is short, and reading /proc ahead would not pay.
+        return build(
+            port: port, sockets: sockets, pending: DeferredHolderSearch(source: processes, search: search),
+            verdictFor: verdictAddress, verdictTransport: verdictTransport)
     }
 
     /// The report for sockets read from the table: their holders, then the verdict if asked.
     private func build(
-        port: UInt16, sockets: [PortSocket], verdictFor verdictAddress: SocketAddress?,
+        port: UInt16, sockets: [PortSocket], pending: any PendingHolderSearch, verdictFor verdictAddress: SocketAddress?,
         verdictTransport: TransportProtocol
     ) -> PortReport {
         var owners: [UInt64: UInt32] = [:]
         for socket in sockets where socket.inode != 0 { owners[socket.inode] = socket.uid }
-        let scan = owners.isEmpty ? HolderScan() : processes.holders(of: owners, search: search)
+        let scan: HolderScan
+        if owners.isEmpty {
+            pending.cancel()
+            scan = HolderScan()
+        } else {
+            scan = pending.holders(of: owners)
+        }
         let entries = sockets.map { socket in
             let holders = scan.holders[socket.inode] ?? []
             return PortReport.Entry(

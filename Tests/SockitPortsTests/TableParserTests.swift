@@ -70,6 +70,39 @@ struct TableParserTests {
         #expect(fast.contains { $0.index == mine })
     }
 
+    /// The search that starts reading /proc before the sockets are known: a socket made after
+    /// the search started (so perhaps after this process was read ahead) is still found, and a
+    /// search cancelled before it is told anything just stops.
+    @Test func searchStartedBeforeTheSocketExistsFindsIt() throws {
+        for search in [HolderSearch.fast, .exhaustive] {
+            let pending = ProcProcessTable().startSearch(search)
+            let (listener, _) = try TestSupport.loopbackListener()
+            var info = stat()
+            try #require(fstat(listener.fileDescriptor, &info) == 0)
+            let inode = UInt64(info.st_ino)
+            let scan = pending.holders(of: [inode: geteuid()])
+            #expect(scan.holders[inode]?.map(\.pid) == [getpid()], "\(search)")
+            #expect(scan.holders[inode]?.first?.fd == listener.fileDescriptor, "\(search)")
+        }
+        ProcProcessTable().startSearch(.fast).cancel()
+    }
+
+    /// A process read ahead before its socket was made is read again for it.
+    @Test func processReadAheadWithoutTheSocketIsReadAgain() throws {
+        let (listener, _) = try TestSupport.loopbackListener()
+        var info = stat()
+        try #require(fstat(listener.fileDescriptor, &info) == 0)
+        let inode = UInt64(info.st_ino)
+        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(procFD >= 0)
+        defer { close(procFD) }
+        let processes = ProcProcessTable.listProcesses(procFD)
+        // This process as if it had been read before the listener existed: no sockets.
+        let scan = ProcProcessTable().holders(
+            of: [inode: geteuid()], search: .fast, readAhead: (processes, [getpid(): .found([])]))
+        #expect(scan.holders[inode]?.map(\.pid) == [getpid()])
+    }
+
     @Test func localOnlyFilterDropsConnectionsToThePort() throws {
         let (listener, address) = try TestSupport.loopbackListener()
         let client = try Socket(.ipv4, .stream)

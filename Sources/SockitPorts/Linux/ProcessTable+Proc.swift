@@ -12,6 +12,22 @@ public struct ProcProcessTable: ProcessTableSource {
     public init() {}
 
     public func holders(of owners: [UInt64: UInt32], search: HolderSearch) -> HolderScan {
+        holders(of: owners, search: search, readAhead: nil)
+    }
+
+    /// Starts reading `/proc` on a thread of its own (the process list, then every process's
+    /// sockets in pid order) while the caller reads the socket table: that dump walks every
+    /// connection in the kernel, about as long as the descriptor scan, and the two now overlap.
+    public func startSearch(_ search: HolderSearch) -> any PendingHolderSearch {
+        ProcReadAhead(table: self, search: search)
+    }
+
+    /// The search; `readAhead`: the process list and the processes read before the sockets were
+    /// known (each with all its sockets), which are not read again unless a socket is missing.
+    func holders(
+        of owners: [UInt64: UInt32], search: HolderSearch,
+        readAhead: (processes: [ProcessEntry], read: [Int32: DescriptorScan])?
+    ) -> HolderScan {
         var scan = HolderScan()
         let wanted = owners.filter { $0.key != 0 }
         guard !wanted.isEmpty else { return scan }
@@ -19,7 +35,8 @@ public struct ProcProcessTable: ProcessTableSource {
         guard procFD >= 0 else { return scan }
         defer { close(procFD) }
 
-        let processes = Self.listProcesses(procFD)
+        let processes = readAhead?.processes ?? Self.listProcesses(procFD)
+        let alreadyRead = readAhead?.read ?? [:]
         let ownerUIDs = Set(wanted.values)
         // The owners' processes first: a socket is almost always held by the user that made it.
         let first = processes.filter { ownerUIDs.contains($0.uid) }
@@ -35,7 +52,7 @@ public struct ProcProcessTable: ProcessTableSource {
             case .gone: break
             case .found(let matches):
                 scan.processesScanned += 1
-                for (inode, fd) in matches {
+                for (inode, fd) in matches where wanted[inode] != nil {
                     found[inode, default: []].append((process.pid, fd, process.uid))
                 }
             }
@@ -45,9 +62,18 @@ public struct ProcProcessTable: ProcessTableSource {
             record(process, Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted, directory: directory))
         }
 
-        let ordered = first + rest
-        for (index, result) in Self.scanInOrder(procFD, ordered, wanted: wanted, untilFound: search == .fast) {
-            record(ordered[index], result)
+        var ordered = first + rest
+        if !alreadyRead.isEmpty {
+            for process in ordered { if let result = alreadyRead[process.pid] { record(process, result) } }
+            ordered.removeAll { alreadyRead[$0.pid] != nil }
+        }
+        let complete = found.count == wanted.count
+        if !(search == .fast && complete) {
+            for (index, result) in Self.scanInOrder(
+                procFD, ordered, wanted: wanted, untilFound: search == .fast, alreadyFound: Set(found.keys))
+            {
+                record(ordered[index], result)
+            }
         }
         if search == .fast && scanned.count < processes.count && !found.isEmpty {
             // Every socket has a holder: look at the fork family of the holders, which shares them.
@@ -97,6 +123,17 @@ public struct ProcProcessTable: ProcessTableSource {
                 }
                 for pid in family.sorted() where !scanned.contains(pid) {
                     if let process = byPID[pid] { scanProcess(process) }
+                }
+            }
+        }
+
+        // A socket made after its process was read ahead has no holder yet: read those again.
+        if found.count < wanted.count && !alreadyRead.isEmpty {
+            let missing = wanted.filter { found[$0.key] == nil }
+            for process in processes where alreadyRead[process.pid] != nil {
+                let result = Self.socketDescriptors(procFD, pid: process.pid, wanted: missing, directory: directory)
+                if case .found(let matches) = result {
+                    for (inode, fd) in matches { found[inode, default: []].append((process.pid, fd, process.uid)) }
                 }
             }
         }
@@ -166,15 +203,16 @@ public struct ProcProcessTable: ProcessTableSource {
     /// a second core halves it: at 1,000 sockets in 100 processes, about 3 ms of 7.
     static func scanInOrder(
         _ procFD: CInt, _ processes: [ProcessEntry], wanted: [UInt64: UInt32], untilFound: Bool,
-        workers: Int = min(scanWorkers, 4)
+        alreadyFound: Set<UInt64> = [], workers: Int = min(scanWorkers, 4)
     ) -> [(index: Int, result: DescriptorScan)] {
         final class Shared: Sendable {
             let next = Atomic<Int>(0)
             let done = Atomic<Bool>(false)
-            let found = Mutex<Set<UInt64>>([])
+            let found: Mutex<Set<UInt64>>
             let results = Mutex<[(index: Int, result: DescriptorScan)]>([])
+            init(found: Set<UInt64>) { self.found = Mutex(found) }
         }
-        let shared = Shared()
+        let shared = Shared(found: alreadyFound)
         let wantedCount = wanted.count
         let work: @Sendable () -> Void = {
             let directory = ProcDirectory()
@@ -216,9 +254,9 @@ public struct ProcProcessTable: ProcessTableSource {
         case gone
     }
 
-    /// The descriptors of `pid` that refer to one of the `wanted` socket inodes.
+    /// The descriptors of `pid` that refer to one of the `wanted` socket inodes (nil: to any socket).
     static func socketDescriptors(
-        _ procFD: CInt, pid: Int32, wanted: [UInt64: UInt32], directory: borrowing ProcDirectory = ProcDirectory()
+        _ procFD: CInt, pid: Int32, wanted: [UInt64: UInt32]?, directory: borrowing ProcDirectory = ProcDirectory()
     ) -> DescriptorScan {
         let fdDirectory = openat(procFD, "\(pid)/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fdDirectory < 0 { return errno == EACCES || errno == EPERM ? .unreadable : .gone }
@@ -238,7 +276,7 @@ public struct ProcProcessTable: ProcessTableSource {
                 inode = inode &* 10 &+ UInt64(link[index] - 0x30)
                 index += 1
             }
-            if wanted[inode] != nil, let fd = decimalName(name) { matches.append((inode, fd)) }
+            if wanted.map({ $0[inode] != nil }) ?? true, let fd = decimalName(name) { matches.append((inode, fd)) }
             return true
         }
         if !readable { return errno == EACCES || errno == EPERM ? .unreadable : .gone }
@@ -300,6 +338,57 @@ public struct ProcProcessTable: ProcessTableSource {
         }
         return digits > 0 ? value : nil
     }
+}
+
+/// `ProcProcessTable.startSearch`: a thread lists the processes and reads each one's sockets, in
+/// pid order, until `holders(of:)` (which then goes on in the owners-first order without reading
+/// any process twice) or `cancel()`.
+final class ProcReadAhead: PendingHolderSearch {
+    private final class Work: Sendable {
+        let stop = Atomic<Bool>(false)
+        let result = Mutex<(processes: [ProcProcessTable.ProcessEntry], read: [Int32: ProcProcessTable.DescriptorScan])?>(nil)
+
+        func run() {
+            let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard procFD >= 0 else { return }
+            defer { close(procFD) }
+            let processes = ProcProcessTable.listProcesses(procFD)
+            var read: [Int32: ProcProcessTable.DescriptorScan] = [:]
+            let directory = ProcDirectory()
+            for process in processes {
+                if stop.load(ordering: .acquiring) { break }
+                read[process.pid] = ProcProcessTable.socketDescriptors(
+                    procFD, pid: process.pid, wanted: nil, directory: directory)
+            }
+            result.withLock { $0 = (processes, read) }
+        }
+    }
+
+    private let table: ProcProcessTable
+    private let search: HolderSearch
+    private let work = Work()
+    /// The reading thread, until it is joined or let go (once).
+    private let thread: Mutex<pthread_t?>
+
+    init(table: ProcProcessTable, search: HolderSearch) {
+        self.table = table
+        self.search = search
+        let work = self.work
+        thread = Mutex(startThread { work.run() })
+    }
+
+    func holders(of owners: [UInt64: UInt32]) -> HolderScan {
+        work.stop.store(true, ordering: .releasing)
+        if let thread = thread.withLock({ $0.take() }) { pthread_join(thread, nil) }
+        return table.holders(of: owners, search: search, readAhead: work.result.withLock { $0 })
+    }
+
+    func cancel() {
+        work.stop.store(true, ordering: .releasing)
+        if let thread = thread.withLock({ $0.take() }) { pthread_detach(thread) }
+    }
+
+    deinit { cancel() }
 }
 
 /// The number a `/proc` entry is named by (a pid, a descriptor); nil for any other name.
