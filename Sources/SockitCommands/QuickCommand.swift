@@ -63,7 +63,7 @@ enum QuickCommand: Equatable, Sendable {
             default: return nil
             }
             var timeout = 30.0
-            if let text = words.values["--timeout"] {
+            if let text = words.value(of: "--timeout") {
                 guard let seconds = Double(text), WaitRequest.isValid(timeout: seconds) else { return nil }
                 timeout = seconds
             }
@@ -99,12 +99,14 @@ enum QuickCommand: Equatable, Sendable {
     }
 
     /// Words sorted into flags, option values and positionals; nil for anything not plain.
+    /// Arrays, not sets: a few words each, and a `Set<String>` would cost its first use a lookup
+    /// of String's Hashable conformance through the whole binary.
     private struct Words {
-        var flags: Set<String> = []
-        var values: [String: String] = [:]
+        var flags: [String] = []
+        var values: [(name: String, value: String)] = []
         var positionals: [String] = []
 
-        init?(_ words: ArraySlice<String>, flags allowedFlags: Set<String>, options: Set<String> = []) {
+        init?(_ words: ArraySlice<String>, flags allowedFlags: [String], options: [String] = []) {
             var index = words.startIndex
             while index < words.endIndex {
                 let word = words[index]
@@ -114,27 +116,31 @@ enum QuickCommand: Equatable, Sendable {
                     continue
                 }
                 if allowedFlags.contains(word) {
-                    guard flags.insert(word).inserted else { return nil }
+                    guard !flags.contains(word) else { return nil }
+                    flags.append(word)
                     continue
                 }
                 // An option: `--name VALUE` (the next word, whatever it is, as `.unconditional`
                 // parsing takes it) or `--name=VALUE`.
                 let name: String
-                let value: String
+                let text: String
                 if let equals = word.firstIndex(of: "=") {
                     name = String(word[..<equals])
-                    value = String(word[word.index(after: equals)...])
+                    text = String(word[word.index(after: equals)...])
                 } else {
                     guard index < words.endIndex else { return nil }
                     name = word
-                    value = words[index]
+                    text = words[index]
                     index += 1
                 }
-                guard options.contains(name), values.updateValue(value, forKey: name) == nil else { return nil }
+                guard options.contains(name), value(of: name) == nil else { return nil }
+                values.append((name, text))
             }
         }
 
         func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+        func value(of option: String) -> String? { values.first { $0.name == option }?.value }
 
         /// The one positional, a valid PORT or HOST:PORT.
         var port: PortArgument? {

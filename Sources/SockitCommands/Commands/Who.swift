@@ -66,10 +66,12 @@ struct Who: AsyncParsableCommand {
         } else {
             var table = Table(
                 ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER", "COMMAND", "FD", "TIMER"], rightAligned: [4, 7])
-            for entry in report.local { rows(entry, into: &table) }
+            // A server's rows all name the same process: its command is shortened once.
+            var commands: [String: String] = [:]
+            for entry in report.local { rows(entry, into: &table, commands: &commands) }
             if !report.remote.isEmpty {
                 table.appendSection("connections to port \(report.port) (this machine is the client):")
-                for entry in report.remote { rows(entry, into: &table) }
+                for entry in report.remote { rows(entry, into: &table, commands: &commands) }
             }
             lines.append(table.render())
             if report.entries.contains(where: \.hidden) {
@@ -92,7 +94,7 @@ struct Who: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    private static func rows(_ entry: PortReport.Entry, into table: inout Table) {
+    private static func rows(_ entry: PortReport.Entry, into table: inout Table, commands: inout [String: String]) {
         let socket = entry.socket
         let base = [socket.transport.rawValue, socket.stateName, "\(socket.local)", socket.remoteDescription]
         let timer = timerText(socket)
@@ -101,7 +103,9 @@ struct Who: AsyncParsableCommand {
             table.append(base + [entry.hidden ? "?" : "-", entry.hidden ? "?" : "-", command, "-", timer])
         }
         for holder in entry.holders {
-            table.append(base + [String(holder.pid), holder.user, holder.shortCommand(limit: 60), String(holder.fd), timer])
+            let command = commands[holder.command] ?? holder.shortCommand(limit: 60)
+            commands[holder.command] = command
+            table.append(base + [String(holder.pid), holder.user, command, String(holder.fd), timer])
         }
     }
 
