@@ -1,12 +1,6 @@
 import ArgumentParser
 import SockitPorts
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The commands scripts run in loops and people run to see a port at once (`who`, `wait`,
 /// `pick`, `--version`), read from the words by hand so that they answer without
 /// ArgumentParser's parse: that reflects over every command's properties and looks up protocol
@@ -156,15 +150,12 @@ extension SockitCommand {
     /// hop to the concurrency runtime's threads either.
     public static func executeQuickly(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         guard let command = QuickCommand.parse(arguments) else { return }
-        let code: Int32
         do {
             try command.run()
-            code = 0
         } catch {
-            code = report(error)
+            finish(error)
         }
-        flushStandardStreams()
-        Glibc.exit(code)
+        finish(nil)
     }
 
     /// Where the hand parser and ArgumentParser disagree on `arguments`, in a sentence; nil when

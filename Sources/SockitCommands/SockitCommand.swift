@@ -33,7 +33,6 @@ public struct SockitCommand: AsyncParsableCommand {
 
     /// Runs the command and maps every outcome to DESIGN.md's exit statuses and one-sentence errors.
     public static func execute() async -> Never {
-        let code: Int32
         // A bind that fails with EADDRINUSE (sockit echo on a taken port) names the holder.
         PortInspector.installBindDiagnoser()
         do {
@@ -43,10 +42,15 @@ public struct SockitCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-            code = 0
         } catch {
-            code = report(error)
+            finish(error)
         }
+        finish(nil)
+    }
+
+    /// Reports `error` (if any), flushes stdout and exits with the status DESIGN.md gives it.
+    static func finish(_ error: (any Error)?) -> Never {
+        let code = error.map(report) ?? 0
         flushStandardStreams()
         Glibc.exit(code)
     }
