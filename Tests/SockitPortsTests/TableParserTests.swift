@@ -75,7 +75,8 @@ struct TableParserTests {
     /// search cancelled before it is told anything just stops.
     @Test func searchStartedBeforeTheSocketExistsFindsIt() throws {
         for search in [HolderSearch.fast, .exhaustive] {
-            let pending = ProcProcessTable().startSearch(search)
+            // The read-ahead itself (startSearch picks it only with two cores or more).
+            let pending = ProcReadAhead(table: ProcProcessTable(), search: search)
             let (listener, _) = try TestSupport.loopbackListener()
             var info = stat()
             try #require(fstat(listener.fileDescriptor, &info) == 0)
@@ -84,7 +85,7 @@ struct TableParserTests {
             #expect(scan.holders[inode]?.map(\.pid) == [getpid()], "\(search)")
             #expect(scan.holders[inode]?.first?.fd == listener.fileDescriptor, "\(search)")
         }
-        ProcProcessTable().startSearch(.fast).cancel()
+        ProcReadAhead(table: ProcProcessTable(), search: .fast).cancel()
     }
 
     /// A process read ahead before its socket was made is read again for it.

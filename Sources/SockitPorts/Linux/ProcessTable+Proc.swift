@@ -18,8 +18,9 @@ public struct ProcProcessTable: ProcessTableSource {
     /// Starts reading `/proc` on a thread of its own (the process list, then every process's
     /// sockets in pid order) while the caller reads the socket table: that dump walks every
     /// connection in the kernel, about as long as the descriptor scan, and the two now overlap.
+    /// With one core to run on (`taskset`), nothing would overlap: the search then waits.
     public func startSearch(_ search: HolderSearch) -> any PendingHolderSearch {
-        ProcReadAhead(table: self, search: search)
+        Self.scanWorkers > 1 ? ProcReadAhead(table: self, search: search) : DeferredHolderSearch(source: self, search: search)
     }
 
     /// The search; `readAhead`: the process list and the processes read before the sockets were
