@@ -43,7 +43,7 @@ struct Echo: AsyncParsableCommand {
     @Flag(help: "Echo UDP datagrams instead of TCP.")
     var udp = false
 
-    @Option(parsing: .unconditional, help: "Event-loop threads for TCP (default: the number of cores; UDP uses one).")
+    @Option(parsing: .unconditional, help: "Event-loop threads for TCP (default: the cores it may run on, so taskset counts; UDP uses one).")
     var threads: Int?
 
     @Flag(help: "Set SO_REUSEPORT: several processes may listen on the port together.")

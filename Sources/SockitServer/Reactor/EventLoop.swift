@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CSockit
 import Sockit
 import Synchronization
 
@@ -328,11 +329,9 @@ public final class EventLoopGroup: Sendable {
         for loop in loops { loop.start() }
     }
 
-    /// The number of online cores (`sysconf(_SC_NPROCESSORS_ONLN)`; a `taskset` affinity is not consulted).
-    public static var coreCount: Int {
-        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return online > 0 ? online : 1
-    }
+    /// The number of cores this process may run on: its affinity mask, so `taskset -c 0 sockit
+    /// echo` runs one loop, not one per core of the machine.
+    public static var coreCount: Int { Int(sockit_affinity_cpu_count()) }
 
     /// Stops every loop and suspends until their threads are done, without blocking a thread:
     /// the one to use from async code.
