@@ -49,7 +49,7 @@ public struct PortFreer: Sendable {
     }
 
     /// The holders of `port` (sockets bound to it here), each with its refusal if any, and the report.
-    public func candidates(port: UInt16, transports: Set<TransportProtocol>) throws(SocketTableError) -> (
+    public func candidates(port: UInt16, transports: TransportSet) throws(SocketTableError) -> (
         [Candidate], PortReport
     ) {
         let report = try inspector.report(port: port, transports: transports, localOnly: true)

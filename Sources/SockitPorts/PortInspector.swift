@@ -58,8 +58,8 @@ public struct PortInspector: Sendable {
     /// for. The process table starts reading while the socket table is read (a dump of every
     /// state walks each connection in the kernel, about as long as the holder search).
     public func report(
-        port: UInt16, transports: Set<TransportProtocol> = [.tcp, .udp], localOnly: Bool = false,
-        states: Set<SocketState>? = nil, verdictFor verdictAddress: SocketAddress? = nil,
+        port: UInt16, transports: TransportSet = [.tcp, .udp], localOnly: Bool = false,
+        states: StateSet? = nil, verdictFor verdictAddress: SocketAddress? = nil,
         verdictTransport: TransportProtocol = .tcp
     ) throws(SocketTableError) -> PortReport {
         let pending = processes.startSearch(search)
@@ -80,7 +80,7 @@ public struct PortInspector: Sendable {
     /// connected. Asking the kernel for TCP's LISTEN state alone lets it skip its walk of every
     /// connection, which is most of a query's cost on a busy machine.
     public func listeners(
-        port: UInt16, transports: Set<TransportProtocol> = [.tcp, .udp], verdictFor verdictAddress: SocketAddress? = nil,
+        port: UInt16, transports: TransportSet = [.tcp, .udp], verdictFor verdictAddress: SocketAddress? = nil,
         verdictTransport: TransportProtocol = .tcp
     ) throws(SocketTableError) -> PortReport {
         var sockets: [PortSocket] = []

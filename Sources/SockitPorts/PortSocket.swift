@@ -51,10 +51,7 @@ public enum SocketState: UInt8, Sendable, Hashable, CaseIterable {
     var bit: UInt32 { 1 << UInt32(rawValue) }
 
     /// A set of states as the kernel's bit mask.
-    static func mask(_ states: Set<SocketState>?) -> UInt32 {
-        guard let states else { return 0xFFFF_FFFF }
-        return states.reduce(0) { $0 | $1.bit }
-    }
+    static func mask(_ states: StateSet?) -> UInt32 { (states ?? .all).mask }
 }
 
 /// One socket of the kernel's table: what `ss` prints for it, without the process.
@@ -121,15 +118,15 @@ public struct SocketQuery: Sendable, Hashable {
     public var port: UInt16?
     /// Match only the local port (a server's view), not connections to the port.
     public var localOnly: Bool
-    public var transports: Set<TransportProtocol>
+    public var transports: TransportSet
     /// `AF_INET` and/or `AF_INET6`.
-    public var families: Set<SocketDomain>
+    public var families: FamilySet
     /// Only sockets in these states; nil for every state.
-    public var states: Set<SocketState>?
+    public var states: StateSet?
 
     public init(
-        port: UInt16?, localOnly: Bool = false, transports: Set<TransportProtocol> = [.tcp, .udp],
-        families: Set<SocketDomain> = [.ipv4, .ipv6], states: Set<SocketState>? = nil
+        port: UInt16?, localOnly: Bool = false, transports: TransportSet = [.tcp, .udp],
+        families: FamilySet = .both, states: StateSet? = nil
     ) {
         self.port = port
         self.localOnly = localOnly

@@ -26,7 +26,7 @@ public struct PortWaiter: Sendable {
         -> Bool
     {
         // TCP: LISTEN alone (the kernel skips every connection); UDP: bound, connected or not.
-        let states: Set<SocketState> = transport == .tcp ? [.listen] : [.close, .established]
+        let states: StateSet = transport == .tcp ? [.listen] : [.close, .established]
         let bound = try table.sockets(
             SocketQuery(port: port, localOnly: true, transports: [transport], states: states))
         return condition == .listening ? !bound.isEmpty : bound.isEmpty

@@ -63,11 +63,12 @@ enum TransportFlag: String, EnumerableFlag {
 
 extension Optional where Wrapped == TransportProtocol {
     /// The transports to look at: the one asked for, else both.
-    var transports: Set<TransportProtocol> { map { [$0] } ?? [.tcp, .udp] }
+    var transports: TransportSet { map { [$0] } ?? [.tcp, .udp] }
 
     /// The transport a bind verdict is for: the one asked for, else UDP when only UDP sockets
     /// hold the port in `report`, else TCP.
     func verdictTransport(for report: PortReport) -> TransportProtocol {
-        self ?? (Set(report.local.map(\.socket.transport)) == [.udp] ? .udp : .tcp)
+        let local = report.local
+        return self ?? (!local.isEmpty && local.allSatisfy { $0.socket.transport == .udp } ? .udp : .tcp)
     }
 }

@@ -29,7 +29,7 @@ struct SockDiag: SocketTableSource {
             // TCP, both families: one TCPDIAG_GETSOCK dump walks the established hash once for
             // IPv4 and IPv6 together (the family-specific request walks it once per family, and on
             // a large machine that walk is most of the cost). Anything else: one dump per family.
-            if transport == .tcp && query.families == [.ipv4, .ipv6] {
+            if transport == .tcp && query.families == .both {
                 let request = InetDiag.compatRequest(
                     states: SocketState.mask(query.states), port: query.port, localOnly: query.localOnly,
                     sequence: sequence)
