@@ -51,7 +51,12 @@ struct HolderFailure: Error, CustomStringConvertible {
 /// Runs `sockit ARGS` and parses its stdout as one JSON document.
 func sockitJSON(_ arguments: [String]) throws -> (TestSupport.ProcessResult, [String: Any]) {
     let result = try TestSupport.sockit(arguments)
-    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+    guard let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) else {
+        // Say what sockit said: a crash or a sanitizer report leaves stdout empty.
+        throw HolderFailure(
+            message: "sockit \(arguments.joined(separator: " ")) printed no JSON (exit \(result.status)): "
+                + "stdout \(result.stdout.debugDescription), stderr \(result.stderr)")
+    }
     guard let document = object as? [String: Any] else { throw HolderFailure(message: "not an object: \(result.stdout)") }
     return (result, document)
 }

@@ -34,3 +34,31 @@ package func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
     }
     return thread
 }
+
+/// A value behind a pthread mutex, for state a few of sockit's own threads share. Not
+/// Synchronization's `Mutex`: on Linux that locks with futexes directly, which ThreadSanitizer
+/// cannot see, so it reports every guarded access from two threads as a race; it does see
+/// `pthread_mutex_lock`.
+package final class Locked<Value>: @unchecked Sendable {  // every access to `value` holds `mutex`
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    package init(_ value: Value) {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        self.value = value
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deinitialize(count: 1)
+        mutex.deallocate()
+    }
+
+    package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}

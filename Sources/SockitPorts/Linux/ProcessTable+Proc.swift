@@ -209,9 +209,9 @@ public struct ProcProcessTable: ProcessTableSource {
         final class Shared: Sendable {
             let next = Atomic<Int>(0)
             let done = Atomic<Bool>(false)
-            let found: Mutex<Set<UInt64>>
-            let results = Mutex<[(index: Int, result: DescriptorScan)]>([])
-            init(found: Set<UInt64>) { self.found = Mutex(found) }
+            let found: Locked<Set<UInt64>>
+            let results = Locked<[(index: Int, result: DescriptorScan)]>([])
+            init(found: Set<UInt64>) { self.found = Locked(found) }
         }
         let shared = Shared(found: alreadyFound)
         let wantedCount = wanted.count
@@ -347,7 +347,7 @@ public struct ProcProcessTable: ProcessTableSource {
 final class ProcReadAhead: PendingHolderSearch {
     private final class Work: Sendable {
         let stop = Atomic<Bool>(false)
-        let result = Mutex<(processes: [ProcProcessTable.ProcessEntry], read: [Int32: ProcProcessTable.DescriptorScan])?>(nil)
+        let result = Locked<(processes: [ProcProcessTable.ProcessEntry], read: [Int32: ProcProcessTable.DescriptorScan])?>(nil)
 
         func run() {
             let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -369,13 +369,13 @@ final class ProcReadAhead: PendingHolderSearch {
     private let search: HolderSearch
     private let work = Work()
     /// The reading thread, until it is joined or let go (once).
-    private let thread: Mutex<pthread_t?>
+    private let thread: Locked<pthread_t?>
 
     init(table: ProcProcessTable, search: HolderSearch) {
         self.table = table
         self.search = search
         let work = self.work
-        thread = Mutex(startThread { work.run() })
+        thread = Locked(startThread { work.run() })
     }
 
     func holders(of owners: [UInt64: UInt32]) -> HolderScan {
