@@ -42,7 +42,7 @@ public struct FamilySet: Sendable, Hashable, ExpressibleByArrayLiteral {
     /// Both.
     public static let both: FamilySet = [.ipv4, .ipv6]
 
-    public func contains(_ family: SocketDomain) -> Bool { Self.bit(family) != 0 && bits & Self.bit(family) != 0 }
+    public func contains(_ family: SocketDomain) -> Bool { bits & Self.bit(family) != 0 }
 
     private static func bit(_ family: SocketDomain) -> UInt8 {
         family == .ipv4 ? 1 : family == .ipv6 ? 2 : 0

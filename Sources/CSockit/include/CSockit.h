@@ -67,7 +67,6 @@ static inline unsigned char *_Nonnull sockit_cmsg_data(struct cmsghdr *_Nonnull 
 static inline size_t sockit_cmsg_space(size_t length) { return CMSG_SPACE(length); }
 static inline size_t sockit_cmsg_len(size_t length) { return CMSG_LEN(length); }
 
-// pidfd syscalls (Linux 5.3 / 5.6): glibc 2.36 has no wrapper for pidfd_getfd on every build.
 /// The number of CPUs this thread may run on (its affinity mask, which `taskset` sets), at least 1.
 /// The raw syscall: glibc's wrapper and CPU_COUNT need _GNU_SOURCE.
 static inline int sockit_affinity_cpu_count(void) {
@@ -77,6 +76,8 @@ static inline int sockit_affinity_cpu_count(void) {
     for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
     return count > 0 ? count : 1;
 }
+
+// pidfd syscalls (Linux 5.3 / 5.6): glibc 2.36 has no wrapper for pidfd_getfd on every build.
 static inline int sockit_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
 static inline int sockit_pidfd_getfd(int pidfd, int targetfd, unsigned int flags) {
     return (int)syscall(SYS_pidfd_getfd, pidfd, targetfd, flags);

@@ -19,7 +19,6 @@ func printError(_ line: String) {
     }
 }
 
-/// Writes text to standard error without a newline (a progress line redrawn with `\r`).
 /// `line` and a newline on stdout, through the same buffer as `print` but without its dynamic
 /// casts: each first cast looks through every protocol conformance in the binary, a measurable
 /// part of a command that answers in 3 ms.
@@ -29,6 +28,7 @@ func printLine(_ line: String) {
     text.withUTF8 { buffer in _ = fwrite(buffer.baseAddress, 1, buffer.count, sockit_stdout()) }
 }
 
+/// Writes text to standard error without a newline (a progress line redrawn with `\r`).
 func printErrorPartial(_ text: String) {
     var text = text
     text.withUTF8 { buffer in _ = write(2, buffer.baseAddress!, buffer.count) }
