@@ -56,15 +56,13 @@ enum QuickCommand: Equatable, Sendable {
             case (false, true): condition = .free
             default: return nil
             }
-            var timeout = 30.0
+            var request = WaitRequest(
+                target: target, condition: condition, udp: words.has("--udp"), json: words.has("--json"))
             if let text = words.value(of: "--timeout") {
                 guard let seconds = Double(text), WaitRequest.isValid(timeout: seconds) else { return nil }
-                timeout = seconds
+                request.timeout = seconds
             }
-            return .wait(
-                WaitRequest(
-                    target: target, condition: condition, udp: words.has("--udp"), timeout: timeout,
-                    json: words.has("--json")))
+            return .wait(request)
         case "pick":
             guard let words = Words(rest, flags: ["--udp", "--json"]), words.positionals.isEmpty else { return nil }
             return .pick(PickRequest(udp: words.has("--udp"), json: words.has("--json")))
