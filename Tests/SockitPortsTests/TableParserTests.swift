@@ -68,6 +68,11 @@ struct TableParserTests {
         let indices = fast.map(\.index)
         #expect(indices == indices.sorted() && Set(indices).count == indices.count)
         #expect(fast.contains { $0.index == mine })
+        // Every socket already has a holder (read ahead): nothing is read.
+        #expect(
+            ProcProcessTable.scanInOrder(
+                procFD, processes, wanted: wanted, untilFound: true, alreadyFound: Set(inodes), workers: workers
+            ).isEmpty)
     }
 
     /// The search that starts reading /proc before the sockets are known: a socket made after

@@ -68,13 +68,10 @@ public struct ProcProcessTable: ProcessTableSource {
             for process in ordered { if let result = alreadyRead[process.pid] { record(process, result) } }
             ordered.removeAll { alreadyRead[$0.pid] != nil }
         }
-        let complete = found.count == wanted.count
-        if !(search == .fast && complete) {
-            for (index, result) in Self.scanInOrder(
-                procFD, ordered, wanted: wanted, untilFound: search == .fast, alreadyFound: Set(found.keys))
-            {
-                record(ordered[index], result)
-            }
+        for (index, result) in Self.scanInOrder(
+            procFD, ordered, wanted: wanted, untilFound: search == .fast, alreadyFound: Set(found.keys))
+        {
+            record(ordered[index], result)
         }
         if search == .fast && scanned.count < processes.count && !found.isEmpty {
             // Every socket has a holder: look at the fork family of the holders, which shares them.
@@ -198,7 +195,8 @@ public struct ProcProcessTable: ProcessTableSource {
     /// Reads the descriptors of `processes` in their order, on up to `workers` threads that
     /// take the next process as they finish one, and returns what each read found, by index into
     /// `processes`. `untilFound`: stop taking processes once every wanted inode has a holder
-    /// (a process being read then is finished, so a few more may be read than sequentially).
+    /// (a process being read then is finished, so a few more may be read than sequentially);
+    /// nothing is read when `alreadyFound` covers them.
     ///
     /// Reading `/proc/PID/fd` is kernel time (a dentry per descriptor, then a readlink each), so
     /// a second core halves it: at 1,000 sockets in 100 processes, about 3 ms of 7.
@@ -213,8 +211,9 @@ public struct ProcProcessTable: ProcessTableSource {
             let results = Locked<[(index: Int, result: DescriptorScan)]>([])
             init(found: Set<UInt64>) { self.found = Locked(found) }
         }
-        let shared = Shared(found: alreadyFound)
         let wantedCount = wanted.count
+        if untilFound && alreadyFound.count >= wantedCount { return [] }
+        let shared = Shared(found: alreadyFound)
         let work: @Sendable () -> Void = {
             let directory = ProcDirectory()
             var results: [(index: Int, result: DescriptorScan)] = []
