@@ -3,6 +3,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
 #include "CSockit.h"
 
 #ifdef __linux__
@@ -10,6 +13,45 @@ const char *sockit_errno_name(int code) { return strerrorname_np(code); }
 long sockit_getdents64(int fd, void *buffer, size_t length) { return (long)getdents64(fd, buffer, length); }
 int sockit_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
     return accept4(fd, address, length, flags);
+}
+
+struct sockit_elsewhere {
+    void *_Nullable (*_Nonnull start)(void *_Nullable);
+    void *_Nullable argument;
+    cpu_set_t mask;
+};
+
+static void *_Nullable sockit_elsewhere_start(void *_Nullable raw) {
+    struct sockit_elsewhere start = *(struct sockit_elsewhere *)raw;
+    free(raw);
+    // Running elsewhere now: back to the mask the creator had, so the scheduler may move it.
+    sched_setaffinity(0, sizeof(start.mask), &start.mask);
+    return start.start(start.argument);
+}
+
+int sockit_thread_create_elsewhere(pthread_t *_Nonnull thread, void *_Nullable (*_Nonnull start)(void *_Nullable),
+                                   void *_Nullable argument) {
+    cpu_set_t mask;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(mask), &mask) != 0 || CPU_COUNT(&mask) < 2 ||
+        !CPU_ISSET(cpu, &mask))
+        return pthread_create(thread, NULL, start, argument);
+    struct sockit_elsewhere *context = malloc(sizeof(*context));
+    if (context == NULL) return pthread_create(thread, NULL, start, argument);
+    context->start = start;
+    context->argument = argument;
+    context->mask = mask;
+    cpu_set_t others = mask;
+    CPU_CLR(cpu, &others);
+    pthread_attr_t attributes;
+    int result = pthread_attr_init(&attributes);
+    if (result == 0) {
+        pthread_attr_setaffinity_np(&attributes, sizeof(others), &others);
+        result = pthread_create(thread, &attributes, sockit_elsewhere_start, context);
+        pthread_attr_destroy(&attributes);
+    }
+    if (result != 0) free(context);
+    return result;
 }
 
 _Static_assert(sizeof(struct inet_diag_msg) == 72, "inet_diag_msg layout");

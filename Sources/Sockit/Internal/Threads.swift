@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CSockit
 
 /// Starts a thread running `body`; the caller joins it (`pthread_join`). For sockit's own
 /// modules (event loops, the hand-off server), not public API. Traps when no thread can be made.
@@ -12,21 +13,23 @@ package func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
 }
 
 /// Starts a thread running `body`, or returns nil (and runs nothing) when the system will not
-/// make one; the caller joins it (`pthread_join`).
-package func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+/// make one; the caller joins it (`pthread_join`). `onAnotherCPU`: start it on a CPU other than
+/// the caller's when the affinity mask has one (`sockit_thread_create_elsewhere`), for a helper
+/// that must run alongside its creator at once rather than after a few milliseconds.
+package func startThread(onAnotherCPU: Bool = false, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
     final class Box: @unchecked Sendable {  // handed over once, to the new thread
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
     var thread = pthread_t()
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    let result = pthread_create(
-        &thread, nil,
-        { context in
-            let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+    let start: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
+        let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
+        box.body()
+        return nil
+    }
+    let result =
+        onAnotherCPU ? sockit_thread_create_elsewhere(&thread, start, box) : pthread_create(&thread, nil, start, box)
     guard result == 0 else {
         Unmanaged<Box>.fromOpaque(box).release()
         errno = result

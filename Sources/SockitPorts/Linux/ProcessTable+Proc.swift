@@ -237,7 +237,7 @@ public struct ProcProcessTable: ProcessTableSource {
         let extra = min(workers, processes.count / 32) - 1
         var threads: [pthread_t] = []
         for _ in 0..<max(0, extra) {
-            guard let thread = startThread(work) else { break }
+            guard let thread = startThread(onAnotherCPU: true, work) else { break }
             threads.append(thread)
         }
         work()
@@ -374,7 +374,7 @@ final class ProcReadAhead: PendingHolderSearch {
         self.table = table
         self.search = search
         let work = self.work
-        thread = Locked(startThread { work.run() })
+        thread = Locked(startThread(onAnotherCPU: true) { work.run() })
     }
 
     func holders(of owners: [UInt64: UInt32]) -> HolderScan {
