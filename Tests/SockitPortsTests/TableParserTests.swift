@@ -34,9 +34,10 @@ struct TableParserTests {
         _ = client
     }
 
-    /// The descriptor scan on several threads: every process read once and reported under its
-    /// own index, and the sockets of this process found with their descriptors, whether the scan
-    /// reads everything or stops once every socket is found.
+    /// The descriptor scan on several threads: every process read once, and the sockets of this
+    /// process found with their descriptors, whether the scan reads everything or stops once
+    /// every socket is found; a scan whose sockets were all found while it read ahead reads
+    /// nothing more once told them.
     @Test(arguments: [1, 2, 4])
     func parallelDescriptorScanReadsEachProcessOnce(workers: Int) throws {
         let listeners = try (0..<3).map { _ in try TestSupport.loopbackListener().0 }
@@ -51,28 +52,39 @@ struct TableParserTests {
         defer { close(procFD) }
         var processes = ProcProcessTable.listProcesses(procFD)
         // At least 64 entries, so that up to four threads start: repeat the list if it is short
-        // (a pid read twice is two reads of the same directory).
+        // (a pid listed twice is two reads of the same directory).
         while processes.count < 64 { processes += processes }
         let mine = try #require(processes.firstIndex { $0.pid == getpid() })
 
-        let everything = ProcProcessTable.scanInOrder(procFD, processes, wanted: wanted, untilFound: false, workers: workers)
-        #expect(everything.map(\.index) == Array(processes.indices))
-        guard case .found(let matches) = everything[mine].result else {
-            Issue.record("this process was not read: \(everything[mine].result)")
+        func scan(untilFound: Bool) -> [ProcScan.Read] {
+            let scan = ProcScan(untilFound: untilFound, processes: processes)
+            scan.tell(wanted)
+            #expect(scan.startHelpers(upTo: workers - 1) == workers - 1)
+            return scan.finish().reads
+        }
+        let everything = scan(untilFound: false)
+        #expect(everything.map(\.index).sorted() == Array(processes.indices))
+        let read = everything.first { $0.index == mine }?.result
+        guard case .found(let matches) = read else {
+            Issue.record("this process was not read: \(String(describing: read))")
             return
         }
         #expect(Set(matches.map(\.inode)) == Set(inodes))
         #expect(Set(matches.map(\.fd)) == Set(listeners.map(\.fileDescriptor)))
+        #expect(everything.allSatisfy { !$0.readAhead })
 
-        let fast = ProcProcessTable.scanInOrder(procFD, processes, wanted: wanted, untilFound: true, workers: workers)
-        let indices = fast.map(\.index)
-        #expect(indices == indices.sorted() && Set(indices).count == indices.count)
-        #expect(fast.contains { $0.index == mine })
-        // Every socket already has a holder (read ahead): nothing is read.
-        #expect(
-            ProcProcessTable.scanInOrder(
-                procFD, processes, wanted: wanted, untilFound: true, alreadyFound: Set(inodes), workers: workers
-            ).isEmpty)
+        let fast = scan(untilFound: true).map(\.index)
+        #expect(Set(fast).count == fast.count)
+        #expect(fast.contains(mine))
+
+        // Read ahead (this process first, all its sockets), then told: nothing more is read.
+        let ahead = ProcScan(untilFound: true, processes: [processes[mine]] + processes)
+        ahead.readOne()
+        ahead.tell(wanted)
+        ahead.startHelpers(upTo: workers - 1)
+        let reads = ahead.finish().reads
+        #expect(reads.map(\.index) == [0])
+        #expect(reads.first?.readAhead == true)
     }
 
     /// The search that starts reading /proc before the sockets are known: a socket made after
@@ -95,18 +107,15 @@ struct TableParserTests {
 
     /// A process read ahead before its socket was made is read again for it.
     @Test func processReadAheadWithoutTheSocketIsReadAgain() throws {
+        // This process read ahead before the listener existed: the scan found none of its sockets.
+        let scan = ProcScan(untilFound: true, processes: [ProcProcessTable.ProcessEntry(pid: getpid(), uid: geteuid())])
+        scan.readOne()
         let (listener, _) = try TestSupport.loopbackListener()
         var info = stat()
         try #require(fstat(listener.fileDescriptor, &info) == 0)
         let inode = UInt64(info.st_ino)
-        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        #expect(procFD >= 0)
-        defer { close(procFD) }
-        let processes = ProcProcessTable.listProcesses(procFD)
-        // This process as if it had been read before the listener existed: no sockets.
-        let scan = ProcProcessTable().holders(
-            of: [inode: geteuid()], search: .fast, readAhead: (processes, [getpid(): .found([])]))
-        #expect(scan.holders[inode]?.map(\.pid) == [getpid()])
+        let holders = ProcProcessTable().holders(of: [inode: geteuid()], search: .fast, scan: scan)
+        #expect(holders.holders[inode]?.map(\.pid) == [getpid()])
     }
 
     @Test func localOnlyFilterDropsConnectionsToThePort() throws {

@@ -41,27 +41,52 @@ package func startThread(onAnotherCPU: Bool = false, _ body: @escaping @Sendable
 /// A value behind a pthread mutex, for state a few of sockit's own threads share. Not
 /// Synchronization's `Mutex`: on Linux that locks with futexes directly, which ThreadSanitizer
 /// cannot see, so it reports every guarded access from two threads as a race; it does see
-/// `pthread_mutex_lock`.
+/// `pthread_mutex_lock`. A thread may also wait, lock released, until the value is ready.
 package final class Locked<Value>: @unchecked Sendable {  // every access to `value` holds `mutex`
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let changed: UnsafeMutablePointer<pthread_cond_t>
     private var value: Value
 
     package init(_ value: Value) {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
+        changed = .allocate(capacity: 1)
+        changed.initialize(to: pthread_cond_t())
+        pthread_cond_init(changed, nil)
         self.value = value
     }
 
     deinit {
+        pthread_cond_destroy(changed)
+        changed.deinitialize(count: 1)
+        changed.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deinitialize(count: 1)
         mutex.deallocate()
     }
 
+    /// Runs `body` with the lock held, then wakes the threads waiting in `withLock(when:_:)`.
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        defer {
+            pthread_mutex_unlock(mutex)
+            pthread_cond_broadcast(changed)
+        }
+        return try body(&value)
+    }
+
+    /// Waits until `ready` holds (checked with the lock held, and again after each change made
+    /// through `withLock`), then runs `body` as `withLock` does.
+    package func withLock<Result>(when ready: (Value) -> Bool, _ body: (inout Value) throws -> Result) rethrows
+        -> Result
+    {
+        pthread_mutex_lock(mutex)
+        while !ready(value) { pthread_cond_wait(changed, mutex) }
+        defer {
+            pthread_mutex_unlock(mutex)
+            pthread_cond_broadcast(changed)
+        }
         return try body(&value)
     }
 }

@@ -5,43 +5,44 @@ import Musl
 #endif
 import CSockit
 import Sockit
-import Synchronization
 
 /// The process table from `/proc`: `/proc/PID/fd/N -> socket:[INODE]` maps sockets to processes.
 public struct ProcProcessTable: ProcessTableSource {
     public init() {}
 
     public func holders(of owners: [UInt64: UInt32], search: HolderSearch) -> HolderScan {
-        holders(of: owners, search: search, readAhead: nil)
+        holders(of: owners, search: search, scan: nil)
     }
 
     /// Starts reading `/proc` on a thread of its own (the process list, then every process's
     /// sockets in pid order) while the caller reads the socket table: that dump walks every
-    /// connection in the kernel, about as long as the descriptor scan, and the two now overlap.
-    /// With one core to run on (`taskset`), nothing would overlap: the search then waits.
+    /// connection in the kernel, about as long as the descriptor scan, and the two now overlap;
+    /// once the sockets are known, the thread and the caller read what is left together
+    /// (`ProcScan`). With one core to run on (`taskset`), nothing would overlap: the search then
+    /// waits.
     public func startSearch(_ search: HolderSearch) -> any PendingHolderSearch {
         Self.scanWorkers > 1 ? ProcReadAhead(table: self, search: search) : DeferredHolderSearch(source: self, search: search)
     }
 
-    /// The search; `readAhead`: the process list and the processes read before the sockets were
-    /// known (each with all its sockets), which are not read again unless a socket is missing.
-    func holders(
-        of owners: [UInt64: UInt32], search: HolderSearch,
-        readAhead: (processes: [ProcessEntry], read: [Int32: DescriptorScan])?
-    ) -> HolderScan {
+    /// The search; `scan`: one started before the sockets were known (`ProcReadAhead`), whose
+    /// processes read so far are not read again unless a socket is missing.
+    func holders(of owners: [UInt64: UInt32], search: HolderSearch, scan started: ProcScan?) -> HolderScan {
         var scan = HolderScan()
         let wanted = owners.filter { $0.key != 0 }
-        guard !wanted.isEmpty else { return scan }
-        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard !wanted.isEmpty else {
+            started?.cancel()
+            return scan
+        }
+        // The descriptors, on this thread and up to one more per core this process may run on
+        // (at most 4 in all): kernel time (a dentry per descriptor, then a readlink each), so a
+        // second core halves it.
+        let session = started ?? ProcScan(untilFound: search == .fast)
+        session.tell(wanted)
+        session.startHelpers(upTo: min(Self.scanWorkers, 4) - 1)
+        let (processes, reads) = session.finish()
+        let procFD = session.procFD
         guard procFD >= 0 else { return scan }
-        defer { close(procFD) }
 
-        let processes = readAhead?.processes ?? Self.listProcesses(procFD)
-        let alreadyRead = readAhead?.read ?? [:]
-        let ownerUIDs = Set(wanted.values)
-        // The owners' processes first: a socket is almost always held by the user that made it.
-        let first = processes.filter { ownerUIDs.contains($0.uid) }
-        let rest = processes.filter { !ownerUIDs.contains($0.uid) }
         var found: [UInt64: [(pid: Int32, fd: Int32, uid: UInt32)]] = [:]
         var scanned = Set<Int32>()
         var names = UserNames()
@@ -62,17 +63,7 @@ public struct ProcProcessTable: ProcessTableSource {
         func scanProcess(_ process: ProcessEntry) {
             record(process, Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted, directory: directory))
         }
-
-        var ordered = first + rest
-        if !alreadyRead.isEmpty {
-            for process in ordered { if let result = alreadyRead[process.pid] { record(process, result) } }
-            ordered.removeAll { alreadyRead[$0.pid] != nil }
-        }
-        for (index, result) in Self.scanInOrder(
-            procFD, ordered, wanted: wanted, untilFound: search == .fast, alreadyFound: Set(found.keys))
-        {
-            record(ordered[index], result)
-        }
+        for read in reads { record(processes[read.index], read.result) }
         if search == .fast && scanned.count < processes.count && !found.isEmpty {
             // Every socket has a holder: look at the fork family of the holders, which shares them.
             // Parents are read one process at a time as needed, children from
@@ -126,9 +117,10 @@ public struct ProcProcessTable: ProcessTableSource {
         }
 
         // A socket made after its process was read ahead has no holder yet: read those again.
-        if found.count < wanted.count && !alreadyRead.isEmpty {
+        let readAhead = reads.filter(\.readAhead).map { processes[$0.index] }
+        if found.count < wanted.count && !readAhead.isEmpty {
             let missing = wanted.filter { found[$0.key] == nil }
-            for process in processes where alreadyRead[process.pid] != nil {
+            for process in readAhead.sorted(by: { $0.pid < $1.pid }) {
                 let result = Self.socketDescriptors(procFD, pid: process.pid, wanted: missing, directory: directory)
                 if case .found(let matches) = result {
                     for (inode, fd) in matches { found[inode, default: []].append((process.pid, fd, process.uid)) }
@@ -190,59 +182,6 @@ public struct ProcProcessTable: ProcessTableSource {
             return true
         }
         return result
-    }
-
-    /// Reads the descriptors of `processes` in their order, on up to `workers` threads that
-    /// take the next process as they finish one, and returns what each read found, by index into
-    /// `processes`. `untilFound`: stop taking processes once every wanted inode has a holder
-    /// (a process being read then is finished, so a few more may be read than sequentially);
-    /// nothing is read when `alreadyFound` covers them.
-    ///
-    /// Reading `/proc/PID/fd` is kernel time (a dentry per descriptor, then a readlink each), so
-    /// a second core halves it: at 1,000 sockets in 100 processes, about 3 ms of 7.
-    static func scanInOrder(
-        _ procFD: CInt, _ processes: [ProcessEntry], wanted: [UInt64: UInt32], untilFound: Bool,
-        alreadyFound: Set<UInt64> = [], workers: Int = min(scanWorkers, 4)
-    ) -> [(index: Int, result: DescriptorScan)] {
-        final class Shared: Sendable {
-            let next = Atomic<Int>(0)
-            let done = Atomic<Bool>(false)
-            let found: Locked<Set<UInt64>>
-            let results = Locked<[(index: Int, result: DescriptorScan)]>([])
-            init(found: Set<UInt64>) { self.found = Locked(found) }
-        }
-        let wantedCount = wanted.count
-        if untilFound && alreadyFound.count >= wantedCount { return [] }
-        let shared = Shared(found: alreadyFound)
-        let work: @Sendable () -> Void = {
-            let directory = ProcDirectory()
-            var results: [(index: Int, result: DescriptorScan)] = []
-            while !(untilFound && shared.done.load(ordering: .acquiring)) {
-                let index = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < processes.count else { break }
-                let result = socketDescriptors(procFD, pid: processes[index].pid, wanted: wanted, directory: directory)
-                if untilFound, case .found(let matches) = result, !matches.isEmpty {
-                    let all = shared.found.withLock { found in
-                        for match in matches { found.insert(match.inode) }
-                        return found.count == wantedCount
-                    }
-                    if all { shared.done.store(true, ordering: .releasing) }
-                }
-                results.append((index, result))
-            }
-            shared.results.withLock { $0 += results }
-        }
-        // One thread per 32 processes, at most `workers` (by default one per core this process
-        // may run on, at most 4).
-        let extra = min(workers, processes.count / 32) - 1
-        var threads: [pthread_t] = []
-        for _ in 0..<max(0, extra) {
-            guard let thread = startThread(onAnotherCPU: true, work) else { break }
-            threads.append(thread)
-        }
-        work()
-        for thread in threads { pthread_join(thread, nil) }
-        return shared.results.withLock { $0 }.sorted { $0.index < $1.index }
     }
 
     /// The cores this process may run on (its affinity mask: `taskset` counts), at least 1.
@@ -341,54 +280,27 @@ public struct ProcProcessTable: ProcessTableSource {
 }
 
 /// `ProcProcessTable.startSearch`: a thread lists the processes and reads each one's sockets, in
-/// pid order, until `holders(of:)` (which then goes on in the owners-first order without reading
-/// any process twice) or `cancel()`.
+/// pid order, until `holders(of:)` says which sockets (the thread then goes on with the rest of
+/// the search, alongside the caller) or `cancel()`.
 final class ProcReadAhead: PendingHolderSearch {
-    private final class Work: Sendable {
-        let stop = Atomic<Bool>(false)
-        let result = Locked<(processes: [ProcProcessTable.ProcessEntry], read: [Int32: ProcProcessTable.DescriptorScan])?>(nil)
-
-        func run() {
-            let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard procFD >= 0 else { return }
-            defer { close(procFD) }
-            let processes = ProcProcessTable.listProcesses(procFD)
-            var read: [Int32: ProcProcessTable.DescriptorScan] = [:]
-            let directory = ProcDirectory()
-            for process in processes {
-                if stop.load(ordering: .acquiring) { break }
-                read[process.pid] = ProcProcessTable.socketDescriptors(
-                    procFD, pid: process.pid, wanted: nil, directory: directory)
-            }
-            result.withLock { $0 = (processes, read) }
-        }
-    }
-
     private let table: ProcProcessTable
     private let search: HolderSearch
-    private let work = Work()
-    /// The reading thread, until it is joined or let go (once).
-    private let thread: Locked<pthread_t?>
+    private let scan: ProcScan
 
     init(table: ProcProcessTable, search: HolderSearch) {
         self.table = table
         self.search = search
-        let work = self.work
-        thread = Locked(startThread(onAnotherCPU: true) { work.run() })
+        scan = ProcScan(untilFound: search == .fast)
+        scan.startHelpers(upTo: 1)
     }
 
     func holders(of owners: [UInt64: UInt32]) -> HolderScan {
-        work.stop.store(true, ordering: .releasing)
-        if let thread = thread.withLock({ $0.take() }) { pthread_join(thread, nil) }
-        return table.holders(of: owners, search: search, readAhead: work.result.withLock { $0 })
+        table.holders(of: owners, search: search, scan: scan)
     }
 
-    func cancel() {
-        work.stop.store(true, ordering: .releasing)
-        if let thread = thread.withLock({ $0.take() }) { pthread_detach(thread) }
-    }
+    func cancel() { scan.cancel() }
 
-    deinit { cancel() }
+    deinit { scan.cancel() }
 }
 
 /// The number a `/proc` entry is named by (a pid, a descriptor); nil for any other name.

@@ -1,0 +1,177 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Sockit
+
+/// One search of the processes' descriptors (`/proc/PID/fd`), shared by the threads that read
+/// it: each takes the next process nobody has read, until none is left or, for a fast search,
+/// every wanted socket has a holder.
+///
+/// It may start before the sockets are known (`ProcReadAhead`): the processes are then read in
+/// pid order, each with all its sockets. Once told the sockets (`tell`), the processes not read
+/// yet are taken owners first (a socket is almost always held by the user that made it), and the
+/// thread that told it reads along (`finish`): the helper that read ahead goes on without a stop,
+/// so the two share what is left instead of one waiting for the other.
+final class ProcScan: Sendable {
+    typealias Read = (index: Int, result: ProcProcessTable.DescriptorScan, readAhead: Bool)
+
+    private struct State {
+        enum Listing { case notStarted, inProgress, done }
+        var listing = Listing.notStarted
+        var processes: [ProcProcessTable.ProcessEntry] = []
+        /// Indices into `processes`, in the order they are taken from `position` on.
+        var order: [Int] = []
+        var position = 0
+        var claimed: [Bool] = []
+        var reads: [Read] = []
+        var wanted: [UInt64: UInt32]?
+        var found: Set<UInt64> = []
+        let untilFound: Bool
+        var stopped = false
+
+        init(untilFound: Bool) { self.untilFound = untilFound }
+
+        mutating func setProcesses(_ list: [ProcProcessTable.ProcessEntry]) {
+            processes = list
+            order = Array(list.indices)
+            claimed = Array(repeating: false, count: list.count)
+            listing = .done
+            if let wanted { reorder(owners: Set(wanted.values)) }
+        }
+
+        /// The next process nobody has taken, with the sockets to look for (nil: all, read ahead).
+        mutating func claim() -> (index: Int, pid: Int32, wanted: [UInt64: UInt32]?)? {
+            if stopped { return nil }
+            if untilFound, let wanted, found.count >= wanted.count { return nil }
+            while position < order.count {
+                let index = order[position]
+                position += 1
+                if !claimed[index] {
+                    claimed[index] = true
+                    return (index, processes[index].pid, wanted)
+                }
+            }
+            return nil
+        }
+
+        mutating func record(_ read: Read) {
+            reads.append(read)
+            if let wanted { note(read.result, wanted) }
+        }
+
+        mutating func note(_ result: ProcProcessTable.DescriptorScan, _ wanted: [UInt64: UInt32]) {
+            guard case .found(let matches) = result else { return }
+            for match in matches where wanted[match.inode] != nil { found.insert(match.inode) }
+        }
+
+        /// What is not taken yet, owners' processes first, each group in pid order.
+        mutating func reorder(owners: Set<UInt32>) {
+            let left = order[position...].filter { !claimed[$0] }
+            order = left.filter { owners.contains(processes[$0].uid) } + left.filter { !owners.contains(processes[$0].uid) }
+            position = 0
+        }
+
+        var unclaimed: Int { order[position...].count { !claimed[$0] } }
+    }
+
+    /// `/proc`, open for the scan's lifetime (-1 when it cannot be opened: nothing is found).
+    let procFD: CInt
+    private let state: Locked<State>
+    private let helpers = Locked<[pthread_t]>([])
+
+    /// A scan that lists the processes itself, when the first reader starts.
+    init(untilFound: Bool) {
+        procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        state = Locked(State(untilFound: untilFound))
+        if procFD < 0 { state.withLock { $0.setProcesses([]) } }
+    }
+
+    /// A scan of these processes (tests: a list of one's choosing).
+    init(untilFound: Bool, processes: [ProcProcessTable.ProcessEntry]) {
+        procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        state = Locked(State(untilFound: untilFound))
+        state.withLock { $0.setProcesses(procFD < 0 ? [] : processes) }
+    }
+
+    deinit {
+        if procFD >= 0 { close(procFD) }
+    }
+
+    /// Lists the processes unless another thread does or did; waits for that one.
+    private func list() {
+        let mine = state.withLock { state -> Bool in
+            guard state.listing == .notStarted else { return false }
+            state.listing = .inProgress
+            return true
+        }
+        if mine {
+            let processes = ProcProcessTable.listProcesses(procFD)
+            state.withLock { $0.setProcesses(processes) }
+        } else {
+            state.withLock(when: { $0.listing == .done }) { _ in }
+        }
+    }
+
+    /// Reads processes until none is left to take (or the search is complete or stopped).
+    func read() {
+        list()
+        let directory = ProcDirectory()
+        while let next = state.withLock({ $0.claim() }) {
+            let result = ProcProcessTable.socketDescriptors(procFD, pid: next.pid, wanted: next.wanted, directory: directory)
+            state.withLock { $0.record((next.index, result, next.wanted == nil)) }
+        }
+    }
+
+    /// Reads one process, if one is left: what a helper does first (tests).
+    func readOne() {
+        list()
+        guard let next = state.withLock({ $0.claim() }) else { return }
+        let result = ProcProcessTable.socketDescriptors(procFD, pid: next.pid, wanted: next.wanted)
+        state.withLock { $0.record((next.index, result, next.wanted == nil)) }
+    }
+
+    /// Starts threads that read along, so that `helpers` run in all (fewer when little is left:
+    /// one per 8 processes not taken yet). Returns how many run.
+    @discardableResult
+    func startHelpers(upTo count: Int) -> Int {
+        let left = state.withLock { $0.listing == .done ? $0.unclaimed : Int.max }
+        return helpers.withLock { running in
+            let wanted = min(count, left / 8)
+            while running.count < wanted, let thread = startThread(onAnotherCPU: true, { self.read() }) {
+                running.append(thread)
+            }
+            return running.count
+        }
+    }
+
+    /// Says which sockets are wanted (each inode with its owner's uid): what is read from now on
+    /// looks for them only, and the processes not taken yet are taken owners first.
+    func tell(_ wanted: [UInt64: UInt32]) {
+        list()
+        state.withLock { state in
+            state.wanted = wanted
+            for read in state.reads { state.note(read.result, wanted) }
+            state.reorder(owners: Set(wanted.values))
+        }
+    }
+
+    /// Reads along until nothing is left to take, waits for the helpers' last reads, and returns
+    /// the processes and every read, in no particular order.
+    func finish() -> (processes: [ProcProcessTable.ProcessEntry], reads: [Read]) {
+        read()
+        for thread in helpers.withLock({ running in defer { running = [] }; return running }) {
+            pthread_join(thread, nil)
+        }
+        return state.withLock { ($0.processes, $0.reads) }
+    }
+
+    /// Stops the helpers after the process each is reading; nothing is waited for.
+    func cancel() {
+        state.withLock { $0.stopped = true }
+        for thread in helpers.withLock({ running in defer { running = [] }; return running }) {
+            pthread_detach(thread)
+        }
+    }
+}
