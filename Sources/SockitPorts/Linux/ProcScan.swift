@@ -118,18 +118,22 @@ final class ProcScan: Sendable {
     func read() {
         list()
         let directory = ProcDirectory()
-        while let next = state.withLock({ $0.claim() }) {
-            let result = ProcProcessTable.socketDescriptors(procFD, pid: next.pid, wanted: next.wanted, directory: directory)
-            state.withLock { $0.record((next.index, result, next.wanted == nil)) }
-        }
+        while readNext(directory) {}
     }
 
     /// Reads one process, if one is left: what a helper does first (tests).
     func readOne() {
         list()
-        guard let next = state.withLock({ $0.claim() }) else { return }
-        let result = ProcProcessTable.socketDescriptors(procFD, pid: next.pid, wanted: next.wanted)
+        readNext(ProcDirectory())
+    }
+
+    /// Takes the next process and reads it; false when none was left to take.
+    @discardableResult
+    private func readNext(_ directory: borrowing ProcDirectory) -> Bool {
+        guard let next = state.withLock({ $0.claim() }) else { return false }
+        let result = ProcProcessTable.socketDescriptors(procFD, pid: next.pid, wanted: next.wanted, directory: directory)
         state.withLock { $0.record((next.index, result, next.wanted == nil)) }
+        return true
     }
 
     /// Starts threads that read along, so that `helpers` run in all (fewer when little is left:
