@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CSockit
 
 /// Starts a thread running `body`; the caller joins it (`pthread_join`). For sockit's own
 /// modules (event loops, the hand-off server), not public API. Traps when no thread can be made.
@@ -14,7 +13,7 @@ package func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
 
 /// Starts a thread running `body`, or returns nil (and runs nothing) when the system will not
 /// make one; the caller joins it (`pthread_join`). `onAnotherCPU`: start it on a CPU other than
-/// the caller's when the affinity mask has one (`sockit_thread_create_elsewhere`), for a helper
+/// the caller's when the affinity mask has one (`createThread`, per platform), for a helper
 /// that must run alongside its creator at once rather than after a few milliseconds.
 package func startThread(onAnotherCPU: Bool = false, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
     final class Box: @unchecked Sendable {  // handed over once, to the new thread
@@ -28,8 +27,7 @@ package func startThread(onAnotherCPU: Bool = false, _ body: @escaping @Sendable
         box.body()
         return nil
     }
-    let result =
-        onAnotherCPU ? sockit_thread_create_elsewhere(&thread, start, box) : pthread_create(&thread, nil, start, box)
+    let result = createThread(&thread, onAnotherCPU: onAnotherCPU, start, box)
     guard result == 0 else {
         Unmanaged<Box>.fromOpaque(box).release()
         errno = result
