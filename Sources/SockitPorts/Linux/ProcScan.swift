@@ -38,7 +38,6 @@ final class ProcScan: Sendable {
             order = Array(list.indices)
             claimed = Array(repeating: false, count: list.count)
             listing = .done
-            if let wanted { reorder(owners: Set(wanted.values)) }
         }
 
         /// The next process nobody has taken, with the sockets to look for (nil: all, read ahead).
@@ -81,18 +80,16 @@ final class ProcScan: Sendable {
     private let state: Locked<State>
     private let helpers = Locked<[pthread_t]>([])
 
-    /// A scan that lists the processes itself, when the first reader starts.
-    init(untilFound: Bool) {
+    /// A scan of every process, listed when the first reader starts; or of `processes` (tests: a
+    /// list of one's choosing).
+    init(untilFound: Bool, processes: [ProcProcessTable.ProcessEntry]? = nil) {
         procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         state = Locked(State(untilFound: untilFound))
-        if procFD < 0 { state.withLock { $0.setProcesses([]) } }
-    }
-
-    /// A scan of these processes (tests: a list of one's choosing).
-    init(untilFound: Bool, processes: [ProcProcessTable.ProcessEntry]) {
-        procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        state = Locked(State(untilFound: untilFound))
-        state.withLock { $0.setProcesses(procFD < 0 ? [] : processes) }
+        if procFD < 0 {
+            state.withLock { $0.setProcesses([]) }
+        } else if let processes {
+            state.withLock { $0.setProcesses(processes) }
+        }
     }
 
     deinit {
