@@ -12,18 +12,23 @@ public enum TestSupport {
     public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The built `sockit` binary: `$SOCKIT_BIN`, else the one next to the test bundle, else
-    /// `.build/debug/sockit` under the package root.
-    public static var sockitBinary: String {
-        if let path = ProcessInfo.processInfo.environment["SOCKIT_BIN"] { return path }
-        let besideBundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("sockit").path
-        if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
-        for configuration in ["debug", "release"] {
-            let path = packageRoot.appendingPathComponent(".build/\(configuration)/sockit").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
+    /// The `sockit` under test, for every suite: `$SOCKIT_BIN`, else the one beside the test
+    /// bundle, which `swift test` (and `Scripts/sanitize.sh`, in its own build folder) built with
+    /// the tests. Never a binary of another build folder: under a sanitizer that would run the
+    /// uninstrumented build and the sanitizer would check nothing the tests start.
+    public static let sockitBinary: String = {
+        if let path = ProcessInfo.processInfo.environment["SOCKIT_BIN"], !path.isEmpty { return path }
+        return sockitBesideBundle
+    }()
+
+    /// `sockit` in the build folder of the running test bundle (`.build/debug`, `.build-tsan/debug`, …).
+    public static var sockitBesideBundle: String {
+        var bundle = URL(fileURLWithPath: CommandLine.arguments[0])
+        // The runner may be the bundle itself or a file inside it (`….xctest` is a directory on Darwin).
+        while bundle.pathComponents.count > 1, bundle.path.contains(".xctest") {
+            bundle.deleteLastPathComponent()
         }
-        return packageRoot.appendingPathComponent(".build/debug/sockit").path
+        return bundle.appendingPathComponent("sockit").standardizedFileURL.path
     }
 
     /// What a finished process left: exit status (or 128+signal), stdout and stderr.

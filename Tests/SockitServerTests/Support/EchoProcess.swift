@@ -8,24 +8,9 @@ import Sockit
 import SockitTestSupport
 import Testing
 
-/// Where `swift test` built `sockit`: the test target depends on the executable target, so it is
-/// in the same build directory as this test bundle; found from `#filePath` as a fallback.
-func sockitBinary() -> String {
-    let filePath = #filePath
-    // #filePath is ROOT/Tests/SockitServerTests/Support/ChildProcess.swift.
-    var parts = filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(4)
-    let root = parts.joined(separator: "/")
-    let candidates = [
-        "\(root)/.build/debug/sockit",
-        "\(root)/.build/x86_64-unknown-linux-gnu/debug/sockit",
-        "\(root)/.build/aarch64-unknown-linux-gnu/debug/sockit",
-        "\(root)/.build/release/sockit",
-    ]
-    for path in candidates where access(path, X_OK) == 0 { return path }
-    Issue.record("sockit binary not found under \(root)/.build")
-    return candidates[0]
-}
+/// The `sockit` under test: the one helper every suite uses (`TestSupport.sockitBinary`), so a
+/// sanitizer build runs its own instrumented `sockit` in every process a test starts.
+func sockitBinary() -> String { TestSupport.sockitBinary }
 
 /// `sockit echo ARGS` started on port 0 (unless the arguments name an address), with its port.
 final class EchoProcess {
