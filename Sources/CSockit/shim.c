@@ -21,9 +21,13 @@ struct sockit_elsewhere {
     cpu_set_t mask;
 };
 
+static __thread int sockit_start_cpu = -1;
+int sockit_thread_start_cpu(void) { return sockit_start_cpu; }
+
 static void *_Nullable sockit_elsewhere_start(void *_Nullable raw) {
     struct sockit_elsewhere start = *(struct sockit_elsewhere *)raw;
     free(raw);
+    sockit_start_cpu = sched_getcpu();
     // Running elsewhere now: back to the mask the creator had, so the scheduler may move it.
     sched_setaffinity(0, sizeof(start.mask), &start.mask);
     return start.start(start.argument);

@@ -1,7 +1,8 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Sockit
-import SockitServer
+@testable import SockitServer
 import SockitTestSupport
 import Testing
 
@@ -64,7 +65,46 @@ struct AsyncAPITests {
         let unused = try Socket(.ipv4, .stream)
         try unused.bind(to: SocketAddress("127.0.0.1:0"))
         let address = try unused.localAddress()
-        await #expect(throws: SocketError.self) { try await AsyncTCPConnection.connect(to: address, group: group) }
+        let error = await #expect(throws: SocketError.self) {
+            try await AsyncTCPConnection.connect(to: address, group: group)
+        }
+        #expect(error?.errno == .connectionRefused, "\(String(describing: error))")
+        #expect(error?.address == address)
+    }
+
+    /// Waits (bounded) until `readiness` has a task suspended for reading: only then does a
+    /// cancellation test exercise the waiting-then-cancelled path, not the check before the wait.
+    private func untilSomeoneWaits(_ readiness: Readiness) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        while await readiness.waiting().readers == 0 {
+            try #require(clock.now < deadline, "the task never waited for the socket")
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// How `task` ended, or nil when it has not ended within `limit`: a cancellation that never
+    /// reaches the waiting task fails the test instead of hanging it.
+    private func outcome<T: Sendable>(of task: Task<T, any Error>, within limit: Duration = .seconds(10)) async
+        -> Result<T, any Error>?
+    {
+        let once = ResumeOnce<Result<T, any Error>?>()
+        return await withCheckedContinuation { continuation in
+            once.start(continuation)
+            Task { once.resume(await task.result) }
+            Task {
+                try? await Task.sleep(for: limit)
+                once.resume(nil)
+            }
+        }
+    }
+
+    private func expectCancelled<T: Sendable>(_ task: Task<T, any Error>, _ what: String) async {
+        switch await outcome(of: task) {
+        case nil: Issue.record("\(what): still waiting 10 s after its task was cancelled")
+        case .success: Issue.record("\(what): returned a value after its task was cancelled")
+        case .failure(let error): #expect(error is CancellationError, "\(what): \(error)")
+        }
     }
 
     @Test("a read waiting for data ends with CancellationError when its task is cancelled")
@@ -75,9 +115,11 @@ struct AsyncAPITests {
         let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
         let accepted = try await listener.accept()
         let reading = Task { try await accepted.read() }
-        // Nothing is ever sent: only cancellation can end this read.
+        // Nothing is ever sent: only cancellation can end this read, once it waits.
+        try await untilSomeoneWaits(accepted.readiness)
         reading.cancel()
-        await #expect(throws: CancellationError.self) { try await reading.value }
+        await expectCancelled(reading, "the read")
+        #expect(await accepted.readiness.waiting().readers == 0, "the cancelled waiter is gone")
         // The connection still works afterwards.
         try await client.write([1, 2, 3])
         var bytes: [UInt8] = []
@@ -86,6 +128,30 @@ struct AsyncAPITests {
         client.close()
         accepted.close()
         listener.close()
+    }
+
+    @Test("an accept and a UDP receive waiting end with CancellationError when their tasks are cancelled")
+    func cancelledAcceptAndReceive() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
+        let accepting = Task { try await listener.accept() }
+        try await untilSomeoneWaits(listener.readiness)
+        accepting.cancel()
+        await expectCancelled(accepting, "the accept")
+        // The listener still accepts.
+        let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
+        let accepted = try await listener.accept()
+        client.close()
+        accepted.close()
+        listener.close()
+
+        let udp = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
+        let receiving = Task { try await udp.receive() }
+        try await untilSomeoneWaits(udp.readiness)
+        receiving.cancel()
+        await expectCancelled(receiving, "the receive")
+        udp.close()
     }
 
     @Test("AsyncUDPSocket: async send and receive round-trip")
@@ -200,5 +266,24 @@ struct ListenerOptionTests {
         #expect(child.waitForExit() == 2)
         #expect(child.stderr.contains("--keepalive takes IDLE or IDLE,INTVL,CNT"))
         #expect(child.readStdout(timeout: .seconds(1)).isEmpty)
+    }
+}
+
+/// A continuation resumed once, by whichever of several tasks comes first. An `NSLock`
+/// (a pthread mutex), which ThreadSanitizer sees, unlike `Synchronization.Mutex`'s futex.
+final class ResumeOnce<Value: Sendable>: @unchecked Sendable {  // `continuation` only under `lock`
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Value, Never>?
+
+    func start(_ continuation: CheckedContinuation<Value, Never>) {
+        lock.withLock { self.continuation = continuation }
+    }
+
+    func resume(_ value: Value) {
+        let taken = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        taken?.resume(returning: value)
     }
 }

@@ -76,6 +76,9 @@ static inline size_t sockit_cmsg_len(size_t length) { return CMSG_LEN(length); }
 /// `pthread_create` when the mask has one CPU.
 int sockit_thread_create_elsewhere(pthread_t *_Nonnull thread, void *_Nullable (*_Nonnull start)(void *_Nullable),
                                    void *_Nullable argument);
+/// The CPU a thread started by `sockit_thread_create_elsewhere` first ran on, before it took its
+/// creator's whole mask; -1 on any other thread.
+int sockit_thread_start_cpu(void);
 
 /// The CPU the calling thread runs on (`getcpu(2)`), or -1.
 static inline int sockit_current_cpu(void) {

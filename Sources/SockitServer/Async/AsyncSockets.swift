@@ -29,7 +29,7 @@ import Sockit
 public final class AsyncTCPListener: AsyncSequence, Sendable {
     public typealias Element = AsyncTCPConnection
 
-    private let readiness: Readiness
+    let readiness: Readiness
     private let group: EventLoopGroup
     /// The bound address (the real port when port 0 was asked).
     public let localAddress: SocketAddress
@@ -91,7 +91,7 @@ public final class AsyncTCPListener: AsyncSequence, Sendable {
 
 /// A TCP connection with async reads and writes on an event loop.
 public final class AsyncTCPConnection: Sendable {
-    private let readiness: Readiness
+    let readiness: Readiness
     /// The peer's address, when known.
     public let remoteAddress: SocketAddress?
 
@@ -166,7 +166,7 @@ public final class AsyncTCPConnection: Sendable {
 
 /// A UDP socket with async send and receive on an event loop.
 public final class AsyncUDPSocket: Sendable {
-    private let readiness: Readiness
+    let readiness: Readiness
     /// The bound address (the real port when port 0 was asked).
     public let localAddress: SocketAddress
 

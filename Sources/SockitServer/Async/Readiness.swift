@@ -81,6 +81,14 @@ final class Readiness: EventHandler, @unchecked Sendable {
         }
     }
 
+    /// How many tasks wait to read and to write now, as the loop sees it. For tests that must
+    /// act while a task is suspended here (cancel a read that really waits).
+    func waiting() async -> (readers: Int, writers: Int) {
+        await withCheckedContinuation { (continuation: CheckedContinuation<(readers: Int, writers: Int), Never>) in
+            loop.execute { [self] in continuation.resume(returning: (readers.count, writers.count)) }
+        }
+    }
+
     private func update() {
         guard !closed else { return }
         var wanted: Interest = .none
