@@ -279,11 +279,42 @@ extension Socket {
             }
             return
         }
+        if domain == .unix {
+            try connectUnix(to: address, timeout: timeout)
+            return
+        }
         let wasNonBlocking = try isNonBlocking()
         if !wasNonBlocking { try setNonBlocking(true) }
         defer { if !wasNonBlocking { try? setNonBlocking(false) } }
         if try connectNonBlocking(to: address) { return }
         try waitForConnect(address: address, timeout: timeout)
+    }
+
+    /// A Unix stream connect completes at once or not at all: when the listener's backlog is
+    /// full a non-blocking connect fails with `EAGAIN` (nothing is in progress, and the socket
+    /// polls writable while unconnected), and a blocking one waits for room for up to
+    /// `SO_SNDTIMEO`. So: a blocking connect with the send timeout set to `timeout`.
+    private func connectUnix(to address: SocketAddress, timeout: Duration) throws(SocketError) {
+        let wasNonBlocking = try isNonBlocking()
+        let sendTimeout = try getOption(.sendTimeout)
+        if wasNonBlocking { try setNonBlocking(false) }
+        try setOption(.sendTimeout, max(timeout, .microseconds(1)))
+        defer {
+            try? setOption(.sendTimeout, sendTimeout)
+            if wasNonBlocking { try? setNonBlocking(true) }
+        }
+        try withDescriptor("connect") { fd throws(SocketError) in
+            let result = address.withSockAddr { pointer, length in Sys.call { Glibc.connect(fd, pointer, length) } }
+            switch result {
+            case .success: return
+            case .failure(.wouldBlock):
+                throw SocketError(
+                    syscall: "connect", errno: .timedOut, address: address,
+                    hints: ["the listener's backlog stayed full for \(timeout): it does not accept connections"])
+            case .failure(let errno):
+                throw SocketError(syscall: "connect", errno: errno, address: address, socketType: type)
+            }
+        }
     }
 
     /// Starts a connect on a non-blocking socket: true when it completed at once, false when it
@@ -295,7 +326,12 @@ extension Socket {
             }
             switch result {
             case .success: return true
-            case .failure(.inProgress), .failure(.interrupted), .failure(.wouldBlock): return false
+            case .failure(.inProgress), .failure(.interrupted): return false
+            case .failure(.wouldBlock) where self.domain == .unix:
+                // Not in progress: the listener's backlog is full, and nothing will complete.
+                throw SocketError(
+                    syscall: "connect", errno: .wouldBlock, address: address,
+                    hints: ["the listener's backlog is full; try again later, or connect with a timeout"])
             case .failure(let errno):
                 throw SocketError(syscall: "connect", errno: errno, address: address, socketType: type)
             }

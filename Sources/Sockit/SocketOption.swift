@@ -37,14 +37,15 @@ public struct SocketOption<Value: Sendable>: Sendable {
     public let note: String?
     /// The bytes to offer `getsockopt`.
     let capacity: Int
-    let encode: @Sendable (Value) -> [UInt8]
-    let decode: @Sendable ([UInt8]) -> Value
+    let encode: @Sendable (Value) throws(SocketError) -> [UInt8]
+    let decode: @Sendable ([UInt8]) throws(SocketError) -> Value
     let render: @Sendable (Value) -> SocketOptionValue
 
     public init(
         level: CInt, name: CInt, levelName: String, cName: String, cType: String, access: SocketOptionAccess = .readWrite,
-        note: String? = nil, capacity: Int, encode: @escaping @Sendable (Value) -> [UInt8],
-        decode: @escaping @Sendable ([UInt8]) -> Value, render: @escaping @Sendable (Value) -> SocketOptionValue
+        note: String? = nil, capacity: Int, encode: @escaping @Sendable (Value) throws(SocketError) -> [UInt8],
+        decode: @escaping @Sendable ([UInt8]) throws(SocketError) -> Value,
+        render: @escaping @Sendable (Value) -> SocketOptionValue
     ) {
         self.level = level
         self.name = name
@@ -64,7 +65,7 @@ public struct SocketOption<Value: Sendable>: Sendable {
         AnySocketOption(
             level: level, name: name, levelName: levelName, cName: cName, cType: cType, access: access, note: note,
             read: { socket throws(SocketError) in self.render(try socket.getOption(self)) },
-            decodeBytes: { self.render(self.decode($0)) })
+            decodeBytes: { bytes throws(SocketError) in self.render(try self.decode(bytes)) })
     }
 }
 
@@ -116,14 +117,18 @@ public struct AnySocketOption: Sendable {
     public let access: SocketOptionAccess
     public let note: String?
     let read: @Sendable (Socket) throws(SocketError) -> SocketOptionValue
-    let decodeBytes: @Sendable ([UInt8]) -> SocketOptionValue
+    let decodeBytes: @Sendable ([UInt8]) throws(SocketError) -> SocketOptionValue
 
     /// Reads the option's current value from `socket`.
     public func value(of socket: Socket) throws(SocketError) -> SocketOptionValue { try read(socket) }
 
     /// Decodes bytes as `getsockopt` would return them, with this option's codec, and renders the
     /// value. For fuzzing the codecs with arbitrary bytes (`Fuzz/`).
-    @_spi(Fuzzing) public func value(decoding bytes: [UInt8]) -> SocketOptionValue { decodeBytes(bytes) }
+    ///
+    /// - Throws: `SocketError` (`EINVAL`) for bytes the kernel never returns (a negative time).
+    @_spi(Fuzzing) public func value(decoding bytes: [UInt8]) throws(SocketError) -> SocketOptionValue {
+        try decodeBytes(bytes)
+    }
 }
 
 extension Socket {
@@ -137,7 +142,7 @@ extension Socket {
                 syscall: "setsockopt", errno: .protocolNotAvailable, option: option.cName,
                 hints: ["\(option.cName) is read-only: the kernel reports it, no one sets it"])
         }
-        try setRawOption(level: option.level, name: option.name, bytes: option.encode(value), cName: option.cName)
+        try setRawOption(level: option.level, name: option.name, bytes: try option.encode(value), cName: option.cName)
     }
 
     /// Reads a typed option; sizes and times are the effective values the kernel uses.
@@ -149,7 +154,7 @@ extension Socket {
                 hints: ["\(option.cName) is write-only: the kernel does not report it"])
         }
         let bytes = try getRawOption(level: option.level, name: option.name, capacity: option.capacity, cName: option.cName)
-        return option.decode(bytes)
+        return try option.decode(bytes)
     }
 
     // MARK: Raw form
@@ -264,8 +269,13 @@ extension SocketOption where Value == Duration? {
         SocketOption(
             level: level, name: name, levelName: levelName, cName: cName, cType: "struct timeval", note: note,
             capacity: MemoryLayout<Glibc.timeval>.size,
-            encode: { value in
+            encode: { value throws(SocketError) in
                 var tv = Glibc.timeval()
+                if let value, value < .zero {
+                    throw SocketError(
+                        syscall: "setsockopt", errno: .invalidArgument, option: cName,
+                        hints: ["a timeout cannot be negative (\(value)); nil means wait forever"])
+                }
                 if let value, value > .zero {
                     let (seconds, attoseconds) = value.components
                     tv.tv_sec = Int(seconds)
@@ -274,9 +284,14 @@ extension SocketOption where Value == Duration? {
                 }
                 return withUnsafeBytes(of: tv) { Array($0) }
             },
-            decode: { bytes in
+            decode: { bytes throws(SocketError) in
                 guard bytes.count >= MemoryLayout<Glibc.timeval>.size else { return nil }
                 let tv = bytes.withUnsafeBytes { $0.loadUnaligned(as: Glibc.timeval.self) }
+                guard tv.tv_sec >= 0, (0..<1_000_000).contains(tv.tv_usec) else {
+                    throw SocketError(
+                        syscall: "getsockopt", errno: .invalidArgument, option: cName,
+                        hints: ["not a valid struct timeval: tv_sec \(tv.tv_sec), tv_usec \(tv.tv_usec)"])
+                }
                 if tv.tv_sec == 0 && tv.tv_usec == 0 { return nil }
                 return .seconds(tv.tv_sec) + .microseconds(tv.tv_usec)
             },
@@ -291,18 +306,29 @@ extension SocketOption where Value == Duration? {
         SocketOption(
             level: level, name: name, levelName: levelName, cName: cName, cType: "struct linger", note: note,
             capacity: MemoryLayout<Glibc.linger>.size,
-            encode: { value in
+            encode: { value throws(SocketError) in
                 var value32 = Glibc.linger()
+                if let value, value < .zero {
+                    throw SocketError(
+                        syscall: "setsockopt", errno: .invalidArgument, option: cName,
+                        hints: ["a linger time cannot be negative (\(value)); nil turns lingering off"])
+                }
                 if let value {
                     value32.l_onoff = 1
                     value32.l_linger = Int32(clamping: Int64((value / .seconds(1)).rounded(.up)))
                 }
                 return withUnsafeBytes(of: value32) { Array($0) }
             },
-            decode: { bytes in
+            decode: { bytes throws(SocketError) in
                 guard bytes.count >= MemoryLayout<Glibc.linger>.size else { return nil }
                 let value = bytes.withUnsafeBytes { $0.loadUnaligned(as: Glibc.linger.self) }
-                return value.l_onoff == 0 ? nil : .seconds(value.l_linger)
+                if value.l_onoff == 0 { return nil }
+                guard value.l_linger >= 0 else {
+                    throw SocketError(
+                        syscall: "getsockopt", errno: .invalidArgument, option: cName,
+                        hints: ["not a valid struct linger: l_linger \(value.l_linger)"])
+                }
+                return .seconds(value.l_linger)
             },
             render: { $0.map { .seconds($0.secondsValue) } ?? .none })
     }

@@ -92,11 +92,111 @@ struct SocketTests {
         #expect(from == (try sender.localAddress()))
     }
 
+    /// A signal whose handler does not ask for `SA_RESTART` makes a blocked call fail with EINTR;
+    /// sockit retries it, so the caller sees the connection or datagram, never EINTR. The thread
+    /// is signalled only once the kernel shows it blocked in the call (`/proc/self/task/TID/syscall`).
+    @Test func blockedCallsInterruptedBySignalsAreRetried() throws {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        var previous = sigaction()
+        #expect(sigaction(SIGURG, &action, &previous) == 0)
+        defer { sigaction(SIGURG, &previous, nil) }
+
+        let (listener, address) = try TestSupport.loopbackListener()
+        let accepted = try Self.interruptWhileBlocked(in: Self.acceptCalls) { () throws(SocketError) in
+            try listener.accept().1
+        } unblock: {
+            let client = try Socket(.ipv4, .stream)
+            try client.connect(to: address, timeout: .seconds(5))
+            return client
+        }
+        #expect(accepted != nil)
+
+        let receiver = try Socket(.ipv4, .datagram)
+        try receiver.bind(to: .ipv4(.loopback(port: 0)))
+        let receiverAddress = try receiver.localAddress()
+        let datagram = try Self.interruptWhileBlocked(in: Self.receiveCalls) { () throws(SocketError) in
+            try receiver.receiveFrom(maxBytes: 16).0
+        } unblock: {
+            let sender = try Socket(.ipv4, .datagram)
+            try sender.send([1, 2, 3], to: receiverAddress)
+            return sender
+        }
+        #expect(datagram == [1, 2, 3])
+    }
+
+    #if arch(x86_64)
+    static let acceptCalls = [288, 43]  // accept4, accept
+    static let receiveCalls = [45]  // recvfrom
+    #elseif arch(arm64)
+    static let acceptCalls = [242, 202]
+    static let receiveCalls = [207]
+    #endif
+
+    final class Blocked<Value: Sendable>: @unchecked Sendable {  // written by the thread before it ends, read after the join
+        var tid: Int32 = 0
+        var result: Result<Value, SocketError>?
+    }
+
+    /// Runs `call` on a thread; each time the thread is blocked in one of `syscalls`, sends it
+    /// SIGURG (3 times), then runs `unblock` and returns what `call` returned.
+    static func interruptWhileBlocked<Value: Sendable, Keep>(
+        in syscalls: [Int], _ call: @escaping @Sendable () throws(SocketError) -> Value,
+        unblock: () throws -> Keep
+    ) throws -> Value {
+        let blocked = Blocked<Value>()
+        let started = DispatchSemaphore(value: 0)
+        let thread = try #require(
+            startThread {
+                // /proc/thread-self links to PID/task/TID.
+                let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+                blocked.tid = link.split(separator: "/").last.flatMap { Int32($0) } ?? 0
+                started.signal()
+                blocked.result = Result { () throws(SocketError) in try call() }
+            })
+        started.wait()
+        let tid = blocked.tid
+        func isBlocked() -> Bool {
+            guard let text = try? String(contentsOfFile: "/proc/self/task/\(tid)/syscall", encoding: .utf8),
+                let number = text.split(separator: " ").first.flatMap({ Int($0) })
+            else { return false }
+            return syscalls.contains(number)
+        }
+        for _ in 0..<3 {
+            try #require(TestSupport.eventually(timeout: .seconds(10), isBlocked), "never blocked in \(syscalls)")
+            #expect(pthread_kill(thread, SIGURG) == 0)
+            // Out of the call, then (retried) back in it: the next round waits for that.
+            _ = TestSupport.eventually(timeout: .milliseconds(200)) { !isBlocked() }
+        }
+        let keep = try unblock()
+        pthread_join(thread, nil)
+        withExtendedLifetime(keep) {}
+        return try #require(blocked.result).get()
+    }
+
+    /// SIGPIPE is blocked on this thread while sending, so that one raised would wait, pending,
+    /// where `sigpending` sees it (and not kill the test process, or vanish if it is ignored).
     @Test func sendToAClosedPeerIsAnErrorNotSIGPIPE() throws {
         let (first, second) = try Socket.pair()
         try second.close()
+        var pipeOnly = sigset_t()
+        sigemptyset(&pipeOnly)
+        sigaddset(&pipeOnly, SIGPIPE)
+        var previous = sigset_t()
+        #expect(pthread_sigmask(SIG_BLOCK, &pipeOnly, &previous) == 0)
         let error = try #require(throws: SocketError.self) { try first.sendAll(Array(repeating: 7, count: 1024)) }
+        var pending = sigset_t()
+        sigpending(&pending)
+        let raised = sigismember(&pending, SIGPIPE) == 1
+        if raised {
+            var zero = timespec()
+            _ = sigtimedwait(&pipeOnly, nil, &zero)
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
         #expect(error.errno == .brokenPipe)
+        #expect(!raised, "sending to a closed peer raised SIGPIPE")
     }
 
     @Test func connectTimesOutOrIsRefusedWithClearErrors() throws {
@@ -110,6 +210,43 @@ struct SocketTests {
         #expect(error.description.hasPrefix("cannot connect to \(address): connection refused (ECONNREFUSED, errno 111)"))
         #expect(error.description.contains("nothing listens on \(address)"))
         #expect(try client.isNonBlocking() == false, "blocking mode restored after a timed connect")
+    }
+
+    /// A Unix listener that never accepts, its backlog full: a connect with a timeout fails with
+    /// ETIMEDOUT after about that long, and does not report a connection that was never made.
+    @Test func unixConnectToAFullBacklogTimesOut() throws {
+        let address = SocketAddress.unix(.init(path: "sockit-test-backlog-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", isAbstract: true))
+        let listener = try Socket(.unix, .stream)
+        try listener.bind(to: address)
+        try listener.listen(backlog: 0)
+        var queued: [Socket] = []
+        var full = false
+        for _ in 0..<16 where !full {
+            let client = try Socket(.unix, .stream, nonBlocking: true)
+            do {
+                _ = try client.connectNonBlocking(to: address)
+                queued.append(client)
+            } catch {
+                #expect(error.errno == .wouldBlock, "\(error)")
+                full = true
+            }
+        }
+        try #require(full, "the backlog never filled (\(queued.count) queued)")
+
+        let late = try Socket(.unix, .stream)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = try #require(throws: SocketError.self) { try late.connect(to: address, timeout: .milliseconds(300)) }
+        let waited = start.duration(to: clock.now)
+        #expect(error.errno == .timedOut, "\(error)")
+        #expect(waited >= .milliseconds(250) && waited < .seconds(3), "gave up after \(waited)")
+        #expect(throws: SocketError.self) { try late.remoteAddress() }
+        #expect(try late.getOption(.sendTimeout) == nil, "SO_SNDTIMEO restored")
+
+        // Once the listener takes one, a connect with a timeout succeeds.
+        _ = try listener.accept()
+        try late.connect(to: address, timeout: .seconds(5))
+        #expect(try late.remoteAddress() == address)
     }
 
     @Test func receiveTimeoutExpiresAsWouldBlock() throws {

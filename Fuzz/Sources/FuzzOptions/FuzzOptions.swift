@@ -15,9 +15,10 @@ let options = SocketOptionCatalog.all
 public func fuzzOptions(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     for option in options {
-        let value = option.value(decoding: bytes)
+        // Bytes the kernel never returns (a negative time) are refused with an error: fine.
+        guard let value = try? option.value(decoding: bytes) else { continue }
         _ = value.description
-        if option.value(decoding: bytes) != value {
+        if (try? option.value(decoding: bytes)) != value {
             fatalError("\(option.cName): decoding the same bytes twice gives different values")
         }
     }
