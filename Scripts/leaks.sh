@@ -36,28 +36,53 @@ echo_address=$(sed -n 's/^listening on //p' "$fixture/echo")
 fd=$(ls -l /proc/$holder/fd | awk '/socket:/ {print $9; exit}')
 
 status=0
+# run EXPECTED ARGS...: sockit ARGS must exit with EXPECTED and print no sanitizer report. A leak
+# (exit 86), a crash (a signal: 128+N), any other unexpected status fails the script.
 run() {
-    local out rc
+    local expected=$1 out rc
+    shift
     out=$("$sockit" "$@" 2>&1 >/dev/null) && rc=0 || rc=$?
     if [ "$rc" = 86 ] || grep -q "LeakSanitizer" <<<"$out"; then
         echo "LEAK: sockit $*"
+        echo "$out" | head -40
+        status=1
+    elif grep -q "AddressSanitizer\|runtime error\|Fatal error" <<<"$out" || [ "$rc" != "$expected" ]; then
+        echo "FAIL (exit $rc, expected $expected): sockit $*"
         echo "$out" | head -40
         status=1
     else
         echo "ok (exit $rc): sockit $*"
     fi
 }
-run options
-run options --udp6 --json
-run options --pid "$holder" --fd "$fd"
-run who "$port"
-run who "$port" --json
-run who "$port" --listening --scan-all
-run free "$port" --dry-run
-run free "$port" --dry-run --json
-run wait "$port" --listening --timeout 1
-run pick
-run send "$echo_address" hello, leaks
-run who 1 --tcp
-run options --pid 999999999 --fd 3
+run 0 options
+run 0 options --udp6 --json
+run 0 options --pid "$holder" --fd "$fd"
+run 0 who "$port"
+run 0 who "$port" --json
+run 0 who "$port" --listening --scan-all
+run 0 free "$port" --dry-run
+run 0 free "$port" --dry-run --json
+run 0 wait "$port" --listening --timeout 1
+run 0 pick
+run 0 send "$echo_address" hello, leaks
+run 1 who 1 --tcp
+run 2 options --pid 999999999 --fd 3
+run 2 who 65536
+
+# --dry-run signalled nothing: the holder still runs.
+if ! kill -0 "$holder" 2>/dev/null; then
+    echo "FAIL: the holder of port $port is gone after free --dry-run"
+    status=1
+fi
+# The echo server, stopped as a user stops it, exits 0 with no report.
+kill -TERM "$echo_pid"
+echo_status=0
+wait "$echo_pid" || echo_status=$?
+if [ "$echo_status" != 0 ] || grep -q "Sanitizer\|runtime error\|Fatal error" "$fixture/echo.err"; then
+    echo "FAIL (exit $echo_status): sockit echo, stopped with SIGTERM"
+    head -40 "$fixture/echo.err"
+    status=1
+else
+    echo "ok (exit 0): sockit echo, stopped with SIGTERM"
+fi
 exit $status
