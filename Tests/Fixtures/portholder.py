@@ -87,7 +87,7 @@ def main():
         sock = listener(reuse="--reuse" in flags)
         port = sock.getsockname()[1]
         for _ in range(count):
-            client = socket.create_connection(("127.0.0.1", port))
+            client = socket.create_connection(("::1" if "--v6" in flags else "127.0.0.1", port))
             server, _ = sock.accept()
             server.close()  # the server closes first: its side goes to TIME-WAIT
             client.settimeout(10)
