@@ -184,7 +184,10 @@ public struct PortInspector: Sendable {
         }
         let timeWait = relevant.filter(\.socket.isClosedConnection)
         diagnosis.timeWaitCount = timeWait.count
-        diagnosis.timeWaitLongestMilliseconds = timeWait.compactMap(\.socket.timerMilliseconds).max() ?? 0
+        if let time = ClosingTime.of(timeWait.map(\.socket)) {
+            diagnosis.timeWaitLongestMilliseconds = time.milliseconds
+            diagnosis.timeWaitIsUpperBound = !time.isExact
+        }
         if !timeWait.isEmpty && diagnosis.holders.isEmpty && diagnosis.hiddenSockets == 0 {
             let probe = BindProbe.probe(address, transport)
             diagnosis.timeWaitReusable = probe.plain == nil || probe.withReuseAddress == nil

@@ -89,10 +89,18 @@ public struct PortSocket: Sendable, Hashable {
     /// `LISTEN`, `ESTAB`, `TIME-WAIT`, `UNCONN`, … as `ss` prints them.
     public var stateName: String { state.name(for: transport) }
 
-    /// A closed connection the kernel finishes alone: TIME-WAIT, or an orphan (no file any more,
-    /// e.g. FIN-WAIT-2 after its process closed it) that becomes TIME-WAIT. No process holds it;
-    /// it blocks a bind only of a socket without `SO_REUSEADDR` (or when its listener lacked it).
-    public var isClosedConnection: Bool { state == .timeWait || (inode == 0 && state != .listen) }
+    /// A closed connection the kernel finishes alone: TIME-WAIT, or an orphan still closing (no
+    /// file any more: FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK after its process closed it). No
+    /// process holds it; it blocks a bind only of a socket without `SO_REUSEADDR` (or when its
+    /// listener lacked it). A connection without a file in any other state waits in a listener's
+    /// accept queue: it is not closed, and goes when the listener does.
+    public var isClosedConnection: Bool {
+        switch state {
+        case .timeWait: return true
+        case .finWait1, .finWait2, .closing, .lastAck: return inode == 0
+        default: return false
+        }
+    }
 
     /// The remote end as printed: the address, or `*:*` when there is none.
     public var remoteDescription: String { remote.map { "\($0)" } ?? "*:*" }

@@ -172,6 +172,8 @@ struct Who: AsyncParsableCommand {
             ("summary", .string(verdict.summary)),
             ("reason", .string(verdict.reason)),
             ("wait_ms", verdict.waitMilliseconds.map { .int($0) } ?? .null),
+            // Whether wait_ms is the time left (TIME-WAIT only) or an upper bound (still closing).
+            ("wait_exact", verdict.waitMilliseconds == nil ? .null : .bool(verdict.closing?.isExact ?? true)),
             ("holders", .array(verdict.holders.map { .int(Int($0.pid)) })),
         ])
     }
