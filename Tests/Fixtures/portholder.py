@@ -73,19 +73,19 @@ def echo_forever(sock):
                 conn.sendall(data)
 
 
-def wait_for_state(port, state, deadline_seconds=10):
-    """Polls /proc/net/tcp until a socket bound to 127.0.0.1:PORT is in STATE (hex, e.g. "05"):
-    the kernel makes the change on its own, with no event to wait on. Bounded in time."""
+def wait_for_states(port, done, what, deadline_seconds=10):
+    """Polls /proc/net/tcp until done(STATES) holds for the states (hex, e.g. "05") of the
+    sockets bound to 127.0.0.1:PORT: the kernel makes these changes on its own, with no event
+    to wait on. Bounded in time."""
     wanted = "0100007F:%04X" % port
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         with open("/proc/net/tcp") as table:
-            for line in table.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == wanted and fields[3] == state:
-                    return
+            states = [fields[3] for fields in (line.split() for line in table.readlines()[1:]) if fields[1] == wanted]
+        if done(states):
+            return
         time.sleep(0.005)
-    sys.exit("no socket on port %d reached state %s" % (port, state))
+    sys.exit("the sockets on port %d never were %s" % (port, what))
 
 
 def main():
@@ -139,6 +139,8 @@ def main():
             assert client.recv(1) == b""
             client.close()
         sock.close()
+        # Each server side turns TIME-WAIT once the client's FIN arrives, not when close returns.
+        wait_for_states(port, lambda states: states == ["06"] * count, "%d in TIME-WAIT" % count)
         print("ready %d" % port, flush=True)
         wait_for_stdin()
     elif mode == "run":
@@ -190,13 +192,15 @@ def main():
             server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             server.setblocking(False)
             try:
-                while True:
+                for _ in range(10000):  # both buffers are small and fixed: a few rounds fill them
                     server.send(b"x" * 65536)
+                sys.exit("the send buffer never filled")
             except BlockingIOError:
                 pass
         server.close()  # an orphan from now on: no file
         sock.close()
-        wait_for_state(port, "04" if state == "fin-wait-1" else "05")
+        code = "04" if state == "fin-wait-1" else "05"
+        wait_for_states(port, lambda states: states == [code], state)
         print("ready %d" % port, flush=True)
         wait_for_stdin()
     else:

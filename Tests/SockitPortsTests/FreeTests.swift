@@ -19,7 +19,8 @@ struct FreeTests {
         #expect(result.stdout.contains("port \(holder.port) is free"))
         #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL)
         // The client connected *to* the port is not a candidate: it was never signalled.
-        #expect(!result.stdout.contains("\(decoy.pid)"))
+        #expect(!result.stdout.split(separator: "\n").contains { $0.split(separator: " ").first == "\(decoy.pid)" })
+        #expect(!result.stdout.contains("pid \(decoy.pid)"))
         #expect(decoy.isAlive)
     }
 

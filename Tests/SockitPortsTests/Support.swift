@@ -39,8 +39,9 @@ final class Holder {
     var port: UInt16 { UInt16(fields[0])! }
     var pid: Int32 { child.pid }
 
-    /// Whether the process is still running (not exited, not a zombie we reaped).
-    var isAlive: Bool { child.exitStatus == nil && kill(child.pid, 0) == 0 }
+    /// Whether the process is still running. Its pidfd says so (`waitForExit`, which reaps it
+    /// once it has exited); `kill(pid, 0)` would succeed on a zombie that was never reaped.
+    var isAlive: Bool { child.waitForExit(timeout: .milliseconds(1)) == nil }
 }
 
 struct HolderFailure: Error, CustomStringConvertible {
