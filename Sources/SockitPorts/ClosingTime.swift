@@ -79,17 +79,17 @@ public struct ClosingTime: Sendable, Hashable {
         return longest
     }
 
-    /// `up to 57 s left`, or for a bound `time left not known precisely: at most 117 s (...)`.
+    /// `up to 57 s left`, or for a bound `time left not known precisely: at most 117 s, ...`.
     public var text: String {
         switch basis {
         case .timeWait:
             return "up to \(seconds) s left"
         case .finWait2(let timer):
-            return "time left not known precisely: at most \(seconds) s (up to \((timer + 999) / 1000) s more in "
-                + "FIN-WAIT-2, then 60 s of TIME-WAIT if the peer closes)"
+            return "time left not known precisely: at most \(seconds) s, up to \((timer + 999) / 1000) s more in "
+                + "FIN-WAIT-2 and then 60 s of TIME-WAIT if the peer closes"
         case .unknown(let finTimeout):
-            return "time left not known precisely: at most \(seconds) s (net.ipv4.tcp_fin_timeout, \(finTimeout) s, "
-                + "then 60 s of TIME-WAIT)"
+            return "time left not known precisely: at most \(seconds) s, net.ipv4.tcp_fin_timeout (\(finTimeout) s) "
+                + "and then 60 s of TIME-WAIT"
         }
     }
 

@@ -44,8 +44,8 @@ struct ClosingTimeTests {
         let bound = (timer + 60_000 + 999) / 1000
         #expect(
             reason.hasPrefix(
-                "1 closed connection in FIN-WAIT-2 (time left not known precisely: at most \(bound) s (up to "
-                    + "\((timer + 999) / 1000) s more in FIN-WAIT-2, then 60 s of TIME-WAIT if the peer closes))"),
+                "1 closed connection in FIN-WAIT-2 (time left not known precisely: at most \(bound) s, up to "
+                    + "\((timer + 999) / 1000) s more in FIN-WAIT-2 and then 60 s of TIME-WAIT if the peer closes)"),
             "\(reason)")
         #expect(reason.hasSuffix("so no option helps now: wait until they are gone (at most \(bound) s)"), "\(reason)")
         #expect(!reason.contains("s left"), "\(reason)")
@@ -84,8 +84,8 @@ struct ClosingTimeTests {
         let reason = try #require(verdict["reason"] as? String)
         #expect(
             reason.hasPrefix(
-                "1 closed connection in FIN-WAIT-1 (time left not known precisely: at most \(Self.finTimeout + 60) s "
-                    + "(net.ipv4.tcp_fin_timeout, \(Self.finTimeout) s, then 60 s of TIME-WAIT))"),
+                "1 closed connection in FIN-WAIT-1 (time left not known precisely: at most \(Self.finTimeout + 60) s, "
+                    + "net.ipv4.tcp_fin_timeout (\(Self.finTimeout) s) and then 60 s of TIME-WAIT)"),
             "\(reason)")
     }
 
