@@ -129,8 +129,12 @@ extension BindVerdict {
             closingText = "\(count(closing.count, "connection")) in TIME-WAIT (\(time?.text ?? ""))"
         } else {
             var states: [String] = []
-            for entry in closing where !states.contains(entry.socket.stateName) { states.append(entry.socket.stateName) }
-            closingText = "\(count(closing.count, "closed connection")) in \(states.joined(separator: " or ")) (\(time?.text ?? ""))"
+            for entry in closing where !states.contains(entry.socket.stateName) {
+                states.append(entry.socket.stateName)
+            }
+            closingText =
+                "\(count(closing.count, "closed connection")) in \(states.joined(separator: " or ")) "
+                + "(\(time?.text ?? ""))"
         }
 
         switch (probe.plain, probe.withReuseAddress) {

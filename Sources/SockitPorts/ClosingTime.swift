@@ -65,7 +65,8 @@ public struct ClosingTime: Sendable, Hashable {
                 // The kernel's TIME-WAIT structure in its FIN-WAIT-2 substate: its timer is what
                 // is left of net.ipv4.tcp_fin_timeout.
                 let timer = socket.timerMilliseconds!
-                time = ClosingTime(milliseconds: timer + timeWaitMilliseconds, basis: .finWait2(timerMilliseconds: timer))
+                time = ClosingTime(
+                    milliseconds: timer + timeWaitMilliseconds, basis: .finWait2(timerMilliseconds: timer))
             default:
                 time = unknownBound()
             }

@@ -33,7 +33,8 @@ struct ClosingTimeTests {
         let timer = try #require(orphan["timer_ms"] as? Int)
         #expect(timer > 0 && timer <= Self.finTimeout * 1000)
         // The client, which never closed, is a connection *to* the port.
-        #expect(sockets(document).contains { $0["state"] as? String == "CLOSE-WAIT" && $0["side"] as? String == "remote" })
+        #expect(
+            sockets(document).contains { $0["state"] as? String == "CLOSE-WAIT" && $0["side"] as? String == "remote" })
 
         let verdict = try #require(document["verdict"] as? [String: Any])
         #expect(verdict["kind"] as? String == "time_wait")
@@ -56,11 +57,13 @@ struct ClosingTimeTests {
         let lines = echo.stderr.split(separator: "\n").map(String.init)
         #expect(
             lines.contains {
-                $0.hasPrefix("  1 connection on this port is in TIME_WAIT or still closing (FIN_WAIT2, or another state "
-                    + "before it): when it ends is not known precisely, at most ")
+                $0.hasPrefix(
+                    "  1 connection on this port is in TIME_WAIT or still closing (FIN_WAIT2, or another "
+                        + "state before it): when it ends is not known precisely, at most ")
             }, "\(echo.stderr)")
         #expect(!echo.stderr.contains("s left"), "\(echo.stderr)")
-        let atMost = echo.stderr.components(separatedBy: "at most ").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+        let atMost = echo.stderr.components(separatedBy: "at most ").dropFirst()
+            .compactMap { Int($0.prefix { $0.isNumber }) }
         #expect(!atMost.isEmpty && atMost.allSatisfy { $0 > 60 && $0 <= Self.finTimeout + 60 }, "\(echo.stderr)")
     }
 
@@ -104,11 +107,13 @@ struct ClosingTimeTests {
             return 30
         }
         let timeWait = [socket(.timeWait, 41_000, "timewait"), socket(.timeWait, 12_000, "timewait")]
-        #expect(ClosingTime.of(timeWait, finTimeoutSeconds: finTimeout) == ClosingTime(milliseconds: 41_000, basis: .timeWait))
+        let exact = ClosingTime.of(timeWait, finTimeoutSeconds: finTimeout)
+        #expect(exact == ClosingTime(milliseconds: 41_000, basis: .timeWait))
         #expect(reads == 0)
         // A retransmission timer (LAST-ACK, CLOSING, FIN-WAIT-1) says nothing of the end.
         for state in [SocketState.lastAck, .closing, .finWait1] {
-            let time = try #require(ClosingTime.of(timeWait + [socket(state, 200, "retrans")], finTimeoutSeconds: finTimeout))
+            let time = try #require(
+                ClosingTime.of(timeWait + [socket(state, 200, "retrans")], finTimeoutSeconds: finTimeout))
             #expect(time == ClosingTime(milliseconds: 90_000, basis: .unknown(finTimeoutSeconds: 30)), "\(state)")
             #expect(!time.isExact)
         }

@@ -107,7 +107,8 @@ struct FreeTests {
 
         let text = try TestSupport.sockit(["free", port, "--yes"])
         #expect(text.status == 1)
-        #expect(text.stdout.contains("refused: it belongs to user nobody (--all-users to include it)"), "\(text.stdout)")
+        #expect(
+            text.stdout.contains("refused: it belongs to user nobody (--all-users to include it)"), "\(text.stdout)")
         #expect(!text.stdout.contains("sent "))
         // Alive and still listening.
         #expect(holder.isAlive)

@@ -77,7 +77,9 @@ struct SocketTableTests {
                         let before = try netlink.read(query)
                         let fromProc = try proc.read(query)
                         let after = try netlink.read(query)
-                        let label = "\(transport) port \(port) \(family) \(families) localOnly \(localOnly) \(String(describing: states))"
+                        let label =
+                            "\(transport) port \(port) \(family) \(families) localOnly \(localOnly) "
+                            + String(describing: states)
                         #expect(before.fallbacks.isEmpty && fromProc.fallbacks.isEmpty, "\(label)")
                         #expect(
                             Set(before.sockets.map(Self.key)) == Set(fromProc.sockets.map(Self.key)),
@@ -89,9 +91,10 @@ struct SocketTableTests {
                             guard let timer = socket.timerMilliseconds else { continue }
                             let first = before.sockets.first { Self.key($0) == Self.key(socket) }?.timerMilliseconds
                             let last = after.sockets.first { Self.key($0) == Self.key(socket) }?.timerMilliseconds
+                            let netlinkTimers = "netlink \(String(describing: first)) then \(String(describing: last))"
                             #expect(
                                 first.map { timer <= $0 + 20 } == true && last.map { timer >= $0 - 30 } == true,
-                                "\(label): \(Self.key(socket)) /proc \(timer) ms, netlink \(String(describing: first)) then \(String(describing: last))")
+                                "\(label): \(Self.key(socket)) /proc \(timer) ms, \(netlinkTimers)")
                         }
                     }
                 }
@@ -105,7 +108,8 @@ struct SocketTableTests {
             #expect(all.map { "\($0.stateName) \($0.side(for: port).rawValue)" }.sorted() == expected, "\(family)")
             #expect(all.allSatisfy { $0.local.domain == family })
             #expect(all.filter { $0.state != .timeWait }.allSatisfy { $0.inode != 0 && $0.uid == geteuid() })
-            #expect(all.filter { $0.state == .timeWait }.allSatisfy { $0.timerKind == "timewait" && $0.timerMilliseconds != nil })
+            let timeWait = all.filter { $0.state == .timeWait }
+            #expect(timeWait.allSatisfy { $0.timerKind == "timewait" && $0.timerMilliseconds != nil })
         }
         _ = (v4.sockets, v6.sockets)
     }
@@ -165,14 +169,16 @@ struct SocketTableTests {
                 "sockit: debug: tcp sockets read from /proc/net, netlink is not available: cannot open a "
                     + "NETLINK_SOCK_DIAG socket: address family not supported by protocol (EAFNOSUPPORT"),
             "\(fallback.stderr)")
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(fallback.stdout.utf8)) as? [String: Any])
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(fallback.stdout.utf8)) as? [String: Any])
         #expect(sockets(document).map { $0["pid"] as? Int } == [Int(holder.pid)])
 
         let quiet = try TestSupport.run("/usr/bin/strace", inject + who)
         #expect(quiet.status == 0)
         #expect(!quiet.stderr.contains("debug"), "\(quiet.stderr)")
 
-        let forced = try TestSupport.run("/usr/bin/strace", inject + who, environment: ["SOCKIT_SOCKET_TABLE": "netlink"])
+        let forced = try TestSupport.run(
+            "/usr/bin/strace", inject + who, environment: ["SOCKIT_SOCKET_TABLE": "netlink"])
         #expect(forced.status == 2)
         #expect(forced.stdout.isEmpty)
         #expect(
@@ -181,7 +187,8 @@ struct SocketTableTests {
 
         // Not "unavailable": an error, also without forcing.
         let broken = try TestSupport.run(
-            "/usr/bin/strace", ["-o", "/dev/null", "-e", "trace=socket", "-e", "inject=socket:error=EMFILE:when=1"] + who)
+            "/usr/bin/strace",
+            ["-o", "/dev/null", "-e", "trace=socket", "-e", "inject=socket:error=EMFILE:when=1"] + who)
         #expect(broken.status == 2)
         #expect(broken.stderr.contains("too many open files (EMFILE"), "\(broken.stderr)")
 

@@ -73,7 +73,8 @@ struct WhoTests {
             let result = try TestSupport.run(
                 TestSupport.sockitBinary, arguments, environment: ["SOCKIT_SOCKET_TABLE": source])
             #expect(result.status == 0, "\(source): \(result.stderr)")
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let document = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             return sockets(document).map { entry in
                 ["protocol", "state", "family", "local", "remote", "side", "pid", "fd", "inode", "uid", "timer"]
                     .map { "\(entry[$0] ?? "?")" }.joined(separator: " ")

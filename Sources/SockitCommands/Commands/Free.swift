@@ -22,6 +22,12 @@ struct Free: AsyncParsableCommand {
             It never signals pid 1, itself or its parent, nor another user's process unless \
             --all-users.
 
+            Holders are looked for as sockit who does (the socket owner's processes, then \
+            the fork family of the holders found). When the port is still busy once they are \
+            gone, sockit reads every process for holders that search cannot reach (a socket \
+            passed with SCM_RIGHTS, as a hand-off does) and stops them too. --dry-run reads \
+            every process at once.
+
             Exit status: 0 when the port is free at the end (with --dry-run: when there is \
             something to signal), 1 when it is not (or nothing holds it and it is still busy), \
             2 on an error.

@@ -84,7 +84,8 @@ struct SockDiag: SocketTableSource {
                 errno: errno)
         }
         if !parser.finished {
-            throw SocketTableError("the \(transport) sock_diag reply ended before NLMSG_DONE", errno: Errno(rawValue: EPROTO))
+            throw SocketTableError(
+                "the \(transport) sock_diag reply ended before NLMSG_DONE", errno: Errno(rawValue: EPROTO))
         }
         return parser.sockets
     }
