@@ -110,23 +110,29 @@ public struct PortDiagnosis: Sendable, Hashable {
     public var hiddenSockets: Int
     /// A listener is among the hidden sockets.
     public var hiddenListener: Bool
-    /// Connections on the port in TIME_WAIT.
+    /// Connections on the port in TIME_WAIT, or closed and still closing (FIN_WAIT2, ...).
     public var timeWaitCount: Int
-    /// The longest time left on a TIME_WAIT connection, in milliseconds.
+    /// The longest time left on a TIME_WAIT connection, in milliseconds; an upper bound when
+    /// `timeWaitIsUpperBound`.
     public var timeWaitLongestMilliseconds: Int
+    /// Some connections are still closing (FIN_WAIT1, FIN_WAIT2, CLOSING, LAST_ACK): when they
+    /// end is not known, and `timeWaitLongestMilliseconds` bounds it (net.ipv4.tcp_fin_timeout
+    /// and then TIME_WAIT's 60 s) instead of being the time left.
+    public var timeWaitIsUpperBound: Bool
     /// Whether the TIME_WAIT sockets allow rebinding with `SO_REUSEADDR` (the old listener set it);
     /// nil when unknown.
     public var timeWaitReusable: Bool?
 
     public init(
         holders: [Holder] = [], hiddenSockets: Int = 0, hiddenListener: Bool = false, timeWaitCount: Int = 0,
-        timeWaitLongestMilliseconds: Int = 0, timeWaitReusable: Bool? = nil
+        timeWaitLongestMilliseconds: Int = 0, timeWaitIsUpperBound: Bool = false, timeWaitReusable: Bool? = nil
     ) {
         self.holders = holders
         self.hiddenSockets = hiddenSockets
         self.hiddenListener = hiddenListener
         self.timeWaitCount = timeWaitCount
         self.timeWaitLongestMilliseconds = timeWaitLongestMilliseconds
+        self.timeWaitIsUpperBound = timeWaitIsUpperBound
         self.timeWaitReusable = timeWaitReusable
     }
 }
@@ -268,17 +274,23 @@ extension SocketError {
         if diagnosis.timeWaitCount > 0 {
             let seconds = (diagnosis.timeWaitLongestMilliseconds + 999) / 1000
             let plural = diagnosis.timeWaitCount == 1 ? "connection" : "connections"
+            let wait =
+                diagnosis.timeWaitIsUpperBound ? "wait until they are gone (at most \(seconds) s)" : "wait \(seconds) s"
             lines.append(
                 "\(diagnosis.timeWaitCount) \(plural) on this port \(diagnosis.timeWaitCount == 1 ? "is" : "are") "
-                    + "in TIME_WAIT (up to \(seconds) s left); no process listens")
+                    + (diagnosis.timeWaitIsUpperBound
+                        ? "in TIME_WAIT or still closing (FIN_WAIT2, or another state before it): when "
+                            + "\(diagnosis.timeWaitCount == 1 ? "it ends" : "they end") is not known precisely, "
+                            + "at most \(seconds) s from now; no process listens"
+                        : "in TIME_WAIT (up to \(seconds) s left); no process listens"))
             switch (diagnosis.timeWaitReusable, reuseAddressWasSet) {
             case (false?, _):
                 lines.append(
                     "they come from a listener that did not set SO_REUSEADDR, so no option helps now: "
-                        + "wait \(seconds) s (and set SO_REUSEADDR in the server for next time)")
+                        + "\(wait) (and set SO_REUSEADDR in the server for next time)")
             case (_, true?):
                 lines.append(
-                    "SO_REUSEADDR is set here, so the old listener did not set it: wait \(seconds) s")
+                    "SO_REUSEADDR is set here, so the old listener did not set it: \(wait)")
             default:
                 lines.append("set SO_REUSEADDR (SocketOption.reuseAddress) before bind to rebind now")
             }

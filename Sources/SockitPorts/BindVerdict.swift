@@ -57,8 +57,12 @@ public struct BindVerdict: Sendable, Hashable {
     public var needsReuseAddress: Bool
     /// One sentence that says why.
     public var reason: String
-    /// For `.timeWait`: how long until the last TIME-WAIT timer runs out.
+    /// For `.timeWait`: how long until the last closed connection is gone (`closing`'s time:
+    /// exact for TIME-WAIT, an upper bound for connections still closing).
     public var waitMilliseconds: Int?
+    /// How long the closed connections among the sockets that conflict may still block a bind;
+    /// nil when there are none.
+    public var closing: ClosingTime?
     /// The processes that hold the address, for `.inUse` and `.shared`.
     public var holders: [SocketHolder]
 }
@@ -102,27 +106,36 @@ public struct BindProbe: Sendable, Hashable {
 
 extension BindVerdict {
     /// The verdict for `address`, from a probe and the sockets bound to its port (`report.local`).
+    /// `finTimeoutSeconds`: `net.ipv4.tcp_fin_timeout`, read only when a connection is still closing.
     public static func decide(
         address: SocketAddress, transport: TransportProtocol, probe: BindProbe, local: [PortReport.Entry],
-        unreadableProcesses: Int
+        unreadableProcesses: Int, finTimeoutSeconds: () -> Int = ClosingTime.systemFinTimeoutSeconds
     ) -> BindVerdict {
         var verdict = BindVerdict(
             address: address, transport: transport, kind: .free, bindable: true, needsReuseAddress: false,
-            reason: "", waitMilliseconds: nil, holders: [])
+            reason: "", waitMilliseconds: nil, closing: nil, holders: [])
         let port = address.port ?? 0
         let relevant = local.filter { $0.socket.transport == transport && Self.conflicts($0.socket.local, address) }
         let closing = relevant.filter(\.socket.isClosedConnection)
-        let longest = closing.compactMap(\.socket.timerMilliseconds).max() ?? 0
-        let seconds = (longest + 999) / 1000
+        let time = ClosingTime.of(closing.map(\.socket), finTimeoutSeconds: finTimeoutSeconds)
+        verdict.closing = time
         let live = relevant.filter { !$0.socket.isClosedConnection }
         let listeners = live.filter { $0.socket.state == .listen || ($0.socket.transport == .udp && $0.socket.remote == nil) }
         let holders = Self.uniqueHolders(listeners.isEmpty ? live : listeners)
         verdict.holders = holders
         func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-        let closingText =
-            closing.allSatisfy { $0.socket.state == .timeWait }
-            ? "\(count(closing.count, "connection")) in TIME-WAIT (up to \(seconds) s left)"
-            : "\(count(closing.count, "closed connection")) in TIME-WAIT or FIN-WAIT-2 (up to \(seconds) s left)"
+        let closingText: String
+        if closing.allSatisfy({ $0.socket.state == .timeWait }) {
+            closingText = "\(count(closing.count, "connection")) in TIME-WAIT (\(time?.text ?? ""))"
+        } else {
+            var states: [String] = []
+            for entry in closing where !states.contains(entry.socket.stateName) {
+                states.append(entry.socket.stateName)
+            }
+            closingText =
+                "\(count(closing.count, "closed connection")) in \(states.joined(separator: " or ")) "
+                + "(\(time?.text ?? ""))"
+        }
 
         switch (probe.plain, probe.withReuseAddress) {
         case (nil, _):
@@ -177,10 +190,11 @@ extension BindVerdict {
                     + "run as root to see it: sudo sockit who \(port)"
             } else if !closing.isEmpty && live.isEmpty {
                 verdict.kind = .timeWait
-                verdict.waitMilliseconds = longest
+                verdict.waitMilliseconds = time?.milliseconds
+                let wait = time?.advice ?? "wait"
                 verdict.reason =
-                    "\(closingText) from a listener that did not set SO_REUSEADDR block every bind, "
-                    + "so no option helps now: wait \(seconds) s"
+                    "\(closingText) from a listener that did not set SO_REUSEADDR "
+                    + "\(closing.count == 1 ? "blocks" : "block") every bind, so no option helps now: \(wait)"
             } else if !live.isEmpty {
                 verdict.kind = .inUse
                 verdict.reason =

@@ -48,11 +48,20 @@ public struct PortFreer: Sendable {
         self.allowOtherUsers = allowOtherUsers
     }
 
-    /// The holders of `port` (sockets bound to it here), each with its refusal if any, and the report.
-    public func candidates(port: UInt16, transports: TransportSet) throws(SocketTableError) -> (
-        [Candidate], PortReport
-    ) {
-        let report = try inspector.report(port: port, transports: transports, localOnly: true)
+    /// The holders of `port` (sockets bound to it here), each with its refusal if any, and the
+    /// report. `search`: how to look for them (nil: as the inspector does). When a fast search
+    /// leaves a socket bound to the port without a holder, every process is read before this
+    /// answers.
+    public func candidates(port: UInt16, transports: TransportSet, search: HolderSearch? = nil)
+        throws(SocketTableError) -> ([Candidate], PortReport)
+    {
+        var inspector = self.inspector
+        if let search { inspector.search = search }
+        var report = try inspector.report(port: port, transports: transports, localOnly: true)
+        if inspector.search == .fast && Self.hasSocketsWithoutHolder(report) {
+            inspector.search = .exhaustive
+            report = try inspector.report(port: port, transports: transports, localOnly: true)
+        }
         var byPID: [Int32: Candidate] = [:]
         var order: [Int32] = []
         for entry in report.local where !entry.socket.isClosedConnection {
@@ -65,6 +74,18 @@ public struct PortFreer: Sendable {
             }
         }
         return (order.map { byPID[$0]! }, report)
+    }
+
+    /// Whether the inspector's search may have missed holders that reading every process would
+    /// find: a fast search follows the fork family of the holders it finds, so a process given
+    /// the socket with `SCM_RIGHTS` (a listener handed off) while another still holds it is not
+    /// among them. Once the holders found are gone and the port is still busy, look again with
+    /// `candidates(port:transports:search: .exhaustive)`.
+    public var searchMayMissHolders: Bool { inspector.search == .fast }
+
+    /// Whether a live socket bound to the port has a file (an inode) but no holder was found.
+    static func hasSocketsWithoutHolder(_ report: PortReport) -> Bool {
+        report.local.contains { !$0.socket.isClosedConnection && $0.socket.inode != 0 && $0.holders.isEmpty }
     }
 
     /// Why `holder` must not be signalled, or nil.

@@ -22,6 +22,8 @@ public struct PortReport: Sendable {
     public var processesScanned: Int
     /// Whether a server could bind the port now; nil when not asked for.
     public var verdict: BindVerdict?
+    /// The transports whose sockets came from `/proc/net` because netlink is not available here.
+    public var tableFallbacks: [SocketTableFallback] = []
 
     /// The sockets bound to the port on this machine.
     public var local: [Entry] { entries.filter { $0.side == .local } }
@@ -63,17 +65,19 @@ public struct PortInspector: Sendable {
         verdictTransport: TransportProtocol = .tcp
     ) throws(SocketTableError) -> PortReport {
         let pending = processes.startSearch(search)
-        let sockets: [PortSocket]
+        let reading: SocketTableReading
         do {
-            sockets = try table.sockets(
+            reading = try table.read(
                 SocketQuery(port: port, localOnly: localOnly, transports: transports, states: states))
         } catch {
             pending.cancel()
             throw error
         }
-        return build(
-            port: port, sockets: sockets, pending: pending, verdictFor: verdictAddress,
+        var report = build(
+            port: port, sockets: reading.sockets, pending: pending, verdictFor: verdictAddress,
             verdictTransport: verdictTransport)
+        report.tableFallbacks = reading.fallbacks
+        return report
     }
 
     /// Only the sockets that listen on `port`: TCP listeners, and UDP sockets bound to it and not
@@ -84,16 +88,25 @@ public struct PortInspector: Sendable {
         verdictTransport: TransportProtocol = .tcp
     ) throws(SocketTableError) -> PortReport {
         var sockets: [PortSocket] = []
+        var fallbacks: [SocketTableFallback] = []
         if transports.contains(.tcp) {
-            sockets += try table.sockets(SocketQuery(port: port, localOnly: true, transports: [.tcp], states: [.listen]))
+            let reading = try table.read(
+                SocketQuery(port: port, localOnly: true, transports: [.tcp], states: [.listen]))
+            sockets += reading.sockets
+            fallbacks += reading.fallbacks
         }
         if transports.contains(.udp) {
-            sockets += try table.sockets(SocketQuery(port: port, localOnly: true, transports: [.udp], states: [.close]))
+            let reading = try table.read(
+                SocketQuery(port: port, localOnly: true, transports: [.udp], states: [.close]))
+            sockets += reading.sockets
+            fallbacks += reading.fallbacks
         }
         // Only listeners: the dump is short, and reading /proc ahead would not pay.
-        return build(
+        var report = build(
             port: port, sockets: sockets, pending: DeferredHolderSearch(source: processes, search: search),
             verdictFor: verdictAddress, verdictTransport: verdictTransport)
+        report.tableFallbacks = fallbacks
+        return report
     }
 
     /// The report for sockets read from the table: their holders, then the verdict if asked.
@@ -171,7 +184,10 @@ public struct PortInspector: Sendable {
         }
         let timeWait = relevant.filter(\.socket.isClosedConnection)
         diagnosis.timeWaitCount = timeWait.count
-        diagnosis.timeWaitLongestMilliseconds = timeWait.compactMap(\.socket.timerMilliseconds).max() ?? 0
+        if let time = ClosingTime.of(timeWait.map(\.socket)) {
+            diagnosis.timeWaitLongestMilliseconds = time.milliseconds
+            diagnosis.timeWaitIsUpperBound = !time.isExact
+        }
         if !timeWait.isEmpty && diagnosis.holders.isEmpty && diagnosis.hiddenSockets == 0 {
             let probe = BindProbe.probe(address, transport)
             diagnosis.timeWaitReusable = probe.plain == nil || probe.withReuseAddress == nil

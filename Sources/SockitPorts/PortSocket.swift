@@ -89,10 +89,18 @@ public struct PortSocket: Sendable, Hashable {
     /// `LISTEN`, `ESTAB`, `TIME-WAIT`, `UNCONN`, … as `ss` prints them.
     public var stateName: String { state.name(for: transport) }
 
-    /// A closed connection the kernel finishes alone: TIME-WAIT, or an orphan (no file any more,
-    /// e.g. FIN-WAIT-2 after its process closed it) that becomes TIME-WAIT. No process holds it;
-    /// it blocks a bind only of a socket without `SO_REUSEADDR` (or when its listener lacked it).
-    public var isClosedConnection: Bool { state == .timeWait || (inode == 0 && state != .listen) }
+    /// A closed connection the kernel finishes alone: TIME-WAIT, or an orphan still closing (no
+    /// file any more: FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK after its process closed it). No
+    /// process holds it; it blocks a bind only of a socket without `SO_REUSEADDR` (or when its
+    /// listener lacked it). A connection without a file in any other state waits in a listener's
+    /// accept queue: it is not closed, and goes when the listener does.
+    public var isClosedConnection: Bool {
+        switch state {
+        case .timeWait: return true
+        case .finWait1, .finWait2, .closing, .lastAck: return inode == 0
+        default: return false
+        }
+    }
 
     /// The remote end as printed: the address, or `*:*` when there is none.
     public var remoteDescription: String { remote.map { "\($0)" } ?? "*:*" }
@@ -146,46 +154,141 @@ public struct SocketQuery: Sendable, Hashable {
 }
 
 /// Where the socket table comes from. `SocketTable.system` reads it through netlink
-/// (`NETLINK_SOCK_DIAG`) and falls back to `/proc/net` when netlink is refused.
+/// (`NETLINK_SOCK_DIAG`), and from `/proc/net` where netlink is not available.
 public protocol SocketTableSource: Sendable {
     /// The sockets that answer `query`, in the kernel's order.
     func sockets(_ query: SocketQuery) throws(SocketTableError) -> [PortSocket]
+    /// The same sockets, and which transports came from a fallback source and why.
+    func read(_ query: SocketQuery) throws(SocketTableError) -> SocketTableReading
+}
+
+extension SocketTableSource {
+    /// A source without a fallback: its sockets, no fallback.
+    public func read(_ query: SocketQuery) throws(SocketTableError) -> SocketTableReading {
+        SocketTableReading(sockets: try sockets(query))
+    }
+}
+
+/// What a read of the socket table gave: the sockets, and the transports read from `/proc/net`
+/// because netlink is not available here.
+public struct SocketTableReading: Sendable {
+    public var sockets: [PortSocket]
+    public var fallbacks: [SocketTableFallback]
+
+    public init(sockets: [PortSocket], fallbacks: [SocketTableFallback] = []) {
+        self.sockets = sockets
+        self.fallbacks = fallbacks
+    }
+}
+
+/// One transport read from `/proc/net` instead of netlink, and the netlink error that made it so.
+/// The library says it and never prints it; the CLI prints it under `SOCKIT_DEBUG`.
+public struct SocketTableFallback: Sendable, Hashable, CustomStringConvertible {
+    public var transport: TransportProtocol
+    public var reason: SocketTableError
+
+    public var description: String { "\(transport) sockets read from /proc/net, netlink is not available: \(reason)" }
 }
 
 /// The socket table could not be read.
-public struct SocketTableError: Error, Sendable, CustomStringConvertible {
+public struct SocketTableError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
+    /// The errno behind it (a syscall's, or the kernel's answer to a netlink request), if any.
+    public var errno: Errno?
 
-/// The system's socket table: netlink first, `/proc/net` where netlink is refused.
-public struct SocketTable: SocketTableSource {
-    let primary: any SocketTableSource
-    let fallback: any SocketTableSource
-
-    /// The table of this machine's network namespace. `SOCKIT_SOCKET_TABLE=proc` in the
-    /// environment reads `/proc/net` only (to compare the two, or where netlink misbehaves).
-    public static var system: SocketTable {
-        if let source = getenv("SOCKIT_SOCKET_TABLE"), String(cString: source) == "proc" {
-            return SocketTable(primary: ProcNetTable(), fallback: ProcNetTable())
-        }
-        return SocketTable(primary: SockDiag(), fallback: ProcNetTable())
+    public init(_ message: String, errno: Errno? = nil) {
+        self.message = message
+        self.errno = errno
     }
 
-    /// Each transport from netlink, or from `/proc/net` when netlink refuses it (UDP alone fails
-    /// where the `udp_diag` module is missing).
+    public var description: String { message }
+
+    /// Whether the error says that netlink's socket table is not available here, rather than
+    /// that reading it went wrong: `EPROTONOSUPPORT` (a kernel without `NETLINK_SOCK_DIAG`),
+    /// `EAFNOSUPPORT` (no netlink sockets at all: a sandbox, systemd's `RestrictAddressFamilies`),
+    /// `EACCES` or `EPERM` (a seccomp filter or an LSM), `ENOENT` (the kernel's answer to a dump
+    /// for a family or protocol without a diag handler: `inet_diag` or `udp_diag` not loaded).
+    public var meansUnavailable: Bool {
+        guard let errno else { return false }
+        return [EPROTONOSUPPORT, EAFNOSUPPORT, EACCES, EPERM, ENOENT].contains(errno.rawValue)
+    }
+}
+
+/// The system's socket table: netlink, and `/proc/net` for a transport netlink is not available
+/// for. Any other netlink error is an error: a broken netlink path never turns into `/proc`.
+public struct SocketTable: SocketTableSource {
+    /// Which source to read.
+    public enum Mode: Sendable, Hashable {
+        /// Netlink; `/proc/net` for a transport netlink is not available for
+        /// (`SocketTableError.meansUnavailable`), said in `SocketTableReading.fallbacks`.
+        case automatic
+        /// Netlink only: any netlink error is an error.
+        case netlink
+        /// `/proc/net` only.
+        case proc
+    }
+
+    public var mode: Mode
+    let netlink: any SocketTableSource
+    let proc: any SocketTableSource
+    /// An unknown `SOCKIT_SOCKET_TABLE` value: every read fails and names it.
+    private var badSetting: String?
+
+    public init(mode: Mode = .automatic) {
+        self.init(mode: mode, netlink: SockDiag(), proc: ProcNetTable())
+    }
+
+    init(mode: Mode, netlink: any SocketTableSource, proc: any SocketTableSource) {
+        self.mode = mode
+        self.netlink = netlink
+        self.proc = proc
+    }
+
+    /// The table of this machine's network namespace, as `SOCKIT_SOCKET_TABLE` in the environment
+    /// says: `netlink` (netlink only: a netlink failure is an error), `proc` (`/proc/net` only),
+    /// `auto` or unset (netlink, `/proc/net` where it is not available).
+    public static var system: SocketTable {
+        guard let raw = getenv("SOCKIT_SOCKET_TABLE") else { return SocketTable() }
+        switch String(cString: raw) {
+        case "", "auto": return SocketTable()
+        case "netlink": return SocketTable(mode: .netlink)
+        case "proc": return SocketTable(mode: .proc)
+        case let other:
+            var table = SocketTable()
+            table.badSetting = other
+            return table
+        }
+    }
+
     public func sockets(_ query: SocketQuery) throws(SocketTableError) -> [PortSocket] {
-        var result: [PortSocket] = []
+        try read(query).sockets
+    }
+
+    /// Each transport from netlink or `/proc/net` as `mode` says (UDP alone is not available
+    /// where the `udp_diag` module is missing).
+    public func read(_ query: SocketQuery) throws(SocketTableError) -> SocketTableReading {
+        if let badSetting {
+            throw SocketTableError("SOCKIT_SOCKET_TABLE=\"\(badSetting)\" is not a source: use netlink, proc or auto")
+        }
+        var reading = SocketTableReading(sockets: [])
         for transport in TransportProtocol.allCases where query.transports.contains(transport) {
             var one = query
             one.transports = [transport]
-            do {
-                result += try primary.sockets(one)
-            } catch {
-                result += try fallback.sockets(one)
+            switch mode {
+            case .netlink:
+                reading.sockets += try netlink.sockets(one)
+            case .proc:
+                reading.sockets += try proc.sockets(one)
+            case .automatic:
+                do {
+                    reading.sockets += try netlink.sockets(one)
+                } catch {
+                    guard error.meansUnavailable else { throw error }
+                    reading.sockets += try proc.sockets(one)
+                    reading.fallbacks.append(SocketTableFallback(transport: transport, reason: error))
+                }
             }
         }
-        return result
+        return reading
     }
 }

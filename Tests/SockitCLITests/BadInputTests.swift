@@ -78,19 +78,45 @@ struct BadInputTests {
         #expect(access(Self.longPath, F_OK) != 0)
         #expect(access(String(Self.longPath.prefix(107)), F_OK) != 0)
 
-        // A holder of a port survives every malformed free of that port.
-        let (listener, address) = try TestSupport.loopbackListener()
-        let port = String(address.port!)
-        let child = try ChildProcess(
-            "/bin/sh", ["-c", "exec \(TestSupport.sockitBinary) free \(port) --grace -5 --yes"])
-        #expect(child.waitForExit(timeout: .seconds(20)) == 2)
-        for arguments in [["free", port, "--signal", "NOPE", "--yes"], ["free", port, "--grace", "abc", "--yes"]] {
-            #expect(try TestSupport.sockit(arguments).status == 2)
+        // A holder that free WOULD signal (a process this test started, not sockit's parent,
+        // of this user: a dry run names it) survives every malformed free of its port, alive
+        // and still answering.
+        let python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "/usr/local/bin/python3"
+        let portholder = TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/portholder.py").path
+        let holder = try ChildProcess(python, [portholder, "listen", "--echo"], keepStdin: true)
+        let ready = try #require(holder.readLine(timeout: .seconds(20)), "portholder: \(holder.stderr)")
+        let fields = ready.split(separator: " ")
+        try #require(fields.count == 3 && fields[0] == "ready", "\(ready)")
+        let port = String(fields[1])
+        let dryRun = try TestSupport.sockit(["free", port, "--dry-run"])
+        #expect(dryRun.status == 0)
+        #expect(dryRun.stdout.contains("dry run: would send SIGTERM to process \(holder.pid),"), "\(dryRun.stdout)")
+
+        func serves() throws -> Bool {
+            let client = try Socket(.ipv4, .stream)
+            try client.connect(to: .ipv4(.loopback(port: UInt16(port)!)), timeout: .seconds(5))
+            try client.sendAll(Array("ping".utf8))
+            var reply: [UInt8] = []
+            while reply.count < 4, try client.poll(for: Int16(POLLIN), timeout: .seconds(5)) {
+                let chunk = try client.receive(maxBytes: 4 - reply.count)
+                if chunk.isEmpty { break }
+                reply += chunk
+            }
+            try client.close()
+            return reply == Array("ping".utf8)
         }
-        // Still listening, and still ours: a connection is accepted.
-        let client = try Socket(.ipv4, .stream)
-        try client.connect(to: address, timeout: .seconds(5))
-        let (accepted, _) = try listener.accept()
-        #expect(!accepted.isClosed)
+        for arguments in [
+            ["free", port, "--grace", "-5", "--yes"], ["free", port, "--signal", "NOPE", "--yes"],
+            ["free", port, "--grace", "abc", "--yes"], ["free", port, "--grace", "nan", "--yes"],
+            ["free", port, "--signal", "0", "--yes"], ["free", port, "--yes", "--bogus"],
+        ] {
+            let result = try TestSupport.sockit(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stdout)\(result.stderr)")
+            // (A zero timeout would not look: waitForExit checks the pidfd only while time is left.)
+            #expect(holder.waitForExit(timeout: .milliseconds(1)) == nil, "\(arguments) ended the holder")
+            #expect(try serves(), "\(arguments): the holder no longer answers")
+        }
+        holder.closeStdin()
+        #expect(holder.waitForExit(timeout: .seconds(10)) == 0)
     }
 }

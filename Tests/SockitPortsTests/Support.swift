@@ -39,8 +39,9 @@ final class Holder {
     var port: UInt16 { UInt16(fields[0])! }
     var pid: Int32 { child.pid }
 
-    /// Whether the process is still running (not exited, not a zombie we reaped).
-    var isAlive: Bool { child.exitStatus == nil && kill(child.pid, 0) == 0 }
+    /// Whether the process is still running. Its pidfd says so (`waitForExit`, which reaps it
+    /// once it has exited); `kill(pid, 0)` would succeed on a zombie that was never reaped.
+    var isAlive: Bool { child.waitForExit(timeout: .milliseconds(1)) == nil }
 }
 
 struct HolderFailure: Error, CustomStringConvertible {
@@ -77,4 +78,29 @@ func freePort() throws -> UInt16 {
     let port = try socket.localAddress().port!
     try socket.close()
     return port
+}
+
+/// Runs `command` (a program and its arguments) and parses its stdout as one JSON document.
+func runJSON(_ command: [String]) throws -> (TestSupport.ProcessResult, [String: Any]) {
+    let result = try TestSupport.run(command[0], Array(command.dropFirst()))
+    guard let document = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+        throw HolderFailure(
+            message: "\(command.joined(separator: " ")) printed no JSON object (exit \(result.status)): "
+                + "stdout \(result.stdout.debugDescription), stderr \(result.stderr)")
+    }
+    return (result, document)
+}
+
+/// `taskset -c CPU` for the first CPU this process may run on: a command after it runs on one core.
+func oneCPU() throws -> [String] {
+    let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }),
+        let cpu = line.dropFirst("Cpus_allowed_list:".count).drop(while: { $0 == "\t" || $0 == " " })
+            .prefix(while: \.isNumber).nilIfEmpty
+    else { throw HolderFailure(message: "no Cpus_allowed_list in /proc/self/status") }
+    return ["/usr/bin/taskset", "-c", String(cpu)]
+}
+
+extension Substring {
+    var nilIfEmpty: Substring? { isEmpty ? nil : self }
 }

@@ -55,18 +55,38 @@ struct WhoTests {
         #expect(verdict["kind"] as? String == "in_use")
     }
 
-    @Test func procNetFallbackGivesTheSameAnswer() throws {
-        let holder = try Holder(["listen", "--self-connect"])
-        let arguments = ["who", String(holder.port), "--json"]
-        let netlink = try TestSupport.run(TestSupport.sockitBinary, arguments)
-        let proc = try TestSupport.run(TestSupport.sockitBinary, arguments, environment: ["SOCKIT_SOCKET_TABLE": "proc"])
-        #expect(netlink.status == 0 && proc.status == 0)
-        func rows(_ text: String) throws -> Set<String> {
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-            return Set(sockets(document).map { "\($0["state"]!) \($0["local"]!) \($0["remote"]!) \($0["pid"]!) \($0["inode"]!)" })
+    /// `who` end to end with each source forced (netlink alone: a netlink failure would be an
+    /// error, never /proc in disguise): the same rows, holders and inodes, for TCP and UDP, IPv4
+    /// and IPv6, a listener with a connection to itself, a bound UDP socket and TIME-WAIT.
+    @Test(arguments: [
+        (["listen", "--self-connect"], ["tcp LISTEN", "tcp ESTAB", "tcp ESTAB"]),
+        (["listen", "--v6", "--self-connect"], ["tcp LISTEN", "tcp ESTAB", "tcp ESTAB"]),
+        (["listen", "--udp"], ["udp UNCONN"]),
+        (["listen", "--udp", "--v6"], ["udp UNCONN"]),
+        (["timewait", "--count", "2"], ["tcp TIME-WAIT", "tcp TIME-WAIT"]),
+    ])
+    func netlinkAndProcNetGiveTheSameAnswer(holderArguments: [String], expected: [String]) throws {
+        let holder = try Holder(holderArguments)
+        // One transport: a TCP connection elsewhere may have the UDP port's number as its own.
+        let arguments = ["who", String(holder.port), expected[0].hasPrefix("udp") ? "--udp" : "--tcp", "--json"]
+        func rows(_ source: String) throws -> [String] {
+            let result = try TestSupport.run(
+                TestSupport.sockitBinary, arguments, environment: ["SOCKIT_SOCKET_TABLE": source])
+            #expect(result.status == 0, "\(source): \(result.stderr)")
+            let document = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            return sockets(document).map { entry in
+                ["protocol", "state", "family", "local", "remote", "side", "pid", "fd", "inode", "uid", "timer"]
+                    .map { "\(entry[$0] ?? "?")" }.joined(separator: " ")
+            }.sorted()
         }
-        #expect(try rows(netlink.stdout) == rows(proc.stdout))
-        #expect(try rows(proc.stdout).count == 3)
+        let netlink = try rows("netlink")
+        let proc = try rows("proc")
+        #expect(netlink == proc)
+        #expect(netlink.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }.sorted() == expected.sorted())
+        if holderArguments[0] == "listen" {
+            #expect(netlink.allSatisfy { $0.contains(" \(holder.pid) ") }, "\(netlink)")
+        }
     }
 
     @Test func tableShowsHolderAndVerdict() throws {

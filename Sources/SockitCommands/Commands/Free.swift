@@ -22,6 +22,12 @@ struct Free: AsyncParsableCommand {
             It never signals pid 1, itself or its parent, nor another user's process unless \
             --all-users.
 
+            Holders are looked for as sockit who does (the socket owner's processes, then \
+            the fork family of the holders found). When the port is still busy once they are \
+            gone, sockit reads every process for holders that search cannot reach (a socket \
+            passed with SCM_RIGHTS, as a hand-off does) and stops them too. --dry-run reads \
+            every process at once.
+
             Exit status: 0 when the port is free at the end (with --dry-run: when there is \
             something to signal), 1 when it is not (or nothing holds it and it is still busy), \
             2 on an error.
@@ -73,12 +79,11 @@ struct Free: AsyncParsableCommand {
         let only = transport?.transport
         let transports = only.transports
         let freer = PortFreer(allowOtherUsers: allUsers)
-        let (candidates, report): ([PortFreer.Candidate], PortReport)
-        do {
-            (candidates, report) = try freer.candidates(port: argument.port, transports: transports)
-        } catch {
-            throw CommandFailure.socketTable(error)
-        }
+        // A dry run signals nothing, so nothing can show later that a holder was missed: it
+        // reads every process at once.
+        let (candidates, report) = try Self.candidates(
+            freer, argument.port, transports, search: dryRun ? .exhaustive : nil)
+        Who.debug(report.tableFallbacks)
         let verdictTransport = only.verdictTransport(for: report)
         var outcome = Outcome(port: argument.port, signal: signal, dryRun: dryRun, candidates: candidates)
         // With --json, stdout carries only the document, printed once at the end, whatever happens.
@@ -115,25 +120,81 @@ struct Free: AsyncParsableCommand {
             try finish(.notMet("not signalling anything: every holder of port \(argument.port) is refused (see above)"))
             return
         }
+        if dryRun {
+            let pids = allowed.map { String($0.holder.pid) }.joined(separator: ", ")
+            say(
+                "dry run: would send \(SignalName.name(signal)) to \(allowed.count == 1 ? "process" : "processes") "
+                    + "\(pids), then SIGKILL after \(Self.seconds(grace)) to any left")
+            return try finish(nil)
+        }
+        try confirm(allowed, port: argument.port, signal: signal)
+        stop(allowed, by: freer, signal: signal, outcome: &outcome, say: say)
+
+        var verdict = try finalVerdict(argument, verdictTransport, freer)
+        if !verdict.bindable && freer.searchMayMissHolders {
+            // The first search followed the fork family of the holders it found; a process given
+            // the socket with SCM_RIGHTS (a listener handed off) is not in it. Before saying that
+            // the port is still busy, read every process.
+            let (more, _) = try Self.candidates(freer, argument.port, transports, search: .exhaustive)
+            let known = Set(outcome.candidates.map(\.holder.pid))
+            let missed = more.filter { !known.contains($0.holder.pid) }
+            if !missed.isEmpty {
+                say(
+                    "port \(argument.port) is still \(verdict.summary); reading every process found "
+                        + (missed.count == 1 ? "another holder:" : "\(missed.count) more holders:"))
+                say(Self.table(missed))
+                outcome.candidates += missed
+                let allowedMissed = missed.filter { $0.refusal == nil }
+                if !allowedMissed.isEmpty {
+                    try confirm(allowedMissed, port: argument.port, signal: signal)
+                    stop(allowedMissed, by: freer, signal: signal, outcome: &outcome, say: say)
+                    verdict = try finalVerdict(argument, verdictTransport, freer)
+                }
+            }
+        }
+        outcome.verdict = verdict
+        if verdict.bindable {
+            say("port \(argument.port) is \(verdict.summary): \(verdict.reason)")
+            try finish(nil)
+        } else {
+            try finish(.notMet("port \(argument.port) is still \(verdict.summary): \(verdict.reason)"))
+        }
+    }
+
+    private static func candidates(
+        _ freer: PortFreer, _ port: UInt16, _ transports: TransportSet, search: HolderSearch?
+    ) throws -> ([PortFreer.Candidate], PortReport) {
+        do {
+            return try freer.candidates(port: port, transports: transports, search: search)
+        } catch {
+            throw CommandFailure.socketTable(error)
+        }
+    }
+
+    /// Asks on the terminal unless --yes; throws when the answer is not yes (or cannot be asked).
+    private func confirm(_ allowed: [PortFreer.Candidate], port: UInt16, signal: Int32) throws {
+        guard !yes else { return }
         let name = SignalName.name(signal)
         let pids = allowed.map { String($0.holder.pid) }.joined(separator: ", ")
         let plural = allowed.count == 1 ? "process" : "processes"
-        if dryRun {
-            say("dry run: would send \(name) to \(plural) \(pids), then SIGKILL after \(Self.seconds(grace)) to any left")
-            return try finish(nil)
+        guard Terminal.inputIsTerminal && !output.json else {
+            throw CommandFailure.error(
+                "not asking without a terminal: pass --yes to send \(name) to \(plural) \(pids), "
+                    + "or --dry-run to see what would be signalled")
         }
-        if !yes {
-            guard Terminal.inputIsTerminal && !output.json else {
-                throw CommandFailure.error(
-                    "not asking without a terminal: pass --yes to send \(name) to \(plural) \(pids), "
-                        + "or --dry-run to see what would be signalled")
-            }
-            printError("Send \(name) to \(allowed.count) \(plural) holding port \(argument.port) (\(pids))? [y/N] ")
-            guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
-                throw CommandFailure.notMet("nothing signalled")
-            }
+        printError("Send \(name) to \(allowed.count) \(plural) holding port \(port) (\(pids))? [y/N] ")
+        guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+            throw CommandFailure.notMet("nothing signalled")
         }
+    }
 
+    /// Signals the holders through pidfds, waits up to --grace, sends SIGKILL to what is left,
+    /// and waits for that; what happened goes into `outcome`.
+    private func stop(
+        _ allowed: [PortFreer.Candidate], by freer: PortFreer, signal: Int32, outcome: inout Outcome,
+        say: (String) -> Void
+    ) {
+        let name = SignalName.name(signal)
         let (handles, gone) = freer.open(allowed)
         for candidate in gone {
             outcome.skipped.append(candidate.holder.pid)
@@ -170,15 +231,6 @@ struct Free: AsyncParsableCommand {
             printError("sockit: pid \(handle.pid) is still alive after SIGKILL (stuck in the kernel?)")
         }
         flushStandardStreams()
-
-        let verdict = try finalVerdict(argument, verdictTransport, freer)
-        outcome.verdict = verdict
-        if verdict.bindable {
-            say("port \(argument.port) is \(verdict.summary): \(verdict.reason)")
-            try finish(nil)
-        } else {
-            try finish(.notMet("port \(argument.port) is still \(verdict.summary): \(verdict.reason)"))
-        }
     }
 
     /// What `free` did, for `--json`.

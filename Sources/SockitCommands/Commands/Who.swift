@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import ArgumentParser
 import Sockit
 import SockitPorts
@@ -18,9 +23,12 @@ struct Who: AsyncParsableCommand {
             tries bind() itself, without and with SO_REUSEADDR, and says which works and why.
 
             Sockets come from netlink (NETLINK_SOCK_DIAG, filtered by port in the kernel), or \
-            /proc/net where netlink is refused (SOCKIT_SOCKET_TABLE=proc forces that); holders \
-            from /proc/PID/fd. Another user's process is hidden from a normal user: such a \
-            socket is marked hidden, never free.
+            /proc/net where netlink is not available (SOCKIT_SOCKET_TABLE=proc reads /proc/net \
+            only, =netlink netlink only; SOCKIT_DEBUG=1 says on stderr when /proc/net was read \
+            instead); holders from /proc/PID/fd, the processes of the socket's user first and \
+            then the fork family of the holders found (--scan-all: every process). Another \
+            user's process is hidden from a normal user: such a socket is marked hidden, never \
+            free.
 
             Exit status: 0 when a socket uses the port, 1 when none does, 2 on an error.
 
@@ -164,8 +172,19 @@ struct Who: AsyncParsableCommand {
             ("summary", .string(verdict.summary)),
             ("reason", .string(verdict.reason)),
             ("wait_ms", verdict.waitMilliseconds.map { .int($0) } ?? .null),
+            // Whether wait_ms is the time left (TIME-WAIT only) or an upper bound (still closing).
+            ("wait_exact", verdict.waitMilliseconds == nil ? .null : .bool(verdict.closing?.isExact ?? true)),
             ("holders", .array(verdict.holders.map { .int(Int($0.pid)) })),
         ])
+    }
+
+    /// Under `SOCKIT_DEBUG` (any value but empty or 0): a line on stderr for each transport read
+    /// from `/proc/net` because netlink is not available, and why. The library only reports it.
+    static func debug(_ fallbacks: [SocketTableFallback]) {
+        guard !fallbacks.isEmpty, let raw = getenv("SOCKIT_DEBUG") else { return }
+        let value = String(cString: raw)
+        guard !value.isEmpty, value != "0" else { return }
+        for fallback in fallbacks { printError("sockit: debug: \(fallback)") }
     }
 }
 
@@ -191,6 +210,7 @@ struct WhoRequest: Equatable, Sendable {
         } catch {
             throw CommandFailure.socketTable(error)
         }
+        Who.debug(report.tableFallbacks)
         let verdictTransport = only.verdictTransport(for: report)
         let probe = BindProbe.probe(target.verdictAddress, verdictTransport)
         var explaining = report

@@ -30,6 +30,16 @@ enum ProcFiles {
         read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// `net.ipv4.tcp_fin_timeout` of this network namespace in seconds: how long an orphaned
+    /// connection stays in FIN-WAIT-2 (a socket's own `TCP_LINGER2` may differ; the socket table
+    /// does not show it). 60, the kernel's default, when it cannot be read.
+    static func tcpFinTimeoutSeconds() -> Int {
+        guard let text = text("/proc/sys/net/ipv4/tcp_fin_timeout"),
+            let value = Int(text.filter { !$0.isWhitespace }), value > 0
+        else { return 60 }
+        return value
+    }
+
     /// The target of a symbolic link, read relative to the directory `dirfd`.
     static func readLink(at dirfd: CInt, _ name: UnsafePointer<CChar>, into buffer: inout [CChar]) -> Int {
         buffer.withUnsafeMutableBufferPointer { readlinkat(dirfd, name, $0.baseAddress!, $0.count) }
