@@ -153,6 +153,11 @@ struct SocketTests {
                 // /proc/thread-self links to PID/task/TID.
                 let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
                 blocked.tid = link.split(separator: "/").last.flatMap { Int32($0) } ?? 0
+                // The thread inherits its creator's mask, which may block SIGURG: unblock it here.
+                var urgent = sigset_t()
+                sigemptyset(&urgent)
+                sigaddset(&urgent, SIGURG)
+                pthread_sigmask(SIG_UNBLOCK, &urgent, nil)
                 started.signal()
                 blocked.result = Result { () throws(SocketError) in try call() }
             })
