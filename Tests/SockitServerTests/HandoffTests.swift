@@ -287,57 +287,119 @@ final class HandoffLog: @unchecked Sendable {  // every access under `condition`
     }
 }
 
-@Suite("systemd socket activation", .serialized)
+/// `SystemdActivation` reads what it is given: these tests never touch the process's
+/// environment (other suites run beside them, in threads that read it), and place the sockets
+/// only on descriptors that were free (never `dup2` over a number another test may own).
+@Suite("systemd socket activation")
 struct SystemdActivationTests {
-    /// Places `sockets` at consecutive descriptors from a high number, as systemd places them
-    /// from 3, and sets the variables systemd sets.
-    private func activate(_ sockets: [Socket], pid: Int32 = getpid(), names: String? = nil) -> CInt {
-        let first: CInt = 900
-        for (index, socket) in sockets.enumerated() {
-            #expect(dup2(socket.fileDescriptor, first + CInt(index)) == first + CInt(index))
+    /// Duplicates `sockets` onto consecutive descriptors, as systemd places them from 3, and
+    /// returns the first. `F_DUPFD_CLOEXEC` takes the lowest free descriptor at or above its
+    /// argument, so it never replaces one; when the one it takes is not the next in the row,
+    /// the row is given back and another base tried.
+    private func consecutiveDescriptors(_ sockets: [Socket]) throws -> CInt {
+        for attempt in 0..<64 {
+            let base = CInt(300 + attempt * 37)
+            var taken: [CInt] = []
+            for (index, socket) in sockets.enumerated() {
+                let fd = fcntl(socket.fileDescriptor, F_DUPFD_CLOEXEC, base + CInt(index))
+                if fd >= 0 { taken.append(fd) }
+                if fd != base + CInt(index) { break }
+            }
+            if taken.count == sockets.count && taken.last == base + CInt(sockets.count - 1) { return base }
+            for fd in taken { close(fd) }
         }
-        setenv("LISTEN_PID", String(pid), 1)
-        setenv("LISTEN_FDS", String(sockets.count), 1)
-        if let names { setenv("LISTEN_FDNAMES", names, 1) }
-        return first
+        throw SocketError(syscall: "fcntl(F_DUPFD_CLOEXEC)", errno: .tooManyOpenFiles)
     }
 
-    @Test func inheritedListenersAreAdoptedAndTheVariablesUnset() throws {
+    private func variables(pid: Int32 = getpid(), count: Int, names: String? = nil) -> [String: String] {
+        var environment = ["LISTEN_PID": String(pid), "LISTEN_FDS": String(count)]
+        if let names { environment["LISTEN_FDNAMES"] = names }
+        return environment
+    }
+
+    @Test func inheritedListenersAreAdoptedWithTheirNames() throws {
         let (first, firstAddress) = try TestSupport.loopbackListener()
         let (second, secondAddress) = try TestSupport.loopbackListener(ipv6: true)
-        let start = activate([first, second], names: "web:admin")
-        let listeners = try SystemdActivation.listeners(firstDescriptor: start)
+        let start = try consecutiveDescriptors([first, second])
+        let listeners = try SystemdActivation.listeners(
+            environment: variables(count: 2, names: "web:admin"), pid: getpid(), firstDescriptor: start)
         #expect(listeners.map(\.name) == ["web", "admin"])
+        #expect(listeners.map(\.socket.fileDescriptor) == [start, start + 1])
         #expect(try listeners[0].socket.localAddress() == firstAddress)
         #expect(try listeners[1].socket.localAddress() == secondAddress)
-        #expect(fcntl(start, F_GETFD) & FD_CLOEXEC != 0)
-        #expect(getenv("LISTEN_PID") == nil && getenv("LISTEN_FDS") == nil && getenv("LISTEN_FDNAMES") == nil)
     }
 
-    @Test func variablesForAnotherProcessAreIgnored() throws {
+    @Test func variablesForAnotherProcessOrNoSocketsAreIgnored() throws {
         let (listener, _) = try TestSupport.loopbackListener()
-        let start = activate([listener], pid: getpid() + 1)
+        let start = try consecutiveDescriptors([listener])
         defer { close(start) }
-        #expect(try SystemdActivation.listeners(firstDescriptor: start).isEmpty)
-        #expect(getenv("LISTEN_FDS") == nil)
+        let pid = getpid()
+        for environment in [variables(pid: pid + 1, count: 1), variables(count: 0), ["LISTEN_FDS": "1"], [:]] {
+            #expect(try SystemdActivation.listeners(environment: environment, pid: pid, firstDescriptor: start).isEmpty, "\(environment)")
+        }
+        #expect(fcntl(start, F_GETFD) != -1, "not adopted, so not closed")
+        let tooMany = try #require(throws: SystemdActivation.Failure.self) {
+            try SystemdActivation.listeners(environment: variables(count: 65), pid: pid, firstDescriptor: start)
+        }
+        #expect(tooMany.description.contains("LISTEN_FDS=65"))
     }
 
     @Test func aSocketThatDoesNotListenIsRefused() throws {
         let notListening = try Socket(.ipv4, .stream)
-        let start = activate([notListening])
+        let start = try consecutiveDescriptors([notListening])
         defer { close(start) }
         let failure = try #require(throws: SystemdActivation.Failure.self) {
-            try SystemdActivation.listeners(firstDescriptor: start)
+            try SystemdActivation.listeners(environment: variables(count: 1), pid: getpid(), firstDescriptor: start)
         }
         #expect(failure.description.contains("is not listening"))
         #expect(fcntl(start, F_GETFD) != -1, "left open: it is not ours to close")
 
         let datagram = try Socket(.ipv4, .datagram)
-        let udpStart = activate([datagram])
+        let udpStart = try consecutiveDescriptors([datagram])
         defer { close(udpStart) }
         let wrongType = try #require(throws: SystemdActivation.Failure.self) {
-            try SystemdActivation.listeners(firstDescriptor: udpStart)
+            try SystemdActivation.listeners(environment: variables(count: 1), pid: getpid(), firstDescriptor: udpStart)
         }
         #expect(wrongType.description.contains("expected SOCK_STREAM"))
+        #expect(fcntl(udpStart, F_GETFD) != -1)
+    }
+
+    /// A failure on the second socket leaves the first open too: none of them is ours to close.
+    @Test func aFailureLeavesEveryInheritedDescriptorOpen() throws {
+        let (listener, _) = try TestSupport.loopbackListener()
+        let notListening = try Socket(.ipv4, .stream)
+        let start = try consecutiveDescriptors([listener, notListening])
+        defer {
+            close(start)
+            close(start + 1)
+        }
+        let failure = try #require(throws: SystemdActivation.Failure.self) {
+            try SystemdActivation.listeners(environment: variables(count: 2), pid: getpid(), firstDescriptor: start)
+        }
+        #expect(failure.description.contains("inherited socket \(start + 1) (unknown) is not listening"))
+        #expect(fcntl(start, F_GETFD) != -1, "the first, adopted before the failure, is left open")
+        #expect(fcntl(start + 1, F_GETFD) != -1)
+    }
+
+    /// The real path reads the process's environment and removes the variables (so that
+    /// children do not inherit them), and marks the descriptors close-on-exec. It runs in a
+    /// child process of its own, where changing the environment races with nothing. The exit
+    /// status says which check failed: 2 refused, 3 not adopted, 4 no FD_CLOEXEC, 5 variables
+    /// still set, 6 adopted again by a second call.
+    @Test func theProcessEnvironmentIsReadThenCleared() async {
+        await #expect(processExitsWith: .success) {
+            guard let (listener, address) = try? TestSupport.loopbackListener() else { exit(1) }
+            // Without FD_CLOEXEC, as systemd passes it: the call must set it.
+            let fd = fcntl(listener.fileDescriptor, F_DUPFD, 300)
+            setenv("LISTEN_PID", String(getpid()), 1)
+            setenv("LISTEN_FDS", "1", 1)
+            setenv("LISTEN_FDNAMES", "echo", 1)
+            guard let listeners = try? SystemdActivation.listeners(firstDescriptor: fd) else { exit(2) }
+            guard listeners.count == 1, listeners[0].name == "echo", (try? listeners[0].socket.localAddress()) == address
+            else { exit(3) }
+            guard fcntl(fd, F_GETFD) & FD_CLOEXEC != 0 else { exit(4) }
+            guard SystemdActivation.variables.allSatisfy({ getenv($0) == nil }) else { exit(5) }
+            guard (try? SystemdActivation.listeners(firstDescriptor: fd))?.isEmpty == true else { exit(6) }
+        }
     }
 }
