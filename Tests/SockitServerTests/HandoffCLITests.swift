@@ -130,6 +130,48 @@ struct HandoffCLITests {
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
     }
 
+    @Test("a new instance that dies after READY, before its ACK: the old one accepts again; connections made meanwhile are served")
+    func newInstanceDiesAfterReady() throws {
+        let path = try controlPath()
+        let old = try EchoProcess(["--threads", "1", "--handoff", path])
+        let held = try connectClient(old.address)
+        #expect(try roundTrip(held, "before"))
+        // It takes the listener, says READY, reads DONE, and is killed before it answers ACK.
+        let doomed = try ChildProcess("/usr/bin/python3", ["-c", vanishingNewInstance, path], keepStdin: true)
+        #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 LISTENERS 1 echo fds=1", "\(doomed.stderr)")
+        #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 DONE", "\(doomed.stderr)")
+        #expect(
+            old.child.waitForStderr("pid \(doomed.pid) accepts on the listener: stopped accepting"), "\(old.child.stderr)")
+        // Nobody accepts now: the doomed instance never does, the old one stopped. These connect
+        // (the kernel completes them into the accept queue) and wait.
+        let waiting = try (0..<3).map { index in
+            let client = try connectClient(old.address)
+            try client.sendAll(Array("waited \(index)\n".utf8))
+            return client
+        }
+        doomed.signal(SIGKILL)
+        #expect(doomed.waitForExit() == 128 + SIGKILL)
+        #expect(
+            old.child.waitForStderr("pid \(doomed.pid) went away before it confirmed the hand-off: resumed accepting"),
+            "\(old.child.stderr)")
+        // The old instance accepts the connections that waited (none refused or reset)...
+        for (index, client) in waiting.enumerated() {
+            let line = Array("waited \(index)\n".utf8)
+            #expect(try receiveExactly(client, line.count) == line, "connection \(index): \(old.child.stderr)")
+            try client.close()
+        }
+        // ...and new ones, and serves the connection it had.
+        #expect(try echoes(old.address, "after"))
+        #expect(try roundTrip(held, "held across it"))
+        #expect(!old.child.stderr.contains("draining"), "\(old.child.stderr)")
+        // PATH still leads to it: the next instance takes over as usual.
+        let next = try EchoProcess(["--threads", "1", "--handoff", path], address: "\(old.address)")
+        #expect(next.child.stderr.contains("from pid \(old.child.pid)"), "\(next.child.stderr)")
+        try held.close()
+        #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
+        #expect(try echoes(next.address, "served by the next one"))
+    }
+
     @Test("another user's process cannot receive the listener, through sockit or by speaking the protocol")
     func anotherUserIsRefused() throws {
         let path = try controlPath()
