@@ -36,9 +36,11 @@ struct HandoffCLITests {
     @Test("the new instance takes the listener; a connection open across the hand-off works until the old one drained it")
     func takeOverAndDrain() throws {
         let path = try controlPath()
-        let old = try EchoProcess(["--threads", "1", "--handoff", path])
+        // Under umask 000, so that the mode 0600 is sockit's doing, not the umask's.
+        let old = try EchoProcess(
+            ["--threads", "1", "--handoff", path], wrapper: ["/bin/sh", "-c", "umask 000 && exec \"$@\"", "sh"])
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        #expect(mode == 0o600, "mode \(String(mode ?? 0, radix: 8))")
         let held = try connectClient(old.address)
         #expect(try roundTrip(held, "before the hand-off"))
 
@@ -50,7 +52,7 @@ struct HandoffCLITests {
         #expect(old.child.waitForStderr("handed off to pid \(new.child.pid): draining connections"), "\(old.child.stderr)")
         #expect(try roundTrip(held, "during the drain"))
         #expect(try echoes(new.address, "a new connection"))
-        #expect(old.child.waitForExit(timeout: .milliseconds(300)) == nil, "the old process waits for its connection")
+        // Answered by the old process, so it is still there: it waits for its connection.
         #expect(try roundTrip(held, "still during the drain"))
         try held.close()
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
@@ -170,6 +172,23 @@ struct HandoffCLITests {
         try held.close()
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
         #expect(try echoes(next.address, "served by the next one"))
+    }
+
+    @Test("an instance run by another user is not taken over: its sockets could be anything")
+    func anotherUsersInstanceIsRefused() throws {
+        let path = try controlPath()
+        let directory = (path as NSString).deletingLastPathComponent
+        #expect(chown(directory, 65534, 65534) == 0)
+        let asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let old = try EchoProcess(["--threads", "1", "--handoff", path], wrapper: asNobody)
+        // Root may connect to nobody's 0600 socket; the check that stops it is SO_PEERCRED's uid.
+        let new = try ChildProcess(sockitBinary(), ["echo", "\(old.address)", "--threads", "1", "--handoff", path])
+        #expect(new.waitForExit(timeout: .seconds(20)) == 2)
+        let refusal = "cannot take over from the instance at \(path) (pid \(old.child.pid)): it runs as uid 65534, we as uid 0"
+        #expect(new.stderr.hasPrefix("sockit: \(refusal)\n"), "\(new.stderr)")
+        #expect(new.readStdout(timeout: .seconds(5)).isEmpty, "never said listening")
+        #expect(try echoes(old.address, "still nobody's instance"))
+        #expect(!old.child.stderr.contains("handed 1 listening socket"), "\(old.child.stderr)")
     }
 
     @Test("another user's process cannot receive the listener, through sockit or by speaking the protocol")

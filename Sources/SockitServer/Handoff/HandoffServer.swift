@@ -132,16 +132,19 @@ public final class HandoffServer: Sendable {
                 "cannot listen for a hand-off at \(path): it exists and is not a socket; refusing to replace it",
                 hints: ["choose another path, or remove the file if it is not needed"])
         }
-        // Bind a temporary name, restricted from the start (umask), then rename over PATH: PATH
-        // always leads to a live instance, and a stale file is replaced atomically.
+        // Bind a temporary name, restrict it to 0600 before listening (until then a connect is
+        // refused), then rename over PATH: PATH always leads to a live instance, and a stale file
+        // is replaced atomically. Not umask: it is the whole process's, other threads create files.
         let temporary = "\(path).\(getpid()).tmp"
         unlink(temporary)
         do {
             let control = try Socket(.unix, .stream)
-            let oldMask = umask(0o177)
-            defer { umask(oldMask) }
             try control.bind(to: .unix(.init(path: temporary)))
-            chmod(temporary, 0o600)
+            guard chmod(temporary, 0o600) == 0 else {
+                let errno = Errno.current
+                unlink(temporary)
+                throw ListenerHandoff.Failure("cannot make the hand-off socket \(temporary) mode 0600: \(errno)")
+            }
             try control.listen(backlog: 64)
             guard rename(temporary, path) == 0 else {
                 let errno = Errno.current
