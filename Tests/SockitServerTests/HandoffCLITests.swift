@@ -219,17 +219,54 @@ struct HandoffCLITests {
         #expect(try echoes(old.address, "still served by root's instance"))
     }
 
-    @Test("sockit echo --udp --handoff: the datagram socket moves to the new instance")
+    /// SO_REUSEADDR lets a second UDP socket bind the same port, so an echo that answers proves
+    /// nothing: the new instance must hold the very socket the old one had (same inode), and it
+    /// must be the only one bound to the port.
+    @Test("sockit echo --udp --handoff: the datagram socket itself moves to the new instance")
     func udpHandoff() throws {
         let path = try controlPath()
         let old = try EchoProcess(["--udp", "--handoff", path])
+        let port = old.port
+        let bound = try udpSocketInodes(port: port)
+        #expect(bound.count == 1, "one socket on port \(port): \(bound)")
+        let inode = try #require(bound.first)
+        #expect(try socketInodes(of: old.child.pid).contains(inode), "the old instance holds it")
+
         let new = try EchoProcess(["--udp", "--handoff", path], address: "\(old.address)")
         #expect(new.address == old.address)
+        #expect(try socketInodes(of: new.child.pid).contains(inode), "the new instance holds the old one's socket")
+        #expect(try udpSocketInodes(port: port) == [inode], "and no other socket is bound to the port")
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
         let (status, out, stderr) = try shell("\(sockitBinary()) send \(new.address) --udp --timeout 5 datagram")
         #expect(status == 0, "\(stderr)")
         #expect(String(decoding: out, as: UTF8.self) == "datagram\n")
+        #expect(try udpSocketInodes(port: port) == [inode])
     }
+}
+
+/// The inodes of the UDP sockets bound to `port` on any address, from /proc/net/udp and udp6
+/// (this network namespace).
+func udpSocketInodes(port: UInt16) throws -> [String] {
+    var inodes: [String] = []
+    for file in ["/proc/net/udp", "/proc/net/udp6"] {
+        // "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ..."
+        for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, let local = fields[1].split(separator: ":").last, UInt16(local, radix: 16) == port
+            else { continue }
+            inodes.append(String(fields[9]))
+        }
+    }
+    return inodes
+}
+
+/// The inodes of the sockets process `pid` holds (`socket:[INODE]` in /proc/PID/fd).
+func socketInodes(of pid: pid_t) throws -> Set<String> {
+    let directory = "/proc/\(pid)/fd"
+    let targets = try FileManager.default.contentsOfDirectory(atPath: directory).compactMap {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)")
+    }
+    return Set(targets.filter { $0.hasPrefix("socket:[") }.map { String($0.dropFirst("socket:[".count).dropLast()) })
 }
 
 /// Whether something listens on a control socket.
