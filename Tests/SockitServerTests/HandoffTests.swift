@@ -9,7 +9,7 @@ import Testing
 @Suite("Hand-off protocol messages")
 struct HandoffMessageTests {
     @Test(arguments: [
-        HandoffMessage.request, .ready, .done, .denied(reason: "uid 65534 may not take these sockets"),
+        HandoffMessage.request, .ready, .done, .ack, .denied(reason: "uid 65534 may not take these sockets"),
         .listeners(count: 1, names: []), .listeners(count: 2, names: ["http", "admin"]),
     ])
     func encodesAndParsesBack(message: HandoffMessage) throws {
@@ -21,7 +21,8 @@ struct HandoffMessageTests {
         "SOCKIT-HANDOFF 1 LISTENERS", "SOCKIT-HANDOFF 1 LISTENERS 0", "SOCKIT-HANDOFF 1 LISTENERS 17",
         "SOCKIT-HANDOFF 1 LISTENERS -1", "SOCKIT-HANDOFF 1 LISTENERS 2 a", "SOCKIT-HANDOFF 1 LISTENERS 1 a,b",
         "SOCKIT-HANDOFF 1 LISTENERS 2 a,", "SOCKIT-HANDOFF 1 LISTENERS 99999999999999999999",
-        "SOCKIT-HANDOFF 1 READY\u{0}", "SOCKIT-HANDOFF 1 DENIED", "SOCKIT-HANDOFF 1 EXPLODE",
+        "SOCKIT-HANDOFF 1 READY\u{0}", "SOCKIT-HANDOFF 1 DENIED", "SOCKIT-HANDOFF 1 EXPLODE", "SOCKIT-HANDOFF 1 ACK now",
+        "SOCKIT-HANDOFF 1 ack",
         "SOCKIT-HANDOFF 1 " + String(repeating: "A", count: 300),
     ])
     func rejectsMalformedLines(line: String) {

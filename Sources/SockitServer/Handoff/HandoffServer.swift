@@ -201,7 +201,8 @@ public final class HandoffServer: Sendable {
 
     /// One hand-off attempt. Whatever fails before READY, this instance never stopped
     /// accepting and PATH still leads here: it simply serves on. After READY it stops accepting
-    /// but keeps its listeners open, and takes over again unless the new instance confirms DONE.
+    /// but keeps its listeners open, and accepts again unless the new instance acknowledges our
+    /// DONE (ACK).
     private func exchange(with connection: Socket) {
         var peerPID: Int32?
         do {

@@ -32,7 +32,8 @@ import Musl
 /// answer within the timeout, the new one gives up and the old one keeps serving. If the old one
 /// gives up waiting for READY, the new one finds it still answering at PATH and stops; if it
 /// died instead, the new one serves alone. If it gives up waiting for ACK (a new instance stuck
-/// between DONE and ACK), it accepts again beside the new one: one accept queue, nothing lost.
+/// between DONE and ACK), it accepts again beside the new one and serves on until stopped:
+/// one accept queue, nothing lost.
 /// `HitlessRestart` runs the whole sequence for a server; this type and `HandoffServer` are its
 /// two halves.
 public enum ListenerHandoff {
