@@ -18,6 +18,7 @@ harness error (the server did not start).
 import argparse
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -28,25 +29,46 @@ import threading
 import time
 
 
-def start_server(sockit, address, handoff, extra):
+def start_server(sockit, address, handoff, extra, timeout=30):
+    """Starts `sockit echo` and waits (at most `timeout` seconds) for its "listening on" line."""
     cmd = [sockit, "echo", address] + extra
     if handoff:
         cmd += ["--handoff", handoff]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
+    # Both pipes are read on threads for the life of the server, so that it never blocks on a
+    # full pipe and the wait below is bounded even when it prints nothing.
+    lines = queue.Queue()
+    errors = []
+
+    def pump_stdout():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def pump_stderr():
+        for line in proc.stderr:
+            if len(errors) < 100:
+                errors.append(line)
+
+    threading.Thread(target=pump_stdout, daemon=True).start()
+    threading.Thread(target=pump_stderr, daemon=True).start()
+    deadline = time.monotonic() + timeout
     line = ""
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("listening on "):
-            # Keep draining stdout/stderr so the server never blocks on a full pipe.
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            return proc, line.split("listening on ", 1)[1].strip()
-        if line == "" and proc.poll() is not None:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
             break
-    err = proc.stderr.read() if proc.poll() is not None else ""
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        if line.startswith("listening on "):
+            return proc, line.split("listening on ", 1)[1].strip()
     proc.kill()
-    raise RuntimeError("server did not print 'listening on': %r %s" % (line, err.strip()))
+    proc.wait(timeout=10)
+    raise RuntimeError("server did not print 'listening on' within %d s: %r %s" % (timeout, line, "".join(errors).strip()))
 
 
 class Counters:

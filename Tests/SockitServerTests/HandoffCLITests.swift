@@ -36,9 +36,11 @@ struct HandoffCLITests {
     @Test("the new instance takes the listener; a connection open across the hand-off works until the old one drained it")
     func takeOverAndDrain() throws {
         let path = try controlPath()
-        let old = try EchoProcess(["--threads", "1", "--handoff", path])
+        // Under umask 000, so that the mode 0600 is sockit's doing, not the umask's.
+        let old = try EchoProcess(
+            ["--threads", "1", "--handoff", path], wrapper: ["/bin/sh", "-c", "umask 000 && exec \"$@\"", "sh"])
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        #expect(mode == 0o600, "mode \(String(mode ?? 0, radix: 8))")
         let held = try connectClient(old.address)
         #expect(try roundTrip(held, "before the hand-off"))
 
@@ -50,7 +52,7 @@ struct HandoffCLITests {
         #expect(old.child.waitForStderr("handed off to pid \(new.child.pid): draining connections"), "\(old.child.stderr)")
         #expect(try roundTrip(held, "during the drain"))
         #expect(try echoes(new.address, "a new connection"))
-        #expect(old.child.waitForExit(timeout: .milliseconds(300)) == nil, "the old process waits for its connection")
+        // Answered by the old process, so it is still there: it waits for its connection.
         #expect(try roundTrip(held, "still during the drain"))
         try held.close()
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
@@ -130,6 +132,65 @@ struct HandoffCLITests {
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
     }
 
+    @Test("a new instance that dies after READY, before its ACK: the old one accepts again; connections made meanwhile are served")
+    func newInstanceDiesAfterReady() throws {
+        let path = try controlPath()
+        let old = try EchoProcess(["--threads", "1", "--handoff", path])
+        let held = try connectClient(old.address)
+        #expect(try roundTrip(held, "before"))
+        // It takes the listener, says READY, reads DONE, and is killed before it answers ACK.
+        let doomed = try ChildProcess("/usr/bin/python3", ["-c", vanishingNewInstance, path], keepStdin: true)
+        #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 LISTENERS 1 echo fds=1", "\(doomed.stderr)")
+        #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 DONE", "\(doomed.stderr)")
+        #expect(
+            old.child.waitForStderr("pid \(doomed.pid) accepts on the listener: stopped accepting"), "\(old.child.stderr)")
+        // Nobody accepts now: the doomed instance never does, the old one stopped. These connect
+        // (the kernel completes them into the accept queue) and wait.
+        let waiting = try (0..<3).map { index in
+            let client = try connectClient(old.address)
+            try client.sendAll(Array("waited \(index)\n".utf8))
+            return client
+        }
+        doomed.signal(SIGKILL)
+        #expect(doomed.waitForExit() == 128 + SIGKILL)
+        #expect(
+            old.child.waitForStderr("pid \(doomed.pid) went away before it confirmed the hand-off: resumed accepting"),
+            "\(old.child.stderr)")
+        // The old instance accepts the connections that waited (none refused or reset)...
+        for (index, client) in waiting.enumerated() {
+            let line = Array("waited \(index)\n".utf8)
+            #expect(try receiveExactly(client, line.count) == line, "connection \(index): \(old.child.stderr)")
+            try client.close()
+        }
+        // ...and new ones, and serves the connection it had.
+        #expect(try echoes(old.address, "after"))
+        #expect(try roundTrip(held, "held across it"))
+        #expect(!old.child.stderr.contains("draining"), "\(old.child.stderr)")
+        // PATH still leads to it: the next instance takes over as usual.
+        let next = try EchoProcess(["--threads", "1", "--handoff", path], address: "\(old.address)")
+        #expect(next.child.stderr.contains("from pid \(old.child.pid)"), "\(next.child.stderr)")
+        try held.close()
+        #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
+        #expect(try echoes(next.address, "served by the next one"))
+    }
+
+    @Test("an instance run by another user is not taken over: its sockets could be anything")
+    func anotherUsersInstanceIsRefused() throws {
+        let path = try controlPath()
+        let directory = (path as NSString).deletingLastPathComponent
+        #expect(chown(directory, 65534, 65534) == 0)
+        let asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let old = try EchoProcess(["--threads", "1", "--handoff", path], wrapper: asNobody)
+        // Root may connect to nobody's 0600 socket; the check that stops it is SO_PEERCRED's uid.
+        let new = try ChildProcess(sockitBinary(), ["echo", "\(old.address)", "--threads", "1", "--handoff", path])
+        #expect(new.waitForExit(timeout: .seconds(20)) == 2)
+        let refusal = "cannot take over from the instance at \(path) (pid \(old.child.pid)): it runs as uid 65534, we as uid 0"
+        #expect(new.stderr.hasPrefix("sockit: \(refusal)\n"), "\(new.stderr)")
+        #expect(new.readStdout(timeout: .seconds(5)).isEmpty, "never said listening")
+        #expect(try echoes(old.address, "still nobody's instance"))
+        #expect(!old.child.stderr.contains("handed 1 listening socket"), "\(old.child.stderr)")
+    }
+
     @Test("another user's process cannot receive the listener, through sockit or by speaking the protocol")
     func anotherUserIsRefused() throws {
         let path = try controlPath()
@@ -158,17 +219,54 @@ struct HandoffCLITests {
         #expect(try echoes(old.address, "still served by root's instance"))
     }
 
-    @Test("sockit echo --udp --handoff: the datagram socket moves to the new instance")
+    /// SO_REUSEADDR lets a second UDP socket bind the same port, so an echo that answers proves
+    /// nothing: the new instance must hold the very socket the old one had (same inode), and it
+    /// must be the only one bound to the port.
+    @Test("sockit echo --udp --handoff: the datagram socket itself moves to the new instance")
     func udpHandoff() throws {
         let path = try controlPath()
         let old = try EchoProcess(["--udp", "--handoff", path])
+        let port = old.port
+        let bound = try udpSocketInodes(port: port)
+        #expect(bound.count == 1, "one socket on port \(port): \(bound)")
+        let inode = try #require(bound.first)
+        #expect(try socketInodes(of: old.child.pid).contains(inode), "the old instance holds it")
+
         let new = try EchoProcess(["--udp", "--handoff", path], address: "\(old.address)")
         #expect(new.address == old.address)
+        #expect(try socketInodes(of: new.child.pid).contains(inode), "the new instance holds the old one's socket")
+        #expect(try udpSocketInodes(port: port) == [inode], "and no other socket is bound to the port")
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
         let (status, out, stderr) = try shell("\(sockitBinary()) send \(new.address) --udp --timeout 5 datagram")
         #expect(status == 0, "\(stderr)")
         #expect(String(decoding: out, as: UTF8.self) == "datagram\n")
+        #expect(try udpSocketInodes(port: port) == [inode])
     }
+}
+
+/// The inodes of the UDP sockets bound to `port` on any address, from /proc/net/udp and udp6
+/// (this network namespace).
+func udpSocketInodes(port: UInt16) throws -> [String] {
+    var inodes: [String] = []
+    for file in ["/proc/net/udp", "/proc/net/udp6"] {
+        // "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ..."
+        for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, let local = fields[1].split(separator: ":").last, UInt16(local, radix: 16) == port
+            else { continue }
+            inodes.append(String(fields[9]))
+        }
+    }
+    return inodes
+}
+
+/// The inodes of the sockets process `pid` holds (`socket:[INODE]` in /proc/PID/fd).
+func socketInodes(of pid: pid_t) throws -> Set<String> {
+    let directory = "/proc/\(pid)/fd"
+    let targets = try FileManager.default.contentsOfDirectory(atPath: directory).compactMap {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)")
+    }
+    return Set(targets.filter { $0.hasPrefix("socket:[") }.map { String($0.dropFirst("socket:[".count).dropLast()) })
 }
 
 /// Whether something listens on a control socket.

@@ -9,7 +9,7 @@ import Testing
 @Suite("Hand-off protocol messages")
 struct HandoffMessageTests {
     @Test(arguments: [
-        HandoffMessage.request, .ready, .done, .denied(reason: "uid 65534 may not take these sockets"),
+        HandoffMessage.request, .ready, .done, .ack, .denied(reason: "uid 65534 may not take these sockets"),
         .listeners(count: 1, names: []), .listeners(count: 2, names: ["http", "admin"]),
     ])
     func encodesAndParsesBack(message: HandoffMessage) throws {
@@ -21,7 +21,8 @@ struct HandoffMessageTests {
         "SOCKIT-HANDOFF 1 LISTENERS", "SOCKIT-HANDOFF 1 LISTENERS 0", "SOCKIT-HANDOFF 1 LISTENERS 17",
         "SOCKIT-HANDOFF 1 LISTENERS -1", "SOCKIT-HANDOFF 1 LISTENERS 2 a", "SOCKIT-HANDOFF 1 LISTENERS 1 a,b",
         "SOCKIT-HANDOFF 1 LISTENERS 2 a,", "SOCKIT-HANDOFF 1 LISTENERS 99999999999999999999",
-        "SOCKIT-HANDOFF 1 READY\u{0}", "SOCKIT-HANDOFF 1 DENIED", "SOCKIT-HANDOFF 1 EXPLODE",
+        "SOCKIT-HANDOFF 1 READY\u{0}", "SOCKIT-HANDOFF 1 DENIED", "SOCKIT-HANDOFF 1 EXPLODE", "SOCKIT-HANDOFF 1 ACK now",
+        "SOCKIT-HANDOFF 1 ack",
         "SOCKIT-HANDOFF 1 " + String(repeating: "A", count: 300),
     ])
     func rejectsMalformedLines(line: String) {
@@ -97,6 +98,26 @@ struct ListenerHandoffTests {
         return directory.appendingPathComponent("ctl").path
     }
 
+    /// A hand-off server for `listeners` whose callbacks and log lines all go to `events`
+    /// (`stop PID`, `resume PID`, `handed off PID`, then the log lines).
+    private func server(
+        _ path: String, _ listeners: [Socket] = [], names: [String] = [], readyTimeout: Duration = .seconds(20),
+        events: HandoffLog = HandoffLog()
+    ) -> HandoffServer {
+        HandoffServer(
+            path: path, listeners: listeners.map(\.fileDescriptor), names: names, readyTimeout: readyTimeout,
+            stopAccepting: { events.append("stop \($0)") }, resumeAccepting: { events.append("resume \($0)") },
+            onHandedOff: { events.append("handed off \($0)") }, log: events.append)
+    }
+
+    /// Accepts one connection on `listener`, waiting at most `timeout` (SO_RCVTIMEO bounds accept).
+    private func accept(_ listener: Socket, timeout: Duration = .seconds(5)) throws -> Socket {
+        try listener.setOption(.receiveTimeout, timeout)
+        let (connection, _) = try listener.accept()
+        try connection.setOption(.receiveTimeout, timeout)
+        return connection
+    }
+
     @Test func nobodyAtThePathMeansBindAsUsual() throws {
         let path = try controlPath()
         #expect(try ListenerHandoff.acquire(path: path) == nil, "no file")
@@ -107,8 +128,9 @@ struct ListenerHandoffTests {
         #expect(FileManager.default.fileExists(atPath: path))
         #expect(try ListenerHandoff.acquire(path: path) == nil, "stale file")
         // ...which a new control socket replaces.
-        let server = HandoffServer(path: path, listeners: [], onHandedOff: { _ in })
+        let server = server(path)
         try server.start()
+        #expect(server.ownsPath)
         server.stop()
         #expect(!FileManager.default.fileExists(atPath: path), "removed on stop, since it was ours")
     }
@@ -116,7 +138,7 @@ struct ListenerHandoffTests {
     @Test func refusesToReplaceAFileThatIsNotASocket() throws {
         let path = try controlPath()
         #expect(FileManager.default.createFile(atPath: path, contents: Data("precious".utf8)))
-        let server = HandoffServer(path: path, listeners: [], onHandedOff: { _ in })
+        let server = server(path)
         let failure = try #require(throws: ListenerHandoff.Failure.self) { try server.start() }
         #expect(failure.description.contains("is not a socket"))
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious")
@@ -125,10 +147,8 @@ struct ListenerHandoffTests {
     @Test func listenerMovesToTheNewInstanceWithoutDroppingQueuedConnections() throws {
         let path = try controlPath()
         let (listener, address) = try TestSupport.loopbackListener(reuseAddress: true)
-        let handedTo = Mutex<Int32?>(nil)
-        let old = HandoffServer(path: path, listeners: [listener.fileDescriptor], names: ["echo"]) { pid in
-            handedTo.withLock { $0 = pid }
-        }
+        let events = HandoffLog()
+        let old = server(path, [listener], names: ["echo"], events: events)
         try old.start()
         defer { old.stop() }
         #expect(FileManager.default.fileExists(atPath: path))
@@ -146,22 +166,25 @@ struct ListenerHandoffTests {
         let inherited = takeover.listeners[0]
         #expect(try inherited.localAddress() == address)
 
-        // The new instance says READY; the old one stops accepting and confirms.
+        // The new instance says READY; the old one stops accepting, confirms, and on our ACK drains.
         #expect(try takeover.confirmReady(timeout: .seconds(5)))
-        #expect(handedTo.withLock { $0 } == getpid())
+        #expect(events.wait(for: "handed off \(getpid())", timeout: .seconds(5)), "\(events.lines)")
         #expect(old.handedOff)
+        #expect(
+            events.lines.filter { $0.hasPrefix("stop ") || $0.hasPrefix("resume ") } == ["stop \(getpid())"],
+            "stopped once, never resumed: \(events.lines)")
         // Until the new instance's control socket replaces it, PATH leads to the old one, which
         // now turns everybody away with a reason.
         let early = try #require(throws: ListenerHandoff.Failure.self) { try ListenerHandoff.acquire(path: path, timeout: .seconds(5)) }
         #expect(early.summary.contains("handed its sockets to pid \(getpid())"), "\(early)")
-        let next = HandoffServer(path: path, listeners: [inherited.fileDescriptor], onHandedOff: { _ in })
+        let next = server(path, [inherited])
         try next.start()
         defer { next.stop() }
         #expect(next.ownsPath && !old.ownsPath)
 
         // The old instance's descriptor closes; the queued connection is still there to accept.
         try listener.close()
-        let (server, _) = try inherited.accept()
+        let server = try accept(inherited)
         try queued.sendAll([7])
         #expect(try server.receive(maxBytes: 1) == [7])
 
@@ -175,16 +198,14 @@ struct ListenerHandoffTests {
     /// whose descriptors its dropped `Takeover` had already closed), and the old protocol let a
     /// failed exchange rename a control socket back over PATH, so depending on thread timing
     /// PATH ended up at the instance that could not hand anything over. Now PATH changes hands
-    /// only after DONE, and the doomed instance is a real process that is killed (SIGKILL, by
+    /// only after ACK, and the doomed instance is a real process that is killed (SIGKILL, by
     /// pid) while it holds the sockets; the test waits on the old instance's log line, not on
     /// a retry loop.
     @Test func aNewInstanceThatDiesBeforeReadyLeavesTheOldOneServing() throws {
         let path = try controlPath()
         let (listener, address) = try TestSupport.loopbackListener()
         let events = HandoffLog()
-        let old = HandoffServer(
-            path: path, listeners: [listener.fileDescriptor], readyTimeout: .seconds(20), onHandedOff: { _ in },
-            log: events.append)
+        let old = server(path, [listener], events: events)
         try old.start()
         defer { old.stop() }
 
@@ -197,11 +218,12 @@ struct ListenerHandoffTests {
         #expect(events.wait(for: "exited before it was ready; still serving", timeout: .seconds(10)), "\(events.lines)")
 
         #expect(!old.handedOff)
+        #expect(!events.lines.contains { $0.hasPrefix("stop ") }, "never stopped accepting: \(events.lines)")
         #expect(old.ownsPath, "PATH still leads to the old instance")
         // The old listener still accepts...
         let client = try Socket(.ipv4, .stream)
         try client.connect(to: address, timeout: .seconds(5))
-        let (accepted, _) = try listener.accept()
+        let accepted = try accept(listener)
         try client.sendAll([9])
         #expect(try accepted.receive(maxBytes: 1) == [9])
         // ...and the next instance can take over at once.
@@ -209,10 +231,49 @@ struct ListenerHandoffTests {
         #expect(try takeover.listeners[0].localAddress() == address)
     }
 
+    /// The new instance says READY, reads DONE (the old one stopped accepting), and is killed
+    /// before its ACK: the old one must take over again, its listener never closed, and a
+    /// connection that arrived in between is still in the accept queue.
+    @Test func aNewInstanceThatDiesAfterReadyHandsTheListenerBack() throws {
+        let path = try controlPath()
+        let (listener, address) = try TestSupport.loopbackListener()
+        let events = HandoffLog()
+        let old = server(path, [listener], events: events)
+        try old.start()
+        defer { old.stop() }
+
+        let doomed = try ChildProcess("/usr/bin/python3", ["-c", vanishingNewInstance, path], keepStdin: true)
+        #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 LISTENERS 1 fds=1", "\(doomed.stderr)")
+        #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 DONE", "\(doomed.stderr)")
+        #expect(events.lines.contains("stop \(doomed.pid)"), "DONE comes after the old one stopped: \(events.lines)")
+        #expect(!old.handedOff, "not before the ACK")
+        let waiting = try Socket(.ipv4, .stream)
+        try waiting.connect(to: address, timeout: .seconds(5))
+
+        doomed.signal(SIGKILL)
+        #expect(doomed.waitForExit() == 128 + SIGKILL)
+        #expect(events.wait(for: "resume \(doomed.pid)", timeout: .seconds(10)), "\(events.lines)")
+        #expect(events.wait(for: "went away before it confirmed the hand-off", timeout: .seconds(5)), "\(events.lines)")
+        #expect(!events.lines.contains { $0.hasPrefix("handed off ") }, "\(events.lines)")
+        #expect(!old.handedOff)
+        #expect(old.ownsPath, "PATH still leads to the old instance")
+
+        // The connection made while nobody accepted waited in the queue of the listener we kept.
+        let accepted = try accept(listener)
+        try waiting.sendAll([5])
+        #expect(try accepted.receive(maxBytes: 1) == [5])
+        // And the old instance hands over again, to the next instance, as if nothing happened.
+        let takeover = try #require(try ListenerHandoff.acquire(path: path, timeout: .seconds(5)))
+        #expect(try takeover.confirmReady(timeout: .seconds(5)))
+        #expect(events.wait(for: "handed off \(getpid())", timeout: .seconds(5)), "\(events.lines)")
+        #expect(old.handedOff)
+    }
+
     @Test func anotherUserCannotTakeTheListener() throws {
         let path = try controlPath()
         let (listener, _) = try TestSupport.loopbackListener()
-        let old = HandoffServer(path: path, listeners: [listener.fileDescriptor], onHandedOff: { _ in })
+        let events = HandoffLog()
+        let old = server(path, [listener], events: events)
         try old.start()
         defer { old.stop() }
         let python = """
@@ -226,22 +287,28 @@ struct ListenerHandoffTests {
                 s.sendall(b"SOCKIT-HANDOFF 1 REQUEST\\n")
             except BrokenPipeError:
                 pass  # refused at once; the answer is still there to read
+            s.settimeout(10)
             fds = array.array("i")
             msg, anc, flags, addr = s.recvmsg(256, socket.CMSG_SPACE(16 * fds.itemsize))
             print(msg.decode().strip(), "fds=%d" % sum(len(d) // 4 for _, _, d in anc))
             """
+        // The directory lets user nobody reach the file, so that only the file's mode keeps it out.
+        #expect(chmod((path as NSString).deletingLastPathComponent, 0o755) == 0)
         // Mode 0600 keeps user nobody out of the socket file altogether...
         let blocked = try TestSupport.run(
             "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
-        #expect(blocked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "EACCES", "\(blocked.stderr)")
+        #expect(blocked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "EACCES", "\(blocked.stdout) \(blocked.stderr)")
         // ...and with the file opened up, SO_PEERCRED still refuses it, sending no descriptor.
         #expect(chmod(path, 0o666) == 0)
-        #expect(chmod((path as NSString).deletingLastPathComponent, 0o755) == 0)
         let denied = try TestSupport.run(
             "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
-        #expect(denied.stdout.hasPrefix("SOCKIT-HANDOFF 1 DENIED"), "\(denied.stdout) \(denied.stderr)")
+        #expect(
+            denied.stdout.hasPrefix("SOCKIT-HANDOFF 1 DENIED uid 65534 may not take these sockets"),
+            "\(denied.stdout) \(denied.stderr)")
         #expect(denied.stdout.contains("fds=0"))
+        #expect(events.wait(for: "refused a hand-off to pid", timeout: .seconds(5)), "\(events.lines)")
         #expect(!old.handedOff)
+        #expect(!events.lines.contains { $0.hasPrefix("stop ") }, "\(events.lines)")
     }
 }
 
@@ -258,6 +325,28 @@ let doomedNewInstance = """
     s.sendall(b"SOCKIT-HANDOFF 1 REQUEST\\n")
     msg, anc, flags, addr = s.recvmsg(256, socket.CMSG_SPACE(16 * 4))
     print(msg.decode().strip(), "fds=%d" % sum(len(d) // 4 for _, _, d in anc), flush=True)
+    sys.stdin.read()
+    """
+
+/// A new instance that takes the listeners, says READY, prints DONE when the old instance
+/// answers it (it stopped accepting by then), and waits on stdin for the test to kill it: it
+/// never sends ACK, and never accepts.
+let vanishingNewInstance = """
+    import socket, sys
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(sys.argv[1])
+    s.sendall(b"SOCKIT-HANDOFF 1 REQUEST\\n")
+    msg, anc, flags, addr = s.recvmsg(256, socket.CMSG_SPACE(16 * 4))
+    print(msg.decode().strip(), "fds=%d" % sum(len(d) // 4 for _, _, d in anc), flush=True)
+    s.sendall(b"SOCKIT-HANDOFF 1 READY\\n")
+    line = b""
+    while not line.endswith(b"\\n") and len(line) <= 256:
+        chunk = s.recv(257 - len(line))
+        if not chunk:
+            break
+        line += chunk
+    print(line.decode().strip(), flush=True)
     sys.stdin.read()
     """
 
@@ -287,57 +376,119 @@ final class HandoffLog: @unchecked Sendable {  // every access under `condition`
     }
 }
 
-@Suite("systemd socket activation", .serialized)
+/// `SystemdActivation` reads what it is given: these tests never touch the process's
+/// environment (other suites run beside them, in threads that read it), and place the sockets
+/// only on descriptors that were free (never `dup2` over a number another test may own).
+@Suite("systemd socket activation")
 struct SystemdActivationTests {
-    /// Places `sockets` at consecutive descriptors from a high number, as systemd places them
-    /// from 3, and sets the variables systemd sets.
-    private func activate(_ sockets: [Socket], pid: Int32 = getpid(), names: String? = nil) -> CInt {
-        let first: CInt = 900
-        for (index, socket) in sockets.enumerated() {
-            #expect(dup2(socket.fileDescriptor, first + CInt(index)) == first + CInt(index))
+    /// Duplicates `sockets` onto consecutive descriptors, as systemd places them from 3, and
+    /// returns the first. `F_DUPFD_CLOEXEC` takes the lowest free descriptor at or above its
+    /// argument, so it never replaces one; when the one it takes is not the next in the row,
+    /// the row is given back and another base tried.
+    private func consecutiveDescriptors(_ sockets: [Socket]) throws -> CInt {
+        for attempt in 0..<64 {
+            let base = CInt(300 + attempt * 37)
+            var taken: [CInt] = []
+            for (index, socket) in sockets.enumerated() {
+                let fd = fcntl(socket.fileDescriptor, F_DUPFD_CLOEXEC, base + CInt(index))
+                if fd >= 0 { taken.append(fd) }
+                if fd != base + CInt(index) { break }
+            }
+            if taken.count == sockets.count && taken.last == base + CInt(sockets.count - 1) { return base }
+            for fd in taken { close(fd) }
         }
-        setenv("LISTEN_PID", String(pid), 1)
-        setenv("LISTEN_FDS", String(sockets.count), 1)
-        if let names { setenv("LISTEN_FDNAMES", names, 1) }
-        return first
+        throw SocketError(syscall: "fcntl(F_DUPFD_CLOEXEC)", errno: .tooManyOpenFiles)
     }
 
-    @Test func inheritedListenersAreAdoptedAndTheVariablesUnset() throws {
+    private func variables(pid: Int32 = getpid(), count: Int, names: String? = nil) -> [String: String] {
+        var environment = ["LISTEN_PID": String(pid), "LISTEN_FDS": String(count)]
+        if let names { environment["LISTEN_FDNAMES"] = names }
+        return environment
+    }
+
+    @Test func inheritedListenersAreAdoptedWithTheirNames() throws {
         let (first, firstAddress) = try TestSupport.loopbackListener()
         let (second, secondAddress) = try TestSupport.loopbackListener(ipv6: true)
-        let start = activate([first, second], names: "web:admin")
-        let listeners = try SystemdActivation.listeners(firstDescriptor: start)
+        let start = try consecutiveDescriptors([first, second])
+        let listeners = try SystemdActivation.listeners(
+            environment: variables(count: 2, names: "web:admin"), pid: getpid(), firstDescriptor: start)
         #expect(listeners.map(\.name) == ["web", "admin"])
+        #expect(listeners.map(\.socket.fileDescriptor) == [start, start + 1])
         #expect(try listeners[0].socket.localAddress() == firstAddress)
         #expect(try listeners[1].socket.localAddress() == secondAddress)
-        #expect(fcntl(start, F_GETFD) & FD_CLOEXEC != 0)
-        #expect(getenv("LISTEN_PID") == nil && getenv("LISTEN_FDS") == nil && getenv("LISTEN_FDNAMES") == nil)
     }
 
-    @Test func variablesForAnotherProcessAreIgnored() throws {
+    @Test func variablesForAnotherProcessOrNoSocketsAreIgnored() throws {
         let (listener, _) = try TestSupport.loopbackListener()
-        let start = activate([listener], pid: getpid() + 1)
+        let start = try consecutiveDescriptors([listener])
         defer { close(start) }
-        #expect(try SystemdActivation.listeners(firstDescriptor: start).isEmpty)
-        #expect(getenv("LISTEN_FDS") == nil)
+        let pid = getpid()
+        for environment in [variables(pid: pid + 1, count: 1), variables(count: 0), ["LISTEN_FDS": "1"], [:]] {
+            #expect(try SystemdActivation.listeners(environment: environment, pid: pid, firstDescriptor: start).isEmpty, "\(environment)")
+        }
+        #expect(fcntl(start, F_GETFD) != -1, "not adopted, so not closed")
+        let tooMany = try #require(throws: SystemdActivation.Failure.self) {
+            try SystemdActivation.listeners(environment: variables(count: 65), pid: pid, firstDescriptor: start)
+        }
+        #expect(tooMany.description.contains("LISTEN_FDS=65"))
     }
 
     @Test func aSocketThatDoesNotListenIsRefused() throws {
         let notListening = try Socket(.ipv4, .stream)
-        let start = activate([notListening])
+        let start = try consecutiveDescriptors([notListening])
         defer { close(start) }
         let failure = try #require(throws: SystemdActivation.Failure.self) {
-            try SystemdActivation.listeners(firstDescriptor: start)
+            try SystemdActivation.listeners(environment: variables(count: 1), pid: getpid(), firstDescriptor: start)
         }
         #expect(failure.description.contains("is not listening"))
         #expect(fcntl(start, F_GETFD) != -1, "left open: it is not ours to close")
 
         let datagram = try Socket(.ipv4, .datagram)
-        let udpStart = activate([datagram])
+        let udpStart = try consecutiveDescriptors([datagram])
         defer { close(udpStart) }
         let wrongType = try #require(throws: SystemdActivation.Failure.self) {
-            try SystemdActivation.listeners(firstDescriptor: udpStart)
+            try SystemdActivation.listeners(environment: variables(count: 1), pid: getpid(), firstDescriptor: udpStart)
         }
         #expect(wrongType.description.contains("expected SOCK_STREAM"))
+        #expect(fcntl(udpStart, F_GETFD) != -1)
+    }
+
+    /// A failure on the second socket leaves the first open too: none of them is ours to close.
+    @Test func aFailureLeavesEveryInheritedDescriptorOpen() throws {
+        let (listener, _) = try TestSupport.loopbackListener()
+        let notListening = try Socket(.ipv4, .stream)
+        let start = try consecutiveDescriptors([listener, notListening])
+        defer {
+            close(start)
+            close(start + 1)
+        }
+        let failure = try #require(throws: SystemdActivation.Failure.self) {
+            try SystemdActivation.listeners(environment: variables(count: 2), pid: getpid(), firstDescriptor: start)
+        }
+        #expect(failure.description.contains("inherited socket \(start + 1) (unknown) is not listening"))
+        #expect(fcntl(start, F_GETFD) != -1, "the first, adopted before the failure, is left open")
+        #expect(fcntl(start + 1, F_GETFD) != -1)
+    }
+
+    /// The real path reads the process's environment and removes the variables (so that
+    /// children do not inherit them), and marks the descriptors close-on-exec. It runs in a
+    /// child process of its own, where changing the environment races with nothing. The exit
+    /// status says which check failed: 2 refused, 3 not adopted, 4 no FD_CLOEXEC, 5 variables
+    /// still set, 6 adopted again by a second call.
+    @Test func theProcessEnvironmentIsReadThenCleared() async {
+        await #expect(processExitsWith: .success) {
+            guard let (listener, address) = try? TestSupport.loopbackListener() else { exit(1) }
+            // Without FD_CLOEXEC, as systemd passes it: the call must set it.
+            let fd = fcntl(listener.fileDescriptor, F_DUPFD, 300)
+            setenv("LISTEN_PID", String(getpid()), 1)
+            setenv("LISTEN_FDS", "1", 1)
+            setenv("LISTEN_FDNAMES", "echo", 1)
+            guard let listeners = try? SystemdActivation.listeners(firstDescriptor: fd) else { exit(2) }
+            guard listeners.count == 1, listeners[0].name == "echo", (try? listeners[0].socket.localAddress()) == address
+            else { exit(3) }
+            guard fcntl(fd, F_GETFD) & FD_CLOEXEC != 0 else { exit(4) }
+            guard SystemdActivation.variables.allSatisfy({ getenv($0) == nil }) else { exit(5) }
+            guard (try? SystemdActivation.listeners(firstDescriptor: fd))?.isEmpty == true else { exit(6) }
+        }
     }
 }

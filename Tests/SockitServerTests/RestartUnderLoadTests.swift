@@ -43,6 +43,8 @@ struct RestartUnderLoadTests {
         #expect(report.status == 1, "\(report.raw)")
         #expect(report.int("restarts") == 3, "\(report.raw)")
         #expect(report.int("refused") > 0, "\(report.raw)")
-        #expect(report.int("failed") == report.int("attempted") - report.int("succeeded"))
+        // Every failed connection was counted under one cause: the client saw each of them end.
+        let causes = ["refused", "reset", "timed_out", "wrong_echo", "other"].map { report.int($0) }.reduce(0, +)
+        #expect(report.int("failed") > 0 && causes == report.int("failed"), "\(report.raw)")
     }
 }

@@ -50,7 +50,8 @@ import UnixSignals
 /// stops accepting *without closing it* (the descriptor stays open until the server is
 /// released: closing the last reference to a listener resets its accept queue, and
 /// `shutdown()` on it would disconnect it for the new process too), drains its own
-/// connections, and `run()` returns.
+/// connections once the new instance confirmed, and `run()` returns. A new instance that went
+/// away before it confirmed leaves this one accepting again on the listener it kept.
 public final class TCPEchoServer: Service, Sendable {
     /// State shared by the loops: configuration, counters, the drain signal.
     final class Core: Sendable {
@@ -204,7 +205,17 @@ public final class TCPEchoServer: Service, Sendable {
             let sockets = running.listeners.map(\.socket)
             do throws(ListenerHandoff.Failure) {
                 try await offThePool { () throws(ListenerHandoff.Failure) in
-                    try restart.accepting(listeners: sockets, names: ["echo"]) { [self] pid in handOff(to: pid) }
+                    try restart.accepting(
+                        listeners: sockets, names: ["echo"],
+                        stopAccepting: { [self] pid in
+                            setAccepting(false)
+                            core.logger.info("pid \(pid) accepts on the listener: stopped accepting (the socket stays open)")
+                        },
+                        resumeAccepting: { [self] pid in
+                            setAccepting(true)
+                            core.logger.warning("pid \(pid) went away before it confirmed the hand-off: resumed accepting")
+                        },
+                        onHandedOff: { [self] pid in handOff(to: pid) })
                 }
             } catch {
                 restart.stop()
@@ -219,24 +230,29 @@ public final class TCPEchoServer: Service, Sendable {
         await shutdown()
     }
 
-    /// A new instance accepts on our listeners: stop accepting (without closing them) before
-    /// returning, then let `run()` drain. Called on the hand-off thread.
-    private func handOff(to pid: Int32) {
+    /// Stops (a new instance accepts on our listeners) or resumes (it went away before it
+    /// confirmed) accepting, on each listener's loop, before returning; the listeners stay open
+    /// throughout. Called on the hand-off thread.
+    private func setAccepting(_ accepting: Bool) {
         guard let running = started.withLock({ $0 }) else { return }
-        core.handedOffTo.store(pid, ordering: .releasing)
         for (index, listener) in running.listeners.enumerated() {
             let loop = running.group.loops[index]
             let box = UncheckedBox(listener)
             let done = DispatchSemaphore(value: 0)
             loop.execute {
-                box.value.stopAccepting(on: loop)
+                if accepting { box.value.resumeAccepting(on: loop) } else { box.value.stopAccepting(on: loop) }
                 done.signal()
             }
             if done.wait(timeout: .now() + .seconds(5)) == .timedOut {
-                core.logger.warning("the event loop did not stop accepting within 5 s")
+                core.logger.warning("the event loop did not \(accepting ? "resume" : "stop") accepting within 5 s")
             }
         }
-        core.logger.info("handed the listener to pid \(pid): stopped accepting (the socket stays open)")
+    }
+
+    /// The new instance confirmed: let `run()` drain. Called on the hand-off thread.
+    private func handOff(to pid: Int32) {
+        core.handedOffTo.store(pid, ordering: .releasing)
+        core.logger.info("handed the listener to pid \(pid) (the socket stays open)")
         core.handedOffContinuation.yield(pid)
     }
 
@@ -314,6 +330,8 @@ final class TCPEchoListener: EventHandler {
     let core: TCPEchoServer.Core
     private var next = 0
     private var paused = false
+    /// Not watched while a new instance takes over (the socket stays open).
+    private var stopped = false
     private var closed = false
 
     init(socket: Socket, states: [EchoLoopState], core: TCPEchoServer.Core) {
@@ -368,7 +386,7 @@ final class TCPEchoListener: EventHandler {
         try? loop.reregister(fd: fd, interest: .none)
         loop.schedule(after: core.configuration.acceptBackoff) { [self] in
             paused = false
-            guard !closed else { return }
+            guard !closed, !stopped else { return }
             try? loop.reregister(fd: fd, interest: .read)
         }
     }
@@ -376,15 +394,27 @@ final class TCPEchoListener: EventHandler {
     func close(on loop: EventLoop) {
         guard !closed else { return }
         closed = true
-        loop.deregister(fd: fd)
+        if !stopped { loop.deregister(fd: fd) }
         try? socket.close()
     }
 
     /// A new instance accepts on this socket now: stop watching it, but neither close it nor
     /// shut it down (either would reset or disconnect the accept queue the new instance serves).
     func stopAccepting(on loop: EventLoop) {
-        guard !closed else { return }
-        closed = true
+        guard !closed, !stopped else { return }
+        stopped = true
         loop.deregister(fd: fd)
+    }
+
+    /// The new instance went away before it confirmed: watch the socket again. Connections that
+    /// arrived meanwhile waited in its accept queue.
+    func resumeAccepting(on loop: EventLoop) {
+        guard !closed, stopped else { return }
+        do {
+            try loop.register(self, fd: fd, interest: paused ? .none : .read)
+            stopped = false
+        } catch {
+            core.logger.error("cannot accept again on the listener: \(error.summary)")
+        }
     }
 }

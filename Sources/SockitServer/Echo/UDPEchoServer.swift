@@ -16,7 +16,8 @@ import Synchronization
 ///
 /// With a `HitlessRestart` the socket may come from systemd or the running instance; when a
 /// later instance takes it over, this one stops reading (datagrams queue on the shared socket
-/// for the new one), leaves the socket open, and returns.
+/// for the new one), leaves the socket open, and returns once the new instance confirmed; it
+/// reads again if the new instance went away before it confirmed.
 public final class UDPEchoServer: Service, Sendable {
     private let configuration: EchoConfiguration
     private let logger: Logger
@@ -71,23 +72,36 @@ public final class UDPEchoServer: Service, Sendable {
             logger.info("serving the inherited socket on \(address); \(configuration.listener.address) is not used")
         }
         let logger = logger
-        let onHandedOff: @Sendable (Int32) -> Void = { pid in
-            successor.pid.store(pid, ordering: .releasing)
+        // A new instance reads from the socket (stop), or went away before it confirmed (resume).
+        let setReading: @Sendable (Bool) -> Void = { reading in
             let done = DispatchSemaphore(value: 0)
             loop.execute {
-                box.value.stopReading(on: loop)
+                if reading { box.value.resumeReading(on: loop) } else { box.value.stopReading(on: loop) }
                 done.signal()
             }
             if done.wait(timeout: .now() + .seconds(5)) == .timedOut {
-                logger.warning("the event loop did not stop reading within 5 s")
+                logger.warning("the event loop did not \(reading ? "resume" : "stop") reading within 5 s")
             }
-            logger.info("handed the socket to pid \(pid): stopped reading (the socket stays open)")
+        }
+        let onHandedOff: @Sendable (Int32) -> Void = { pid in
+            successor.pid.store(pid, ordering: .releasing)
+            logger.info("handed the socket to pid \(pid) (the socket stays open)")
             handedOffContinuation.yield(pid)
         }
         if let restart {
             do throws(ListenerHandoff.Failure) {
                 try await offThePool { () throws(ListenerHandoff.Failure) in
-                    try restart.accepting(listeners: [socket], names: ["echo"], onHandedOff: onHandedOff)
+                    try restart.accepting(
+                        listeners: [socket], names: ["echo"],
+                        stopAccepting: { pid in
+                            setReading(false)
+                            logger.info("pid \(pid) reads from the socket: stopped reading (the socket stays open)")
+                        },
+                        resumeAccepting: { pid in
+                            setReading(true)
+                            logger.warning("pid \(pid) went away before it confirmed the hand-off: resumed reading")
+                        },
+                        onHandedOff: onHandedOff)
                 }
             } catch {
                 restart.stop()
@@ -169,5 +183,16 @@ final class UDPEchoHandler: EventHandler {
         guard reading else { return }
         reading = false
         loop.deregister(fd: fd)
+    }
+
+    /// The new instance went away before it confirmed: read again (datagrams queued meanwhile).
+    func resumeReading(on loop: EventLoop) {
+        guard !reading, !socket.isClosed else { return }
+        do {
+            try loop.register(self, fd: fd, interest: .read)
+            reading = true
+        } catch {
+            logger.error("cannot read from the socket again: \(error.summary)")
+        }
     }
 }

@@ -7,13 +7,19 @@
 /// old → new   SOCKIT-HANDOFF 1 DENIED <reason>
 /// new → old   SOCKIT-HANDOFF 1 READY                                  (the new instance accepts)
 /// old → new   SOCKIT-HANDOFF 1 DONE                                   (the old one stopped accepting)
+/// new → old   SOCKIT-HANDOFF 1 ACK                                    (the new one got DONE and serves)
 /// ```
+///
+/// Until ACK the old instance keeps its listening descriptors open and watches the connection:
+/// a new instance that dies after READY (the connection closes without ACK) leaves it to
+/// accept again, so that there is never a moment without an acceptor.
 public enum HandoffMessage: Equatable, Sendable {
     case request
     case listeners(count: Int, names: [String])
     case denied(reason: String)
     case ready
     case done
+    case ack
 
     public static let prefix = "SOCKIT-HANDOFF 1 "
     /// The longest line either side accepts.
@@ -46,6 +52,7 @@ public enum HandoffMessage: Equatable, Sendable {
             body = text
         case .ready: body = "READY"
         case .done: body = "DONE"
+        case .ack: body = "ACK"
         }
         return Array((Self.prefix + body + "\n").utf8)
     }
@@ -83,6 +90,8 @@ public enum HandoffMessage: Equatable, Sendable {
             self = .ready
         } else if verb("DONE", 1...1) {
             self = .done
+        } else if verb("ACK", 1...1) {
+            self = .ack
         } else if verb("DENIED", 2...3) {
             self = .denied(reason: text(body.dropFirst("DENIED ".utf8.count)))
         } else if verb("LISTENERS", 2...3) {

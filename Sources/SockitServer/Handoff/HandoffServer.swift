@@ -18,6 +18,8 @@ public final class HandoffServer: Sendable {
     private let listeners: [CInt]
     private let names: [String]
     private let readyTimeout: Duration
+    private let stopAccepting: @Sendable (Int32) -> Void
+    private let resumeAccepting: @Sendable (Int32) -> Void
     private let onHandedOff: @Sendable (Int32) -> Void
     private let log: @Sendable (String) -> Void
     private let state = Mutex<State>(State())
@@ -46,18 +48,26 @@ public final class HandoffServer: Sendable {
     ///   - path: where the next instance will look.
     ///   - listeners: the listening descriptors to hand over (they stay owned by the caller).
     ///   - names: a name per listener (may be empty).
-    ///   - readyTimeout: how long a new instance may take between receiving the sockets and READY.
-    ///   - onHandedOff: called with the new instance's pid once it accepts; must stop accepting
-    ///     (without closing the listeners) before it returns. The caller then drains and exits.
+    ///   - readyTimeout: how long a new instance may take between receiving the sockets and READY,
+    ///     and between DONE and ACK.
+    ///   - stopAccepting: called with the new instance's pid once it accepts (READY); must stop
+    ///     accepting before it returns, without closing or shutting down the listeners.
+    ///   - resumeAccepting: called with that pid when it went away before it confirmed (the
+    ///     connection closed without ACK, or no ACK within `readyTimeout`): accept again on the
+    ///     same listeners, which never closed. PATH still leads to this instance.
+    ///   - onHandedOff: called with that pid once it confirmed (ACK). The caller then drains and exits.
     ///   - log: one line per event, for the server's log.
     public init(
         path: String, listeners: [CInt], names: [String] = [], readyTimeout: Duration = .seconds(30),
+        stopAccepting: @escaping @Sendable (Int32) -> Void, resumeAccepting: @escaping @Sendable (Int32) -> Void,
         onHandedOff: @escaping @Sendable (Int32) -> Void, log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.path = path
         self.listeners = listeners
         self.names = names
         self.readyTimeout = readyTimeout
+        self.stopAccepting = stopAccepting
+        self.resumeAccepting = resumeAccepting
         self.onHandedOff = onHandedOff
         self.log = log
     }
@@ -89,9 +99,10 @@ public final class HandoffServer: Sendable {
 
     /// Stops answering, and removes the socket file at `path` if it is still ours (after a
     /// hand-off it belongs to the new instance and stays). An exchange in progress is finished
-    /// first (it is bounded by `readyTimeout`): a new instance that already holds our sockets
-    /// then takes over as it would have, and the caller finds `handedOff` true. Call it before
-    /// deciding whether to close the listeners.
+    /// first (each of its waits is bounded by `readyTimeout`): a new instance that already holds
+    /// our sockets then takes over as it would have, and the caller finds `handedOff` true, or
+    /// goes away and `resumeAccepting` has run. Call it before deciding whether to close the
+    /// listeners.
     public func stop() {
         let (wake, thread) = state.withLock { ($0.wake, $0.thread) }
         if let wake { try? wake.0.sendAll([1]) }
@@ -121,16 +132,19 @@ public final class HandoffServer: Sendable {
                 "cannot listen for a hand-off at \(path): it exists and is not a socket; refusing to replace it",
                 hints: ["choose another path, or remove the file if it is not needed"])
         }
-        // Bind a temporary name, restricted from the start (umask), then rename over PATH: PATH
-        // always leads to a live instance, and a stale file is replaced atomically.
+        // Bind a temporary name, restrict it to 0600 before listening (until then a connect is
+        // refused), then rename over PATH: PATH always leads to a live instance, and a stale file
+        // is replaced atomically. Not umask: it is the whole process's, other threads create files.
         let temporary = "\(path).\(getpid()).tmp"
         unlink(temporary)
         do {
             let control = try Socket(.unix, .stream)
-            let oldMask = umask(0o177)
-            defer { umask(oldMask) }
             try control.bind(to: .unix(.init(path: temporary)))
-            chmod(temporary, 0o600)
+            guard chmod(temporary, 0o600) == 0 else {
+                let errno = Errno.current
+                unlink(temporary)
+                throw ListenerHandoff.Failure("cannot make the hand-off socket \(temporary) mode 0600: \(errno)")
+            }
             try control.listen(backlog: 64)
             guard rename(temporary, path) == 0 else {
                 let errno = Errno.current
@@ -174,7 +188,7 @@ public final class HandoffServer: Sendable {
             if fds[1].revents != 0 { return }
             guard fds[0].revents & Int16(POLLIN) != 0, let (connection, _) = try? control.accept() else { continue }
             if let successor = state.withLock({ $0.successor }) {
-                // Between our DONE and the successor's rename, PATH still leads here.
+                // Between the successor's ACK and its rename, PATH still leads here.
                 try? connection.setOption(.sendTimeout, .seconds(1))
                 try? connection.sendAll(
                     HandoffMessage.denied(reason: "this instance handed its sockets to pid \(successor); try again").encoded)
@@ -186,7 +200,9 @@ public final class HandoffServer: Sendable {
     }
 
     /// One hand-off attempt. Whatever fails before READY, this instance never stopped
-    /// accepting and PATH still leads here: it simply serves on.
+    /// accepting and PATH still leads here: it simply serves on. After READY it stops accepting
+    /// but keeps its listeners open, and accepts again unless the new instance acknowledges our
+    /// DONE (ACK).
     private func exchange(with connection: Socket) {
         var peerPID: Int32?
         do {
@@ -215,20 +231,41 @@ public final class HandoffServer: Sendable {
                 log("the new instance (pid \(peer.pid)) \(answer.isEmpty ? "exited" : "sent something else") before it was ready; still serving")
                 return
             }
-            onHandedOff(peer.pid)
-            state.withLock { state in
-                state.successor = peer.pid
-                // PATH belongs to the successor now, even before its rename lands: never unlink
-                // it from here (a check-then-unlink could remove the successor's new file).
-                state.identity = nil
-            }
-            try? connection.sendAll(HandoffMessage.done.encoded)
-            log("pid \(peer.pid) accepts now; this instance stopped accepting and drains")
         } catch {
             let reason =
                 error.errno == .wouldBlock
                 ? "it did not get ready within \(ListenerHandoff.seconds(readyTimeout))" : error.summary
             log("a hand-off\(peerPID.map { " to pid \($0)" } ?? "") failed before the new instance was ready (\(reason)); still serving")
+            return
+        }
+        guard let pid = peerPID else { return }
+        stopAccepting(pid)
+        if let failure = confirmation(from: connection) {
+            // It died (or stopped answering) after READY: nobody may be accepting. The listeners
+            // never closed and PATH never changed hands, so take over again as if nothing happened.
+            resumeAccepting(pid)
+            log("pid \(pid) went away before it confirmed the hand-off (\(failure)); resumed accepting, still serving")
+            return
+        }
+        state.withLock { state in
+            state.successor = pid
+            // PATH belongs to the successor now, even before its rename lands: never unlink it
+            // from here (a check-then-unlink could remove the successor's new file).
+            state.identity = nil
+        }
+        log("pid \(pid) accepts now; this instance stopped accepting and drains")
+        onHandedOff(pid)
+    }
+
+    /// Sends DONE (we stopped accepting) and waits for ACK. Nil when it came; else why not.
+    private func confirmation(from connection: Socket) -> String? {
+        do {
+            try connection.sendAll(HandoffMessage.done.encoded)
+            let (line, _) = try ListenerHandoff.readLine(connection)
+            if (try? HandoffMessage(parsing: line)) == .ack { return nil }
+            return line.isEmpty ? "it closed the connection" : "it sent something else"
+        } catch {
+            return error.errno == .wouldBlock ? "no answer within \(ListenerHandoff.seconds(readyTimeout))" : error.summary
         }
     }
 }

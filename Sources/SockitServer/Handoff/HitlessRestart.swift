@@ -15,38 +15,33 @@ import Musl
 /// let inherited = try restart.inheritedListeners(type: .stream)  // 1. systemd's, or the old instance's
 /// let listener = inherited.first ?? bindMyOwnListener()
 /// startAccepting(on: listener)
-/// try restart.accepting(listeners: [listener]) { pid in         // 2. serve PATH, tell the old one
-///     stopAcceptingWithoutClosing(listener)                      //    a later instance took over
-///     beginDrain()
-/// }
+/// try restart.accepting(                                         // 2. serve PATH, tell the old one
+///     listeners: [listener],
+///     stopAccepting: { pid in stopAcceptingWithoutClosing(listener) },  // a later instance accepts
+///     resumeAccepting: { pid in startAccepting(on: listener) },         // ...but died before ACK
+///     onHandedOff: { pid in beginDrain() })                             // it confirmed: drain
 /// // ... serve, then drain and exit; on the way out:
 /// restart.stop()                                                 // 3.
 /// ```
 ///
-/// ## Restarting without dropping a connection: the three ways, measured
+/// ## Restarting without dropping a connection: the three ways
 ///
-/// Measured with the release build and `Scripts/restart-under-load.py` (20 restarts while a
-/// Python client opens short connections on loopback, each sending a line and checking the
-/// echo) on the 2-core development machine; README's "Restart without dropping a connection"
-/// has every run and the commands.
+/// README's "Restart without dropping a connection" has the measurements
+/// (`Scripts/restart-under-load.py`: restarts while a client opens short connections).
 ///
 /// - **Plain restart** (`kill -9`, then start again; `SO_REUSEADDR` lets it bind at once over
 ///   TIME_WAIT): between the old process's exit and the new one's `listen()` nothing listens,
 ///   so connections are refused, and those waiting in the old accept queue are reset when the
-///   kernel closes it. At 1,000 connections/s: 361 and 487 of about 11,000 failed (mostly
-///   `ECONNREFUSED`), longest gap without a success 32 ms; at 4,000/s: 2,761 of 45,160.
+///   kernel closes it.
 /// - **`--reuse-port` overlap** (start the new process on the same port with `SO_REUSEPORT`, then
 ///   stop the old one): no gap in listening, but each listener has its own accept queue and the
 ///   kernel spreads new connections over them by hash, so whatever sits in the old queue when it
 ///   closes is reset, unless `net.ipv4.tcp_migrate_req=1` (Linux 5.14+) migrates those
 ///   requests to another listener in the group. It is a host setting; sockit never changes it.
-///   At 1,000/s: no failure in 2 runs; at 4,000/s: 2 and 6 resets (3 and 0 in a network
-///   namespace, none in 2 runs with `tcp_migrate_req=1` there).
 /// - **Hand-off** (this type): the new process receives the very same listening socket, so
 ///   there is one accept queue throughout; the old process stops accepting without closing it,
-///   drains its own connections, and exits. No failure in any run (2 at 1,000/s, 2 at 4,000/s,
-///   about 11,000 and 46,000 connections each); longest gaps 8 to 14 ms, the client's own
-///   spacing and scheduling on 2 cores.
+///   and drains its own connections and exits only once the new one confirmed (ACK). A new
+///   process that dies before that leaves the old one accepting again.
 ///
 /// systemd socket activation is the fourth source of a listener: when systemd (or
 /// `systemd-socket-activate`) started us with `LISTEN_FDS`, those sockets are used, and systemd
@@ -132,16 +127,18 @@ public final class HitlessRestart: Sendable {
 
     /// Step 2, once the server accepts on `listeners`: after a hand-off, tell the old instance
     /// that we accept and wait until it stopped; then put our control socket at `path` for the
-    /// next restart. `onHandedOff` runs (on a thread of its own) when a later instance takes
-    /// over: it must stop accepting, without closing or shutting down the listeners, before it
-    /// returns; then drain, call `stop()`, and exit.
+    /// next restart. When a later instance takes over, on a thread of its own: `stopAccepting`
+    /// when it accepts (stop accepting, without closing or shutting down the listeners, before
+    /// returning); then either `onHandedOff` once it confirmed (drain, call `stop()`, exit) or
+    /// `resumeAccepting` when it went away before it confirmed (accept again, serve on).
     ///
     /// - Throws: `ListenerHandoff.Failure` when the old instance gave up waiting and serves on
     ///   (`conditionNotMet`: stop accepting, drain, exit), or, with nothing inherited, when PATH
     ///   cannot be served. After a completed hand-off a failure to serve PATH is only logged:
     ///   the old instance stopped accepting, so this one must serve on regardless.
     public func accepting(
-        listeners: [Socket], names: [String] = [], onHandedOff: @escaping @Sendable (Int32) -> Void
+        listeners: [Socket], names: [String] = [], stopAccepting: @escaping @Sendable (Int32) -> Void,
+        resumeAccepting: @escaping @Sendable (Int32) -> Void, onHandedOff: @escaping @Sendable (Int32) -> Void
     ) throws(ListenerHandoff.Failure) {
         let takeover = state.withLock { state in
             defer { state.takeover = nil }
@@ -166,7 +163,7 @@ public final class HitlessRestart: Sendable {
         guard let path else { return }
         let handoff = HandoffServer(
             path: path, listeners: listeners.map(\.fileDescriptor), names: names, readyTimeout: timeout,
-            onHandedOff: onHandedOff, log: log)
+            stopAccepting: stopAccepting, resumeAccepting: resumeAccepting, onHandedOff: onHandedOff, log: log)
         do throws(ListenerHandoff.Failure) {
             try handoff.start()
         } catch where takeover != nil {

@@ -18,17 +18,24 @@ import Musl
 /// 2. Each side checks the other's credentials (`SO_PEERCRED`): same uid, or root. The old one
 ///    sends its listeners; it keeps accepting on them.
 /// 3. The new instance finishes its start-up, starts accepting on them, and says READY.
-/// 4. The old instance stops accepting (it keeps its descriptor open, so nothing is reset),
-///    answers DONE, drains its own connections, and exits.
-/// 5. The new instance puts its own control socket at PATH (bound under a temporary name with
+/// 4. The old instance stops accepting (it keeps its descriptors open, so nothing is reset) and
+///    answers DONE.
+/// 5. The new instance answers ACK. Only then does the old one drain its own connections and
+///    exit; a new instance that goes away between READY and ACK (the connection closes without
+///    ACK) leaves the old one to accept again on the listeners it kept open, so a connection
+///    that arrived meanwhile waits in the accept queue and is served.
+/// 6. The new instance puts its own control socket at PATH (bound under a temporary name with
 ///    mode 0600, then an atomic `rename`), ready for the next restart.
 ///
-/// PATH changes hands only after DONE, so a new instance that dies before READY leaves
-/// nothing to repair: the old one never stopped accepting and PATH still leads to it. If the
-/// old instance does not answer within the timeout, the new one gives up and the old one keeps
-/// serving. If the old one gives up waiting for READY, the new one finds it still answering at
-/// PATH and stops; if it died instead, the new one serves alone. `HitlessRestart` runs the
-/// whole sequence for a server; this type and `HandoffServer` are its two halves.
+/// PATH changes hands only after ACK, so a new instance that dies before it leaves nothing to
+/// repair: PATH still leads to the old one, which accepts (again). If the old instance does not
+/// answer within the timeout, the new one gives up and the old one keeps serving. If the old one
+/// gives up waiting for READY, the new one finds it still answering at PATH and stops; if it
+/// died instead, the new one serves alone. If it gives up waiting for ACK (a new instance stuck
+/// between DONE and ACK), it accepts again beside the new one and serves on until stopped:
+/// one accept queue, nothing lost.
+/// `HitlessRestart` runs the whole sequence for a server; this type and `HandoffServer` are its
+/// two halves.
 public enum ListenerHandoff {
     /// Why a hand-off failed: one sentence for the user (`summary`), then what to do (`hints`).
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -68,8 +75,9 @@ public enum ListenerHandoff {
             self.connection = connection
         }
 
-        /// Tells the old instance that we accept now, and waits (up to `timeout`) until it says it
-        /// stopped accepting; then start a `HandoffServer` at PATH for the next restart.
+        /// Tells the old instance that we accept now (READY), waits (up to `timeout`) until it says
+        /// it stopped accepting (DONE), and acknowledges (ACK): from then on the old instance
+        /// drains and exits. Then start a `HandoffServer` at PATH for the next restart.
         /// Returns true when the old instance confirmed (DONE); false when it closed the
         /// connection without confirming: it died, or it gave up waiting and serves on
         /// (`instanceAnswers(at:)` tells the two apart).
@@ -82,7 +90,11 @@ public enum ListenerHandoff {
                 try connection.setOption(.receiveTimeout, timeout)
                 try connection.sendAll(HandoffMessage.ready.encoded)
                 let (line, _) = try ListenerHandoff.readLine(connection)
-                return (try? HandoffMessage(parsing: line)) == .done
+                guard (try? HandoffMessage(parsing: line)) == .done else { return false }
+                // If this fails the old instance went away or gave up on us (it then accepts again):
+                // either way we accept too, so there is nothing to undo.
+                try? connection.sendAll(HandoffMessage.ack.encoded)
+                return true
             } catch where error.errno == .wouldBlock {
                 throw Failure(
                     "the old instance (pid \(peerPID)) did not confirm within \(ListenerHandoff.seconds(timeout)) that it stopped accepting",

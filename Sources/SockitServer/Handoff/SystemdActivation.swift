@@ -24,52 +24,65 @@ public enum SystemdActivation {
     /// The first inherited descriptor (`SD_LISTEN_FDS_START`).
     public static let firstDescriptor: CInt = 3
 
+    /// The variables systemd sets, which `listeners(type:firstDescriptor:)` reads and removes.
+    public static let variables = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"]
+
     /// The sockets systemd passed to this process, or an empty array when it passed none (no
     /// `LISTEN_FDS`, or `LISTEN_PID` is another process's). Each must be a listening socket of
-    /// `type`. The variables are removed from the environment so that children do not inherit
-    /// them, and the descriptors get `FD_CLOEXEC`.
+    /// `type`. The variables are then removed from the process's environment so that children
+    /// do not inherit them, and the descriptors get `FD_CLOEXEC`.
     ///
     /// - Parameter firstDescriptor: where the sockets start; 3 in every real activation.
     /// - Throws: `Failure` when a descriptor is not a socket, not listening, or of another type.
     public static func listeners(type: SocketType = .stream, firstDescriptor: CInt = SystemdActivation.firstDescriptor)
         throws(Failure) -> [Listener]
     {
-        defer {
-            unsetenv("LISTEN_PID")
-            unsetenv("LISTEN_FDS")
-            unsetenv("LISTEN_FDNAMES")
+        var environment: [String: String] = [:]
+        for name in variables {
+            if let value = getenv(name) { environment[name] = String(cString: value) }
         }
-        guard let pidText = environment("LISTEN_PID"), let pid = Int32(pidText), pid == getpid(),
-            let countText = environment("LISTEN_FDS"), let count = Int32(countText), count >= 1
+        defer { for name in variables { unsetenv(name) } }
+        return try listeners(type: type, environment: environment, pid: getpid(), firstDescriptor: firstDescriptor)
+    }
+
+    /// The sockets described by `environment` (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`) for
+    /// the process `pid`, as `listeners(type:firstDescriptor:)` finds them, without reading or
+    /// changing the process's environment. On a failure no descriptor is closed: none is ours.
+    public static func listeners(
+        type: SocketType = .stream, environment: [String: String], pid: Int32,
+        firstDescriptor: CInt = SystemdActivation.firstDescriptor
+    ) throws(Failure) -> [Listener] {
+        guard let pidText = environment["LISTEN_PID"], let listenPID = Int32(pidText), listenPID == pid,
+            let countText = environment["LISTEN_FDS"], let count = Int32(countText), count >= 1
         else { return [] }
         guard count <= 64 else { throw Failure(description: "LISTEN_FDS=\(count) is more than the 64 sockit accepts") }
-        let names = environment("LISTEN_FDNAMES")?.split(separator: ":", omittingEmptySubsequences: false).map(String.init) ?? []
+        let names = environment["LISTEN_FDNAMES"]?.split(separator: ":", omittingEmptySubsequences: false).map(String.init) ?? []
         var result: [Listener] = []
+        // Leaves every descriptor as systemd gave it, those already adopted included.
+        func failure(_ description: String) -> Failure {
+            for listener in result { _ = listener.socket.takeDescriptor() }
+            return Failure(description: description)
+        }
         for index in 0..<count {
             let fd = firstDescriptor + index
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             let socket: Socket
             do {
                 socket = try Socket(adopting: fd)
             } catch {
-                throw Failure(description: "inherited descriptor \(fd) is not a socket (LISTEN_FDS=\(count))")
+                throw failure("inherited descriptor \(fd) is not a socket (LISTEN_FDS=\(count))")
             }
             let name = Int(index) < names.count ? names[Int(index)] : "unknown"
             guard socket.type == type else {
-                _ = socket.takeDescriptor()  // not ours to close: leave it as systemd gave it
-                throw Failure(description: "inherited socket \(fd) (\(name)) is \(socket.type), expected \(type)")
+                _ = socket.takeDescriptor()
+                throw failure("inherited socket \(fd) (\(name)) is \(socket.type), expected \(type)")
             }
             if type == .stream, (try? socket.getOption(.acceptConnections)) != true {
                 _ = socket.takeDescriptor()
-                throw Failure(description: "inherited socket \(fd) (\(name)) is not listening")
+                throw failure("inherited socket \(fd) (\(name)) is not listening")
             }
             result.append(Listener(name: name, socket: socket))
         }
+        for listener in result { _ = fcntl(listener.socket.fileDescriptor, F_SETFD, FD_CLOEXEC) }
         return result
-    }
-
-    private static func environment(_ name: String) -> String? {
-        guard let value = getenv(name) else { return nil }
-        return String(cString: value)
     }
 }
