@@ -74,9 +74,10 @@ struct AsyncAPITests {
 
     /// Waits (bounded) until `readiness` has a task suspended for reading: only then does a
     /// cancellation test exercise the waiting-then-cancelled path, not the check before the wait.
+    /// The bound is generous: the whole suite shares two cooperative threads with tests that block them.
     private func untilSomeoneWaits(_ readiness: Readiness) async throws {
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
+        let deadline = clock.now + .seconds(60)
         while await readiness.waiting().readers == 0 {
             try #require(clock.now < deadline, "the task never waited for the socket")
             try await Task.sleep(for: .milliseconds(1))
@@ -85,7 +86,7 @@ struct AsyncAPITests {
 
     /// How `task` ended, or nil when it has not ended within `limit`: a cancellation that never
     /// reaches the waiting task fails the test instead of hanging it.
-    private func outcome<T: Sendable>(of task: Task<T, any Error>, within limit: Duration = .seconds(10)) async
+    private func outcome<T: Sendable>(of task: Task<T, any Error>, within limit: Duration = .seconds(60)) async
         -> Result<T, any Error>?
     {
         let once = ResumeOnce<Result<T, any Error>?>()
@@ -101,7 +102,7 @@ struct AsyncAPITests {
 
     private func expectCancelled<T: Sendable>(_ task: Task<T, any Error>, _ what: String) async {
         switch await outcome(of: task) {
-        case nil: Issue.record("\(what): still waiting 10 s after its task was cancelled")
+        case nil: Issue.record("\(what): still waiting 60 s after its task was cancelled")
         case .success: Issue.record("\(what): returned a value after its task was cancelled")
         case .failure(let error): #expect(error is CancellationError, "\(what): \(error)")
         }
