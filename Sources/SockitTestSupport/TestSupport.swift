@@ -31,6 +31,25 @@ public enum TestSupport {
         return bundle.appendingPathComponent("sockit").standardizedFileURL.path
     }
 
+    /// This test process's scratch folder (`/tmp/sockit-tests-PID`), removed when the process
+    /// exits (`atexit`), so control sockets and fixtures never pile up in /tmp.
+    public static let scratchDirectory: URL = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sockit-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        atexit {
+            try? FileManager.default.removeItem(
+                at: FileManager.default.temporaryDirectory.appendingPathComponent("sockit-tests-\(getpid())"))
+        }
+        return directory
+    }()
+
+    /// A new directory in `scratchDirectory`, named `prefix` and a random suffix.
+    public static func temporaryDirectory(_ prefix: String) throws -> URL {
+        let directory = scratchDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
     /// What a finished process left: exit status (or 128+signal), stdout and stderr.
     public struct ProcessResult: Sendable {
         public var status: Int32

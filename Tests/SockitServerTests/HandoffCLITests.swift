@@ -13,9 +13,7 @@ import Glibc
 struct HandoffCLITests {
     /// A fresh path for a control socket, in a private temporary directory others may enter.
     private func controlPath() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "sockit-handoff-cli-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try TestSupport.temporaryDirectory("handoff-cli")
         #expect(chmod(directory.path, 0o755) == 0)
         return directory.appendingPathComponent("ctl").path
     }
@@ -331,9 +329,7 @@ struct SystemdActivationCLITests {
 
     @Test("a socket from systemd is handed on with --handoff like any other")
     func systemdThenHandoff() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "sockit-systemd-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try TestSupport.temporaryDirectory("systemd")
         let path = directory.appendingPathComponent("ctl").path
         let (activated, address) = try activate(["--threads", "1", "--handoff", path])
         let client = try connectClient(address)

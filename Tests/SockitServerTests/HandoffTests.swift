@@ -93,8 +93,7 @@ struct HandoffMessageTests {
 struct ListenerHandoffTests {
     /// A fresh path for a control socket in a private temporary directory.
     private func controlPath() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sockit-handoff-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try TestSupport.temporaryDirectory("handoff")
         return directory.appendingPathComponent("ctl").path
     }
 
