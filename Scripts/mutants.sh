@@ -5,7 +5,7 @@
 #   Scripts/mutants.sh M03 M07         only these
 #   Scripts/mutants.sh --list          list them
 #
-# Each mutant names a file, an exact text that occurs there once, its replacement, and the tests
+# Each mutant names a file, exact texts that occur there once and their replacements, and the tests
 # that guard it (a `swift test --filter` expression). For each: apply, build the tests (in
 # .build-mutants, so .build is untouched), run the filter, restore the file. A mutant is KILLED
 # when the tests fail, SURVIVED when they pass (the promise is unguarded: a defect), INVALID when
@@ -22,25 +22,38 @@ SCRATCH = ".build-mutants"
 TEST_TIMEOUT = 600
 
 def parse(path):
+    """Mutants with one or more find/replace pairs (applied in order, each found exactly once)."""
     mutants, current, key = [], None, None
     for raw in open(path, encoding="utf-8"):
         line = raw.rstrip("\n")
         if line.startswith("## "):
             ident, _, title = line[3:].partition(" ")
-            current = {"id": ident, "title": title.strip(), "find": "", "replace": ""}
+            current = {"id": ident, "title": title.strip(), "edits": []}
             mutants.append(current)
             key = None
-        elif current is None or line.startswith("#") and not line.startswith("#expect"):
+        elif current is None or line.startswith("#"):
             continue
         elif m := re.match(r"^(file|tests|find|replace):(?: (.*))?$", line):
             key = m.group(1)
-            current[key] = m.group(2) or ""
+            value = m.group(2) or ""
+            if key == "find":
+                current["edits"].append([value, None])
+            elif key == "replace":
+                if not current["edits"] or current["edits"][-1][1] is not None:
+                    sys.exit(f"mutants.sh: {current['id']}: replace: without its find:")
+                current["edits"][-1][1] = value
+            else:
+                current[key] = value
         elif line.startswith("    ") and key in ("find", "replace"):
-            current[key] += ("\n" if current[key] else "") + line[4:]
+            index = 0 if key == "find" else 1
+            edit = current["edits"][-1]
+            edit[index] = (edit[index] + "\n" if edit[index] else "") + line[4:]
     for mutant in mutants:
-        for field in ("file", "tests", "find"):
+        for field in ("file", "tests"):
             if not mutant.get(field):
                 sys.exit(f"mutants.sh: {mutant['id']} has no {field}:")
+        if not mutant["edits"] or any(edit[1] is None for edit in mutant["edits"]):
+            sys.exit(f"mutants.sh: {mutant['id']} needs find: and replace: pairs")
     return mutants
 
 def run(command, timeout):
@@ -86,15 +99,21 @@ def main(argv):
         start = time.monotonic()
         path = m["file"]
         text = open(path, encoding="utf-8").read()
-        count = text.count(m["find"])
-        if count != 1:
-            results.append((m, "INVALID", f"the text occurs {count} times in {path}", 0))
-            print(f"{m['id']}: INVALID ({count} matches in {path})", flush=True)
+        mutated, problem = text, None
+        for find, replace in m["edits"]:
+            count = mutated.count(find)
+            if count != 1:
+                problem = f"{find.strip()[:60]!r} occurs {count} times in {path}"
+                break
+            mutated = mutated.replace(find, replace)
+        if problem:
+            results.append((m, "INVALID", problem, 0))
+            print(f"{m['id']}: INVALID: {problem}", flush=True)
             continue
         originals[path] = text
         try:
             with open(path, "w", encoding="utf-8") as f:
-                f.write(text.replace(m["find"], m["replace"]))
+                f.write(mutated)
             status, output = run(["swift", "build", "--build-tests", "--scratch-path", SCRATCH], 3600)
             if status != 0:
                 errors = [l for l in output.splitlines() if "error:" in l][:3]

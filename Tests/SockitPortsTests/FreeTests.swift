@@ -1,5 +1,6 @@
 import Foundation
 import Sockit
+import SockitPorts
 import SockitTestSupport
 import Testing
 
@@ -165,6 +166,37 @@ struct FreeTests {
         #expect(result.stdout.contains("port \(port) is free"))
         #expect(sender.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
         #expect(receiver.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
+    }
+
+    /// Between the search and the signal, a holder may let the port go and go on living: the
+    /// pidfd opened then is checked against /proc (it still holds one of the sockets), and a
+    /// process that no longer does is skipped, not signalled.
+    @Test func aHolderThatLetGoBeforeTheSignalIsNotSignalled() throws {
+        let script = """
+            import socket, sys
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            print("ready", s.getsockname()[1], flush=True)
+            sys.stdin.readline()
+            s.close()
+            print("closed", flush=True)
+            sys.stdin.read()
+            """
+        let child = try ChildProcess(python3, ["-c", script], keepStdin: true)
+        let ready = try #require(child.readLine(timeout: .seconds(20)), "no ready line: \(child.stderr)")
+        let port = try #require(UInt16(ready.split(separator: " ").last ?? ""))
+        let freer = PortFreer()
+        let (candidates, _) = try freer.candidates(port: port, transports: [.tcp])
+        #expect(candidates.map(\.holder.pid) == [child.pid])
+        #expect(candidates.allSatisfy { $0.refusal == nil })
+
+        child.writeStdin(Array("close\n".utf8))
+        #expect(child.readLine(timeout: .seconds(20)) == "closed")
+        let (handles, gone) = freer.open(candidates)
+        #expect(handles.isEmpty, "would signal \(handles.map(\.1.pid)), which no longer holds the port")
+        #expect(gone.map(\.holder.pid) == [child.pid])
+        #expect(child.waitForExit(timeout: .milliseconds(1)) == nil, "still running")
     }
 
     @Test func aFreePortNeedsNothing() throws {

@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Sockit
+import Testing
+
+@testable import SockitServer
+
+/// The servers' hot path calls libc on raw descriptors (`RawIO`): the same promises as `Socket`.
+@Suite("RawIO: the servers' raw calls")
+struct RawIOTests {
+    /// The echo server closes a connection at its first error, which after a reset is
+    /// ECONNRESET, so no black-box test reaches the EPIPE that raises SIGPIPE; this sends on a
+    /// socket whose peer is gone, twice, with SIGPIPE blocked so that one raised waits, pending.
+    @Test func rawSendToAClosedPeerRaisesNoSIGPIPE() throws {
+        let (first, second) = try Socket.pair()
+        try second.close()
+        var pipeOnly = sigset_t()
+        sigemptyset(&pipeOnly)
+        sigaddset(&pipeOnly, SIGPIPE)
+        var previous = sigset_t()
+        #expect(pthread_sigmask(SIG_BLOCK, &pipeOnly, &previous) == 0)
+        var bytes = [UInt8](repeating: 7, count: 64)
+        var results: [RawResult] = []
+        for _ in 0..<2 { results.append(RawIO.send(first.fileDescriptor, &bytes, bytes.count)) }
+        var pending = sigset_t()
+        sigpending(&pending)
+        let raised = sigismember(&pending, SIGPIPE) == 1
+        if raised {
+            var zero = timespec()
+            _ = sigtimedwait(&pipeOnly, nil, &zero)
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        #expect(!raised, "RawIO.send raised SIGPIPE")
+        for result in results {
+            guard case .failed(let code) = result else {
+                Issue.record("sent to a closed peer: \(result)")
+                continue
+            }
+            #expect(code == EPIPE)
+        }
+    }
+}
