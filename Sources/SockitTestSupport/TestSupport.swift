@@ -104,6 +104,27 @@ public enum TestSupport {
         return try condition()
     }
 
+    /// Runs `body` with SIGPIPE blocked on this thread and says whether it raised one: a
+    /// SIGPIPE raised meanwhile waits, pending, where `sigpending` sees it (then it is taken, so
+    /// it never reaches the process). Neither kills the test process nor vanishes if ignored.
+    public static func raisesSIGPIPE<T>(_ body: () throws -> T) rethrows -> (result: T, raised: Bool) {
+        var pipeOnly = sigset_t()
+        sigemptyset(&pipeOnly)
+        sigaddset(&pipeOnly, SIGPIPE)
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &pipeOnly, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        let result = try body()
+        var pending = sigset_t()
+        sigpending(&pending)
+        let raised = sigismember(&pending, SIGPIPE) == 1
+        if raised {
+            var zero = timespec()
+            _ = sigtimedwait(&pipeOnly, nil, &zero)
+        }
+        return (result, raised)
+    }
+
     /// A listening TCP socket on 127.0.0.1 (or ::1) with an ephemeral port.
     public static func loopbackListener(ipv6: Bool = false, reuseAddress: Bool = false) throws -> (Socket, SocketAddress) {
         let address: SocketAddress = ipv6 ? .ipv6(.loopback(port: 0)) : .ipv4(.loopback(port: 0))

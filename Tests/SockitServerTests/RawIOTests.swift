@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sockit
+import SockitTestSupport
 import Testing
 
 @testable import SockitServer
@@ -15,22 +16,10 @@ struct RawIOTests {
     @Test func rawSendToAClosedPeerRaisesNoSIGPIPE() throws {
         let (first, second) = try Socket.pair()
         try second.close()
-        var pipeOnly = sigset_t()
-        sigemptyset(&pipeOnly)
-        sigaddset(&pipeOnly, SIGPIPE)
-        var previous = sigset_t()
-        #expect(pthread_sigmask(SIG_BLOCK, &pipeOnly, &previous) == 0)
         var bytes = [UInt8](repeating: 7, count: 64)
-        var results: [RawResult] = []
-        for _ in 0..<2 { results.append(RawIO.send(first.fileDescriptor, &bytes, bytes.count)) }
-        var pending = sigset_t()
-        sigpending(&pending)
-        let raised = sigismember(&pending, SIGPIPE) == 1
-        if raised {
-            var zero = timespec()
-            _ = sigtimedwait(&pipeOnly, nil, &zero)
+        let (results, raised) = TestSupport.raisesSIGPIPE {
+            (0..<2).map { _ in RawIO.send(first.fileDescriptor, &bytes, bytes.count) }
         }
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
         #expect(!raised, "RawIO.send raised SIGPIPE")
         for result in results {
             guard case .failed(let code) = result else {
