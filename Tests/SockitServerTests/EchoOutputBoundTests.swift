@@ -58,7 +58,7 @@ struct EchoOutputBoundTests {
         #expect(server.child.waitForExit(timeout: .zero) == nil)
     }
 
-    @Test("once the clients that held the buffered output leave, the paused ones are read from again, up to the bound")
+    @Test("once clients holding most of the buffered output leave, the paused ones are read from again, up to the bound")
     func pausedConnectionsResume() throws {
         let count = 64
         let bound = 2 * 1024 * 1024
@@ -66,19 +66,28 @@ struct EchoOutputBoundTests {
             ["--threads", "2", "--send-buffer", "4096", "--recv-buffer", "4096", "--max-buffered", "2M"])
         let clients = try NonReadingClients(count: count, to: server.address)
         try #require(try clients.pushUntilStuck())
-        let first = try clients.heldByServerAtRest()
-        let holders = first.indices.filter { (first[$0] ?? 0) > 0 }
-        let waiting = first.indices.filter { first[$0] == 0 }
-        #expect(first.compactMap { $0 }.reduce(0, +) >= bound * 3 / 4)
-        try #require(waiting.count >= 16, "only \(waiting.count) clients held nothing")
-        // The holders leave: their buffers are freed, the total falls below the bound's low
-        // mark, and the others (paused, nothing pending) must be read from again.
-        for index in holders { try clients.reset(index) }
+        let first = try clients.heldByServerAtRest().map { $0 ?? 0 }
+        #expect(first.reduce(0, +) >= bound * 3 / 4, "the server holds \(first.reduce(0, +)) bytes")
+        // How the total spreads over the clients depends on the order of events (a few at
+        // 256 KiB, or all at a few KiB each). The biggest holders leave until the others hold
+        // at most half the bound: the total falls below the low mark (an eighth below), and
+        // the others, paused by the bound, must be read from again. 8 of them can hold it all.
+        var leaving: [Int] = []
+        var left = first.reduce(0, +)
+        for index in first.indices.sorted(by: { first[$0] > first[$1] }) where left > bound / 2 {
+            leaving.append(index)
+            left -= first[index]
+        }
+        let staying = first.indices.filter { !leaving.contains($0) }
+        try #require(staying.count >= 8, "only \(staying.count) clients stay")
+        for index in leaving { try clients.reset(index) }
         try #require(try clients.pushUntilStuck())
         let second = try clients.heldByServerAtRest()
-        let now = waiting.map { second[$0] ?? 0 }
+        let now = staying.map { second[$0] ?? 0 }
         let total = now.reduce(0, +)
-        #expect(total >= bound * 3 / 4, "the clients that waited now have \(total) bytes held: \(now)")
+        #expect(
+            total >= bound * 3 / 4,
+            "the \(staying.count) clients that stayed held \(left) bytes, and \(total) once the others left")
         #expect(total <= bound + 64 * 1024)
         #expect(now.allSatisfy { $0 <= Self.connectionCap })
     }
