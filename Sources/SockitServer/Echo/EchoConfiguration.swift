@@ -93,9 +93,9 @@ public struct EchoConfiguration: Sendable {
     /// bytes it stops reading from the peer until they are all sent (at least 1).
     public var pendingWriteLimit: Int = 256 * 1024
     /// The memory all connections together may hold for output their peers have not read (the
-    /// allocated size of their pending buffers). Near it, connections whose buffer is full stop
-    /// reading and the others echo only what their socket takes at once, until the total is an
-    /// eighth of it lower (see `EchoOutputBudget`). 0: no output is ever buffered.
+    /// allocated size of their pending buffers, across all loops). Near it, connections whose
+    /// buffer is full stop reading and the others echo only what their socket takes at once,
+    /// until the total is an eighth of it lower. 0: no output is ever buffered.
     public var maxBufferedBytes: Int = 256 * 1024 * 1024
     /// How long accepting pauses after `EMFILE`/`ENFILE` (no descriptor left for a new connection).
     public var acceptBackoff: Duration = .milliseconds(100)

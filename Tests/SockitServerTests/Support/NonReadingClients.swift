@@ -135,3 +135,9 @@ func raiseDescriptorLimit(to count: Int) throws {
     if limit.rlim_max < rlim_t(count) { limit.rlim_max = rlim_t(count) }
     try #require(setrlimit(resource, &limit) == 0, "cannot raise RLIMIT_NOFILE to \(count): errno \(errno)")
 }
+
+/// The sanitizer runtime this test process carries, if any (`__tsan_init`, `__asan_init`): the
+/// `sockit` it starts is built with the same one (`Scripts/sanitize.sh`).
+let sanitizerRuntime: String? = ["__tsan_init", "__asan_init"].first {
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), $0) != nil
+}
