@@ -15,16 +15,27 @@ Starts `sockit echo 127.0.0.1:0` (reads the port from its "listening on" line), 
   reset, a half-close or a normal close).
 
 It samples the server's RSS (/proc/PID/status VmRSS) and open descriptors (/proc/PID/fd)
-before, every --sample-interval during, and after the load, and prints one JSON document: the
-series, the counts (connections made, echoes checked, errors by kind) and the verdict.
+before, every --sample-interval during, and after the load, and prints one JSON document: first
+the verdict ("pass", "failures") and the events, then the series and the counts.
+
+Events are expected or unexpected. Expected: what the clients do on purpose and what must follow
+from it (their own resets, closes and half-closes, each half-close answered with the whole echo
+and then the server's FIN, the clients that never read finding the server no longer reading from
+them, every connection closed at the end). Unexpected, by kind and grouped: a reset or broken
+pipe the client did not cause ("resets"), a connect or an echo slower than --timeout
+("timeouts"), an end of file before the whole echo ("early_eofs"), a wrong byte
+("wrong_echoes"), a failed connect ("connect_errors", e.g. EADDRNOTAVAIL when the ephemeral
+ports run out), anything else ("other"), and a client that never reads still being read from at
+the end. The server is assumed to run without --idle-timeout or --max-connections (whose closes
+would be unexpected here).
 
 Passes (exit 0) when, after the load:
 - the server's descriptor count returns to its value before the load (within --settle s);
 - its RSS growth after warm-up is under --rss-tolerance (5 %): the highest RSS from the end of
   warm-up to the end (a median of 3 samples, so one sample caught mid-burst does not count) over
   the RSS at the end of warm-up (the median of the 3 samples there);
-- no echo was wrong, every slow reader was stopped (under 64 MiB accepted from it), and no
-  sample interval after warm-up went without a checked echo (nobody stalled).
+- no unexpected event (above), every slow reader was stopped (under 64 MiB accepted from it),
+  and no sample interval after warm-up went without a checked echo (nobody stalled).
 Exit 1 with what failed; 2 on a harness error (the server did not start, too few descriptors).
 
 Descriptors: the script raises RLIMIT_NOFILE for itself and for the server (inherited) to
@@ -207,8 +218,9 @@ class Worker:
             "connections_attempted": 0, "connections_made": 0, "echoes_checked": 0, "bytes_echoed": 0,
             "held_replaced": 0, "half_closes": 0, "resets": 0, "client_closes": 0,
             "churn_made": 0, "churn_completed": 0, "slow_reader_bytes": 0,
+            "slow_readers_stalled": 0, "closed_at_end": 0,
         }
-        self.errors = {}
+        self.errors = {}  # unexpected events, by kind (see event_group)
         self.max_open = 0
         self.latencies = []  # a bounded sample of echo round trips, seconds
         self.latency_max = 0.0
@@ -218,6 +230,7 @@ class Worker:
     # -- bookkeeping
 
     def error(self, kind):
+        """An unexpected event: the server (or the network) did something a correct server does not."""
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
     def set_mask(self, c, mask):
@@ -453,7 +466,8 @@ class Worker:
             return
         if c.state == SLOW:
             if ev & (select.EPOLLERR | select.EPOLLHUP):
-                self.fail(c, "slow_reader_hangup")
+                err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                self.fail(c, "slow_reader_" + (errno.errorcode.get(err, str(err)) if err else "eof"))
             else:
                 self.slow_send(c)
             return
@@ -537,6 +551,20 @@ class Worker:
         # The end of the load: every connection closes, half of them with a reset.
         self.phase = "stop"
         self.slow_final = [c.bytes_sent for c in self.conns.values() if c.kind == "slow"]
+        # A client that never reads must find the server no longer reading from it: its socket
+        # is full (not writable) by now. Writable means the server still takes what it sends.
+        poller = select.poll()
+        for c in self.conns.values():
+            if c.kind == "slow":
+                poller.register(c.fd, select.POLLOUT)
+        writable = {fd for fd, ev in poller.poll(0) if ev & select.POLLOUT}
+        for c in self.conns.values():
+            if c.kind == "slow":
+                if c.fd in writable:
+                    self.error("slow_reader_not_stalled")
+                else:
+                    self.counts["slow_readers_stalled"] += 1
+        self.counts["closed_at_end"] = len(self.conns)
         for c in list(self.conns.values()):
             if c.kind == "slow" or self.rnd.random() < 0.5:
                 self.drop(c, "reset")
@@ -560,6 +588,49 @@ def worker_main(index, args, host, port, out_fd, start_at):
 
 
 # ---------------------------------------------------------------- the parent
+
+def event_group(kind):
+    """The group an unexpected event's kind belongs to in the summary."""
+    if kind in ("connect_timeout", "echo_timeout"):
+        return "timeouts"
+    if kind in ("unexpected_reset", "broken_pipe") or kind.endswith(("ECONNRESET", "EPIPE", "ECONNABORTED", "ENOTCONN")):
+        return "resets"
+    if kind in ("early_eof", "slow_reader_eof"):
+        return "early_eofs"
+    if kind == "wrong_echo":
+        return "wrong_echoes"
+    if kind.startswith("connect_"):
+        return "connect_errors"
+    if kind == "slow_reader_not_stalled":
+        return "slow_readers_still_read"
+    return "other"
+
+
+def classify_events(counts, errors, slow_readers):
+    """Expected events (what the clients did on purpose, and what follows from it) and
+    unexpected ones (anything else: each fails the run)."""
+    expected = {
+        # Resets the clients sent on purpose (SO_LINGER 0: nothing, part or all of a message
+        # sent); the server's side of them never reaches the client.
+        "resets_by_client": counts.get("resets", 0),
+        # Half-closes answered as they must be: the whole echo, then the server's FIN.
+        "eof_after_half_close": counts.get("half_closes", 0),
+        "closes_by_client": counts.get("client_closes", 0),
+        # Clients that never read, which the server stopped reading from.
+        "slow_readers_stalled": counts.get("slow_readers_stalled", 0),
+        "slow_readers": slow_readers,
+        # Every connection still open when the load ended, closed by the client.
+        "closed_at_end": counts.get("closed_at_end", 0),
+    }
+    groups = {"resets": 0, "timeouts": 0, "early_eofs": 0, "wrong_echoes": 0, "connect_errors": 0,
+              "slow_readers_still_read": 0, "other": 0}
+    for kind, n in errors.items():
+        groups[event_group(kind)] += n
+    unexpected = dict(groups)
+    unexpected["total"] = sum(groups.values())
+    unexpected["by_kind"] = dict(sorted(errors.items()))
+    return expected, unexpected
+
 
 def raise_nofile(wanted):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -783,8 +854,10 @@ def main():
                             % (fds_start, args.settle, after[-1]["fds"] if after else "?"))
         elif fds_end != fds_start:
             failures.append("the server's descriptors returned to %s, then became %s" % (fds_start, fds_end))
-        if errors.get("wrong_echo"):
-            failures.append("%d wrong echoes" % errors["wrong_echo"])
+        expected, unexpected = classify_events(counts, errors, len(slow))
+        if unexpected["total"]:
+            failures.append("%d unexpected events: %s" % (unexpected["total"], ", ".join(
+                "%s %d" % (kind, n) for kind, n in sorted(unexpected["by_kind"].items()))))
         over = [b for b in slow if b >= SLOW_READER_LIMIT]
         if over:
             failures.append("the server accepted %s bytes from clients that never read (limit %d)" % (over, SLOW_READER_LIMIT))
@@ -796,6 +869,9 @@ def main():
             failures.append("the server exited during the run (status %s)" % proc.returncode)
         held = [s["client_open"] for s in during if s["t"] >= args.warmup]
         result = {
+            "pass": not failures,
+            "failures": failures,
+            "events": {"expected": expected, "unexpected": unexpected},
             "command": cmd,
             "pid": pid,
             "address": "%s:%d" % (host, port),
@@ -814,12 +890,9 @@ def main():
                         "open_after_warmup_max": max(held) if held else None, "max_open": max_open,
                         "slow_reader_bytes_accepted": slow},
             "counts": counts,
-            "errors": errors,
             "echo_latency_s": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
                                "max": latency_max, "sampled": len(latencies)},
             "server_stderr_tail": err_tail.text()[-4000:],
-            "pass": not failures,
-            "failures": failures,
         }
     finally:
         for child in workers:  # only on a harness error: our own workers, by pid

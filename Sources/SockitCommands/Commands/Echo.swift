@@ -76,6 +76,13 @@ struct Echo: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("On SIGINT/SIGTERM, let connections finish this long.", valueName: "SECONDS"))
     var drainTimeout: Double = 10
 
+    @Option(
+        name: .customLong("max-buffered"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "Bound on the memory all connections together hold for echoes their peers have not read yet (K, M, G: KiB, MiB, GiB). One connection holds at most 256 KiB. Near the bound, connections whose buffer is full stop reading, and the others echo only what their socket takes at once, until the total is an eighth lower. 0: hold none.",
+            valueName: "BYTES"))
+    var maxBuffered: String = "256M"
+
     @Option(help: ArgumentHelp("Hitless restart through this Unix socket: take the listener from the instance running there, then serve it for the next one.", valueName: "PATH"))
     var handoff: String?
 
@@ -97,6 +104,7 @@ struct Echo: AsyncParsableCommand {
         if let receiveBuffer, receiveBuffer < 1 { throw ValidationError("--recv-buffer must be at least 1") }
         if let sendBuffer, sendBuffer < 1 { throw ValidationError("--send-buffer must be at least 1") }
         if let keepalive { _ = try Self.parseKeepAlive(keepalive) }
+        _ = try Self.parseByteCount(maxBuffered, option: "--max-buffered")
         if !(handoffTimeout > 0) { throw ValidationError("--handoff-timeout must be more than 0 seconds") }
         if let handoff {
             if handoff.isEmpty { throw ValidationError("--handoff takes the path of a Unix socket, e.g. /tmp/echo.sock") }
@@ -116,6 +124,23 @@ struct Echo: AsyncParsableCommand {
         let values = parts.map { $0! }
         if values.count == 1 { return KeepAlive(idle: .seconds(values[0])) }
         return KeepAlive(idle: .seconds(values[0]), interval: .seconds(values[1]), count: values[2])
+    }
+
+    /// `BYTES`: a whole number of bytes, or of KiB, MiB or GiB with a suffix K, M or G (or KiB,
+    /// MiB, GiB; any case).
+    static func parseByteCount(_ text: String, option: String) throws -> Int {
+        let units: [(suffix: String, size: Int)] = [
+            ("KIB", 1 << 10), ("MIB", 1 << 20), ("GIB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30),
+        ]
+        let upper = text.uppercased()
+        let unit = units.first { upper.hasSuffix($0.suffix) }
+        let digits = upper.dropLast(unit?.suffix.count ?? 0)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(digits) else {
+            throw ValidationError("\(option) takes a number of bytes, with an optional suffix K, M or G (KiB, MiB, GiB), e.g. 8M")
+        }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: unit?.size ?? 1)
+        guard !overflow else { throw ValidationError("\(option) \(text) is too large") }
+        return bytes
     }
 
     func run() async throws {
@@ -139,6 +164,7 @@ struct Echo: AsyncParsableCommand {
         configuration.idleTimeout = idleTimeout.map { .milliseconds(Int64($0 * 1000)) }
         configuration.maxConnections = maxConnections
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        configuration.maxBufferedBytes = try Self.parseByteCount(maxBuffered, option: "--max-buffered")
         configuration.secondSignalEndsDrain = true
         if let acceptStrategy {
             guard let strategy = AcceptStrategy(rawValue: acceptStrategy) else {

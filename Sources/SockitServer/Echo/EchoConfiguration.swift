@@ -89,8 +89,14 @@ public struct EchoConfiguration: Sendable {
     public var maxConnections: Int?
     /// How long open connections may go on after a graceful shutdown began.
     public var drainTimeout: Duration = .seconds(10)
-    /// Bytes a connection buffers for a peer that does not read, before it stops reading from it.
+    /// Bytes a connection buffers for a peer that does not read, at most: at this many unsent
+    /// bytes it stops reading from the peer until they are all sent (at least 1).
     public var pendingWriteLimit: Int = 256 * 1024
+    /// The memory all connections together may hold for output their peers have not read (the
+    /// allocated size of their pending buffers, across all loops). Near it, connections whose
+    /// buffer is full stop reading and the others echo only what their socket takes at once,
+    /// until the total is an eighth of it lower. 0: no output is ever buffered.
+    public var maxBufferedBytes: Int = 256 * 1024 * 1024
     /// How long accepting pauses after `EMFILE`/`ENFILE` (no descriptor left for a new connection).
     public var acceptBackoff: Duration = .milliseconds(100)
     /// How connections reach the loops; the default is the measured choice.

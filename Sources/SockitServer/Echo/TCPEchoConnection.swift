@@ -12,8 +12,12 @@ final class EchoLoopState {
     /// Open connections, for the idle sweep and the end of a drain. A connection knows its slot.
     var connections: [TCPEchoConnection] = []
     var idleTimer: UInt64?
+    /// Connections paused by the output budget, read from again when it is no longer over.
+    /// A connection knows its place (`budgetSlot`).
+    var budgetPaused: [TCPEchoConnection] = []
 
     init(loop: EventLoop, core: TCPEchoServer.Core) {
+        precondition(loop.readBuffer.count >= core.budget.readSize, "the loop's read buffer is smaller than a read")
         self.loop = loop
         self.core = core
     }
@@ -43,6 +47,33 @@ final class EchoLoopState {
             last.slot = slot
         }
         connection.slot = -1
+    }
+
+    func pauseForBudget(_ connection: TCPEchoConnection) {
+        guard connection.budgetSlot < 0 else { return }
+        connection.budgetSlot = budgetPaused.count
+        budgetPaused.append(connection)
+    }
+
+    func unpauseForBudget(_ connection: TCPEchoConnection) {
+        let slot = connection.budgetSlot
+        guard slot >= 0, slot < budgetPaused.count, budgetPaused[slot] === connection else { return }
+        let last = budgetPaused.removeLast()
+        if slot < budgetPaused.count {
+            budgetPaused[slot] = last
+            last.budgetSlot = slot
+        }
+        connection.budgetSlot = -1
+    }
+
+    /// The budget is no longer over (told by whichever loop made it so): every connection it
+    /// paused here reads again. If it is over again already, they stay paused until the next time.
+    func resumeAfterBudget() {
+        guard !core.budget.isOver, !budgetPaused.isEmpty else { return }
+        let paused = budgetPaused
+        budgetPaused.removeAll(keepingCapacity: true)
+        for connection in paused { connection.budgetSlot = -1 }
+        for connection in paused { connection.budgetResumed(loop) }
     }
 
     private func scheduleIdleSweep() {
@@ -78,20 +109,29 @@ final class EchoLoopState {
 
 /// One echo connection: reads into the loop's shared buffer and writes straight back from it.
 /// Only a short write allocates: the rest goes into a pending buffer, flushed when the socket is
-/// writable. Past `pendingWriteLimit` buffered bytes it stops reading until the peer catches up,
-/// so a peer that never reads costs at most that much memory.
+/// writable, and later reads go into that buffer until it is flushed. It never holds more than
+/// `pendingWriteLimit` unsent bytes (the buffer never grows past it, and a read takes at most
+/// what is left of it); at the limit it stops reading until the peer has taken everything, so a
+/// peer that never reads costs at most that much memory. The server's `EchoOutputBudget` bounds
+/// the sum over all connections (see there for what a connection does while it is over).
 final class TCPEchoConnection: EventHandler {
     let fd: CInt
     unowned let state: EchoLoopState
+    /// The server's, kept here because every read looks at it (no `unowned` check on the way).
+    let budget: EchoOutputBudget
     var slot = -1
+    /// The place in `state.budgetPaused` while paused by the budget, else -1.
+    var budgetSlot = -1
     var lastActivity: ContinuousClock.Instant
 
     private var pending: UnsafeMutableRawPointer?
     private var pendingStart = 0
     private var pendingEnd = 0
+    /// The allocated size of `pending`, counted in the budget.
     private var pendingCapacity = 0
     /// The peer sent FIN: echo what is pending, then send ours.
     private var peerClosed = false
+    /// `pendingWriteLimit` bytes pending: no reading until all are sent.
     private var readPaused = false
     private var interest: Interest = .read
     private var closed = false
@@ -99,6 +139,7 @@ final class TCPEchoConnection: EventHandler {
     init(fd: CInt, state: EchoLoopState, now: ContinuousClock.Instant) {
         self.fd = fd
         self.state = state
+        self.budget = state.core.budget
         self.lastActivity = now
     }
 
@@ -111,41 +152,141 @@ final class TCPEchoConnection: EventHandler {
 
     override func handle(_ event: ReadyEvent, on loop: EventLoop) {
         // An error or hang-up is found out by the read or write it makes fail.
-        if (event.readable || event.failed) && !readPaused && !peerClosed {
+        if (event.readable || event.failed) && !readPaused && budgetSlot < 0 && !peerClosed {
             readable(loop)
             if closed { return }
         }
-        if (event.writable || event.failed) && pendingCount > 0 {
-            flush(loop)
+        if event.writable || event.failed {
+            if pendingCount > 0 {
+                flush(loop)
+            } else if budgetSlot >= 0 {
+                // Paused with nothing pending: the socket had no room; now it has.
+                state.unpauseForBudget(self)
+                updateInterest(loop)
+            }
         }
     }
 
     @inline(__always)
     private func readable(_ loop: EventLoop) {
-        let buffer = loop.readBuffer
-        switch RawIO.receive(fd, buffer.baseAddress!, buffer.count) {
+        if pendingCount > 0 {
+            readIntoPending(loop)
+            return
+        }
+        if budget.isOver {
+            echoUnbuffered(loop)
+            return
+        }
+        let buffer = loop.readBuffer.baseAddress!
+        switch RawIO.receive(fd, buffer, budget.readSize) {
         case .done(0):
             peerClosed = true
-            if pendingCount == 0 { finish() } else { updateInterest(loop) }
+            finish()
         case .done(let count):
             lastActivity = loop.now
-            if pendingCount == 0 {
-                switch RawIO.send(fd, buffer.baseAddress!, count) {
-                case .done(let written) where written == count:
-                    return
-                case .done(let written):
-                    append(buffer.baseAddress! + written, count - written)
-                case .wouldBlock:
-                    append(buffer.baseAddress!, count)
+            switch RawIO.send(fd, buffer, count) {
+            case .done(let written) where written == count:
+                return
+            case .done(let written):
+                keep(buffer + written, count - written)
+            case .wouldBlock:
+                keep(buffer, count)
+            case .failed(let code):
+                fail(code, "send")
+                return
+            }
+            if pendingCount >= budget.connectionLimit { readPaused = true }
+            updateInterest(loop)
+        case .wouldBlock:
+            return
+        case .failed(let code):
+            fail(code, "recv")
+        }
+    }
+
+    /// Output is pending: read behind it, into its buffer, at most up to the limit; while the
+    /// budget is over, only into the room the buffer has.
+    private func readIntoPending(_ loop: EventLoop) {
+        let live = pendingCount
+        let limit = budget.connectionLimit
+        guard live < limit else {
+            readPaused = true
+            updateInterest(loop)
+            return
+        }
+        var room = min(limit - live, budget.readSize)
+        if live + room > pendingCapacity && !grow(toHold: live + room) {
+            room = pendingCapacity - live
+        }
+        guard room > 0 else {
+            state.pauseForBudget(self)
+            updateInterest(loop)
+            return
+        }
+        if pendingEnd + room > pendingCapacity {
+            (pending!).copyMemory(from: pending! + pendingStart, byteCount: live)
+            pendingStart = 0
+            pendingEnd = live
+        }
+        switch RawIO.receive(fd, pending! + pendingEnd, room) {
+        case .done(0):
+            peerClosed = true
+            updateInterest(loop)
+        case .done(let count):
+            lastActivity = loop.now
+            pendingEnd += count
+            if pendingCount >= limit {
+                readPaused = true
+            } else if pendingCount == pendingCapacity && budget.isOver {
+                state.pauseForBudget(self)
+            }
+            updateInterest(loop)
+        case .wouldBlock:
+            return
+        case .failed(let code):
+            fail(code, "recv")
+        }
+    }
+
+    /// The budget is over and nothing is pending: echo only what the socket takes at once, so
+    /// that nothing needs keeping. Peek, send, then consume as many bytes as were sent (they
+    /// are the first ones queued). When the socket takes less, wait until it is writable.
+    private func echoUnbuffered(_ loop: EventLoop) {
+        let buffer = loop.readBuffer.baseAddress!
+        switch RawIO.receive(fd, buffer, budget.readSize, flags: CInt(MSG_PEEK)) {
+        case .done(0):
+            peerClosed = true
+            finish()
+        case .done(let count):
+            lastActivity = loop.now
+            var sent = 0
+            switch RawIO.send(fd, buffer, count) {
+            case .done(let written):
+                sent = written
+            case .wouldBlock:
+                break
+            case .failed(let code):
+                fail(code, "send")
+                return
+            }
+            if sent > 0 {
+                switch RawIO.receive(fd, buffer, sent) {
+                case .done(let consumed) where consumed == sent:
+                    break
                 case .failed(let code):
-                    fail(code, "send")
+                    fail(code, "recv")
+                    return
+                default:
+                    // Cannot happen: the bytes were peeked. Never echo any of them twice.
+                    state.core.logger.warning("closing a connection: fewer bytes to consume than were peeked")
+                    close()
                     return
                 }
-            } else {
-                append(buffer.baseAddress!, count)
             }
-            if pendingCount >= state.core.configuration.pendingWriteLimit { readPaused = true }
-            updateInterest(loop)
+            if sent < count {
+                state.pauseForBudget(self)
+                updateInterest(loop)
+            }
         case .wouldBlock:
             return
         case .failed(let code):
@@ -168,12 +309,9 @@ final class TCPEchoConnection: EventHandler {
             }
         }
         // Drained: give the memory back (an idle connection holds no buffer).
-        pending?.deallocate()
-        pending = nil
-        pendingStart = 0
-        pendingEnd = 0
-        pendingCapacity = 0
+        release()
         readPaused = false
+        if budgetSlot >= 0 { state.unpauseForBudget(self) }
         if peerClosed {
             finish()
         } else {
@@ -181,33 +319,62 @@ final class TCPEchoConnection: EventHandler {
         }
     }
 
-    private func append(_ bytes: UnsafeRawPointer, _ count: Int) {
-        if pendingEnd + count > pendingCapacity {
-            let live = pendingCount
-            if pendingStart > 0, live + count <= pendingCapacity {
-                pending!.copyMemory(from: pending! + pendingStart, byteCount: live)
-            } else {
-                let capacity = max(pendingCapacity * 2, live + count, 4096)
-                let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-                if let pending {
-                    grown.copyMemory(from: pending + pendingStart, byteCount: live)
-                    pending.deallocate()
-                }
-                pending = grown
-                pendingCapacity = capacity
-            }
-            pendingStart = 0
-            pendingEnd = live
-        }
-        (pending! + pendingEnd).copyMemory(from: bytes, byteCount: count)
-        pendingEnd += count
+    /// Keeps the part of a read the socket did not take; nothing is pending yet.
+    private func keep(_ bytes: UnsafeRawPointer, _ count: Int) {
+        let capacity = min(budget.connectionLimit, max(count, 4096))
+        budget.take(capacity)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        buffer.copyMemory(from: bytes, byteCount: count)
+        pending = buffer
+        pendingCapacity = capacity
+        pendingStart = 0
+        pendingEnd = count
+    }
+
+    /// Grows the pending buffer to hold `needed` bytes (doubling, never past the limit), if the
+    /// budget allows.
+    private func grow(toHold needed: Int) -> Bool {
+        let capacity = min(budget.connectionLimit, max(pendingCapacity * 2, needed))
+        guard capacity > pendingCapacity, budget.tryTake(capacity - pendingCapacity) else { return false }
+        let live = pendingCount
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        grown.copyMemory(from: pending! + pendingStart, byteCount: live)
+        pending!.deallocate()
+        pending = grown
+        pendingCapacity = capacity
+        pendingStart = 0
+        pendingEnd = live
+        return true
+    }
+
+    /// Frees the pending buffer and uncounts it.
+    private func release() {
+        guard let buffer = pending else { return }
+        buffer.deallocate()
+        pending = nil
+        let capacity = pendingCapacity
+        pendingStart = 0
+        pendingEnd = 0
+        pendingCapacity = 0
+        budget.give(capacity)
+    }
+
+    /// The budget is no longer over: read again (`state` has taken it off its list).
+    func budgetResumed(_ loop: EventLoop) {
+        guard !closed else { return }
+        updateInterest(loop)
     }
 
     @inline(__always)
     private func updateInterest(_ loop: EventLoop) {
         var wanted: Interest = .none
-        if !readPaused && !peerClosed { wanted.insert(.read) }
-        if pendingCount > 0 { wanted.insert(.write) }
+        if budgetSlot >= 0 {
+            // Paused by the budget: only waiting to send, pending bytes or room in the socket.
+            wanted = .write
+        } else {
+            if !readPaused && !peerClosed { wanted.insert(.read) }
+            if pendingCount > 0 { wanted.insert(.write) }
+        }
         guard wanted != interest else { return }
         interest = wanted
         do {
@@ -237,8 +404,10 @@ final class TCPEchoConnection: EventHandler {
     func close() {
         guard !closed else { return }
         closed = true
+        if budgetSlot >= 0 { state.unpauseForBudget(self) }
         state.loop.deregister(fd: fd)
         RawIO.close(fd)
+        release()
         state.remove(self)
         state.core.connectionClosed()
     }

@@ -65,10 +65,15 @@ public final class TCPEchoServer: Service, Sendable {
         let handedOffTo = Atomic<Int32>(0)
         let handedOff: AsyncStream<Int32>
         let handedOffContinuation: AsyncStream<Int32>.Continuation
+        /// The output all connections buffer, against `maxBufferedBytes`.
+        let budget: EchoOutputBudget
 
         init(configuration: EchoConfiguration, logger: Logger) {
             self.configuration = configuration
             self.logger = logger
+            self.budget = EchoOutputBudget(
+                limit: configuration.maxBufferedBytes, connectionLimit: configuration.pendingWriteLimit,
+                readBufferSize: EventLoop.defaultReadBufferSize)
             (drained, drainedContinuation) = AsyncStream.makeStream(of: Void.self)
             (handedOff, handedOffContinuation) = AsyncStream.makeStream(of: Int32.self)
         }
@@ -124,6 +129,10 @@ public final class TCPEchoServer: Service, Sendable {
     /// Open connections right now.
     public var connectionCount: Int { core.connectionCount.load(ordering: .relaxed) }
 
+    /// The memory connections hold right now for output their peers have not read (the
+    /// allocated size of their pending buffers), bounded by `maxBufferedBytes`.
+    public var bufferedBytes: Int { core.budget.allocated }
+
     /// Binds and starts the loops; returns the bound address. `run()` calls it when needed.
     @discardableResult
     public func start() throws(SocketError) -> SocketAddress {
@@ -165,6 +174,17 @@ public final class TCPEchoServer: Service, Sendable {
         } catch {
             for listener in listeners { try? listener.socket.close() }
             throw error
+        }
+        // Until shutdown (it holds the states, which hold the core, which holds the budget).
+        let boxes = states.map { UncheckedBox($0) }
+        let logger = core.logger
+        core.budget.onChange { over, bytes in
+            if over {
+                logger.info("output buffers reached the bound: pausing reads that need more", metadata: ["buffered": "\(bytes)"])
+            } else {
+                logger.info("output buffers below the bound again: resuming reads", metadata: ["buffered": "\(bytes)"])
+                for box in boxes { box.value.loop.execute { box.value.resumeAfterBudget() } }
+            }
         }
         group.start()
         started.withLock { $0 = Started(group: group, states: states, listeners: listeners, address: address) }
@@ -311,6 +331,7 @@ public final class TCPEchoServer: Service, Sendable {
             state.loop.execute { box.value.closeAll() }
         }
         await running.group.shutdownGracefully()
+        core.budget.onChange(nil)
         started.withLock { $0 = nil }
         core.logger.info("stopped")
     }

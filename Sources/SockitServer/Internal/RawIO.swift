@@ -19,10 +19,11 @@ enum RawResult {
 
 @usableFromInline
 enum RawIO {
+    /// `recv(2)`; with `MSG_PEEK` in `flags` the bytes stay queued.
     @inline(__always) @usableFromInline
-    static func receive(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> RawResult {
+    static func receive(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int, flags: CInt = 0) -> RawResult {
         while true {
-            let result = recv(fd, buffer, count, 0)
+            let result = recv(fd, buffer, count, flags)
             if result >= 0 { return .done(result) }
             let code = sockit_errno()
             if code == EINTR { continue }

@@ -73,8 +73,11 @@ public final class EventLoop: @unchecked Sendable {
         var action: () -> Void
     }
 
+    /// The size of `readBuffer` unless told otherwise.
+    public static let defaultReadBufferSize = 64 * 1024
+
     /// An event loop that is not running yet: call `start()`.
-    public init(index: Int = 0, readBufferSize: Int = 64 * 1024) throws(SocketError) {
+    public init(index: Int = 0, readBufferSize: Int = EventLoop.defaultReadBufferSize) throws(SocketError) {
         self.selector = try PlatformSelector()
         self.index = index
         self.readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
