@@ -19,15 +19,19 @@ struct sockit_elsewhere {
     void *_Nullable (*_Nonnull start)(void *_Nullable);
     void *_Nullable argument;
     cpu_set_t mask;
+    int avoided;
 };
 
 static __thread int sockit_start_cpu = -1;
+static __thread int sockit_avoided_cpu = -1;
 int sockit_thread_start_cpu(void) { return sockit_start_cpu; }
+int sockit_thread_avoided_cpu(void) { return sockit_avoided_cpu; }
 
 static void *_Nullable sockit_elsewhere_start(void *_Nullable raw) {
     struct sockit_elsewhere start = *(struct sockit_elsewhere *)raw;
     free(raw);
     sockit_start_cpu = sched_getcpu();
+    sockit_avoided_cpu = start.avoided;
     // Running elsewhere now: back to the mask the creator had, so the scheduler may move it.
     sched_setaffinity(0, sizeof(start.mask), &start.mask);
     return start.start(start.argument);
@@ -45,6 +49,7 @@ int sockit_thread_create_elsewhere(pthread_t *_Nonnull thread, void *_Nullable (
     context->start = start;
     context->argument = argument;
     context->mask = mask;
+    context->avoided = cpu;
     cpu_set_t others = mask;
     CPU_CLR(cpu, &others);
     pthread_attr_t attributes;

@@ -79,6 +79,8 @@ int sockit_thread_create_elsewhere(pthread_t *_Nonnull thread, void *_Nullable (
 /// The CPU a thread started by `sockit_thread_create_elsewhere` first ran on, before it took its
 /// creator's whole mask; -1 on any other thread.
 int sockit_thread_start_cpu(void);
+/// The creator's CPU, which that thread was kept off at its start; -1 on any other thread.
+int sockit_thread_avoided_cpu(void);
 
 /// The CPU the calling thread runs on (`getcpu(2)`), or -1.
 static inline int sockit_current_cpu(void) {

@@ -1,3 +1,4 @@
+import Sockit
 import Synchronization
 
 /// The memory the echo connections of one server hold for output their peers have not taken
@@ -36,7 +37,7 @@ final class EchoOutputBudget: Sendable {
     let high: Int
     /// Not over again at or below this total.
     let low: Int
-    private let change = Mutex<(@Sendable (_ over: Bool, _ bytes: Int) -> Void)?>(nil)
+    private let change = Locked<(@Sendable (_ over: Bool, _ bytes: Int) -> Void)?>(nil)
     private let trailing: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     /// - Parameters:

@@ -99,9 +99,9 @@ public final class TCPEchoServer: Service, Sendable {
     private let core: Core
     private let onListening: @Sendable (SocketAddress) -> Void
     private let restart: HitlessRestart?
-    private let started = Mutex<Started?>(nil)
+    private let started = Locked<Started?>(nil)
     /// Listeners handed to a new instance: kept open until this server is released.
-    private let retainedListeners = Mutex<[Socket]>([])
+    private let retainedListeners = Locked<[Socket]>([])
 
     private struct Started: @unchecked Sendable {
         var group: EventLoopGroup

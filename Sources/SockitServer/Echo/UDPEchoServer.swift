@@ -24,7 +24,7 @@ public final class UDPEchoServer: Service, Sendable {
     private let restart: HitlessRestart?
     private let onListening: @Sendable (SocketAddress) -> Void
     /// The socket, after a hand-off: kept open until this server is released.
-    private let retained = Mutex<Socket?>(nil)
+    private let retained = Locked<Socket?>(nil)
 
     public init(
         configuration: EchoConfiguration, logger: Logger, restart: HitlessRestart? = nil,

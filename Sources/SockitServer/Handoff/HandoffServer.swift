@@ -22,7 +22,7 @@ public final class HandoffServer: Sendable {
     private let resumeAccepting: @Sendable (Int32) -> Void
     private let onHandedOff: @Sendable (Int32) -> Void
     private let log: @Sendable (String) -> Void
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
 
     /// The longest PATH: `sun_path` holds 107 bytes, and the temporary name bound before the
     /// rename adds `.PID.tmp` (up to 12 bytes).

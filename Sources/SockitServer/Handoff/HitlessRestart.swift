@@ -63,7 +63,7 @@ public final class HitlessRestart: Sendable {
     public let timeout: Duration
     private let useSystemd: Bool
     private let log: @Sendable (String) -> Void
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
 
     private struct State {
         var takeover: ListenerHandoff.Takeover?

@@ -39,13 +39,13 @@ public final class EventLoop: @unchecked Sendable {
     /// Handlers deregistered during this iteration, released at its end: a handler may
     /// deregister itself (close) while it runs, and must stay alive until it returns.
     private var retired: [Unmanaged<EventHandler>] = []
-    private let tasks = Mutex<TaskQueue>(TaskQueue())
+    private let tasks = Locked<TaskQueue>(TaskQueue())
     private let stopping = Atomic<Bool>(false)
     private var timers: [Timer] = []
     private var nextTimerID: UInt64 = 1
     private var thread: pthread_t?
     /// Whether `run()` has returned, and who waits for it (any thread).
-    private let exit = Mutex<(exited: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let exit = Locked<(exited: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private var armedDeadline: ContinuousClock.Instant?
 
     /// The loop's number within its group (0 for a lone loop).
