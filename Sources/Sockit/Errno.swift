@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 
@@ -17,14 +15,12 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
 
     /// The C name, e.g. `EADDRINUSE`; `errno N` for a number the system does not name.
     public var name: String {
-        if let cName = sockit_errno_name(rawValue) { return String(cString: cName) }
-        return "errno \(rawValue)"
+        Sys.errorName(rawValue) ?? "errno \(rawValue)"
     }
 
     /// The system's text, lower-cased at the start: `address already in use`.
     public var message: String {
-        guard let text = strerror(rawValue) else { return "unknown error \(rawValue)" }
-        var message = String(cString: text)
+        guard var message = Sys.errorText(rawValue) else { return "unknown error \(rawValue)" }
         if let first = message.first, first.isUppercase, !(message.dropFirst().first?.isUppercase ?? false) {
             message = first.lowercased() + message.dropFirst()
         }
@@ -35,7 +31,7 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
     public var description: String { "\(message) (\(name), errno \(rawValue))" }
 
     /// The calling thread's current `errno`.
-    public static var current: Errno { Errno(rawValue: sockit_errno()) }
+    public static var current: Errno { Errno(rawValue: Sys.currentErrno) }
 
     public static func ~= (lhs: Errno, rhs: any Error) -> Bool {
         if let errno = rhs as? Errno { return errno == lhs }

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 
@@ -40,7 +38,7 @@ extension Socket {
     /// an `SCM_RIGHTS` control message.
     public func send(_ bytes: [UInt8], descriptors: [CInt]) throws(SocketError) {
         precondition(!bytes.isEmpty, "SCM_RIGHTS needs at least one byte of data")
-        let result: Result<Int, Errno> = try withDescriptor("sendmsg") { fd throws(SocketError) in
+        let result: Result<IOResult<Int>, Errno> = try withDescriptor("sendmsg") { fd throws(SocketError) in
             var payload = bytes
             let controlLength = descriptors.isEmpty ? 0 : sockit_cmsg_space(MemoryLayout<CInt>.size * descriptors.count)
             var control = [UInt8](repeating: 0, count: max(controlLength, 1))
@@ -65,12 +63,17 @@ extension Socket {
                                 }
                             }
                         }
-                        return Sys.call { sendmsg(fd, &message, CInt(SOCKIT_MSG_NOSIGNAL)) }
+                        return Sys.sendmsg(fd, &message, 0)
                     }
                 }
             }
         }
-        let sent = try result.orThrow { SocketError(syscall: "sendmsg", errno: $0, socketType: type) }
+        let sent: Int
+        switch result {
+        case .success(.processed(let count)): sent = count
+        case .success(.wouldBlock): throw SocketError(syscall: "sendmsg", errno: .wouldBlock, socketType: type)
+        case .failure(let errno): throw SocketError(syscall: "sendmsg", errno: errno, socketType: type)
+        }
         if sent < bytes.count {
             // The descriptors went with the first part; the rest is plain data.
             try sendAll(bytes[sent...])
@@ -93,13 +96,13 @@ extension Socket {
             let result = payload.withUnsafeMutableBytes { payloadBuffer in
                 control.withUnsafeMutableBytes { controlBuffer in
                     var vector = iovec(iov_base: payloadBuffer.baseAddress, iov_len: payloadBuffer.count)
-                    return withUnsafeMutablePointer(to: &vector) { vectorPointer -> Result<Int, Errno> in
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer -> Result<IOResult<Int>, Errno> in
                         var message = msghdr()
                         message.msg_iov = vectorPointer
                         message.msg_iovlen = 1
                         message.msg_control = controlBuffer.baseAddress
                         message.msg_controllen = controlLength
-                        let received = Sys.call { recvmsg(fd, &message, CInt(SOCKIT_MSG_CMSG_CLOEXEC)) }
+                        let received = Sys.recvmsg(fd, &message, CInt(SOCKIT_MSG_CMSG_CLOEXEC))
                         guard case .success = received else { return received }
                         truncated = message.msg_flags & CInt(SOCKIT_MSG_CTRUNC) != 0
                         var header = sockit_cmsg_firsthdr(&message)
@@ -118,12 +121,17 @@ extension Socket {
                     }
                 }
             }
-            let count = try result.orThrow { SocketError(syscall: "recvmsg", errno: $0, socketType: type) }
+            let count: Int
+            switch result {
+            case .success(.processed(let received)): count = received
+            case .success(.wouldBlock): throw SocketError(syscall: "recvmsg", errno: .wouldBlock, socketType: type)
+            case .failure(let errno): throw SocketError(syscall: "recvmsg", errno: errno, socketType: type)
+            }
             if truncated {
-                for descriptor in descriptors { _ = Sys.close(descriptor) }
+                for descriptor in descriptors { Sys.close(descriptor) }
                 throw SocketError(
                     syscall: "recvmsg", errno: .messageTooLong,
-                    hints: ["more descriptors arrived than the \(maxDescriptors) expected; all were closed"])
+                    explanation: ["more descriptors arrived than the \(maxDescriptors) expected; all were closed"])
             }
             payload.removeSubrange(count...)
             return (payload, descriptors)

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 
@@ -21,7 +19,7 @@ extension Socket {
     /// Sends bytes on a non-blocking socket: `.wouldBlock` when the send buffer is full.
     public func sendNonBlocking(_ buffer: UnsafeRawBufferPointer, flags: CInt = 0) throws(SocketError) -> IOResult<Int> {
         try withDescriptor("send") { fd throws(SocketError) in
-            try Sys.nonBlocking { Glibc.send(fd, buffer.baseAddress, buffer.count, flags | CInt(SOCKIT_MSG_NOSIGNAL)) }
+            try Sys.send(fd, buffer.baseAddress, buffer.count, flags)
                 .orThrow { SocketError(syscall: "send", errno: $0, socketType: type) }
         }
     }
@@ -43,7 +41,9 @@ extension Socket {
     public func receive(into buffer: UnsafeMutableRawBufferPointer, flags: CInt = 0) throws(SocketError) -> Int {
         switch try receiveNonBlocking(into: buffer, flags: flags) {
         case .processed(let count): return count
-        case .wouldBlock: throw SocketError(syscall: "recv", errno: .wouldBlock, hints: ["SO_RCVTIMEO expired, or the socket is non-blocking"])
+        case .wouldBlock:
+            throw SocketError(
+                syscall: "recv", errno: .wouldBlock, explanation: ["SO_RCVTIMEO expired, or the socket is non-blocking"])
         }
     }
 
@@ -52,7 +52,7 @@ extension Socket {
         -> IOResult<Int>
     {
         try withDescriptor("recv") { fd throws(SocketError) in
-            try Sys.nonBlocking { recv(fd, buffer.baseAddress, buffer.count, flags) }
+            try Sys.recv(fd, buffer.baseAddress, buffer.count, flags)
                 .orThrow { SocketError(syscall: "recv", errno: $0, socketType: type) }
         }
     }
@@ -87,10 +87,16 @@ extension Socket {
         return try withDescriptor("sendto") { fd throws(SocketError) in
             let result = array.withUnsafeBytes { raw in
                 address.withSockAddr { pointer, length in
-                    Sys.call { sendto(fd, raw.baseAddress, raw.count, flags | CInt(SOCKIT_MSG_NOSIGNAL), pointer, length) }
+                    Sys.sendto(fd, raw.baseAddress, raw.count, flags, pointer, length)
                 }
             }
-            return try result.orThrow { SocketError(syscall: "sendto", errno: $0, address: address, socketType: type) }
+            switch result {
+            case .success(.processed(let count)): return count
+            case .success(.wouldBlock):
+                throw SocketError(syscall: "sendto", errno: .wouldBlock, address: address, socketType: type)
+            case .failure(let errno):
+                throw SocketError(syscall: "sendto", errno: errno, address: address, socketType: type)
+            }
         }
     }
 
@@ -104,12 +110,14 @@ extension Socket {
             let result = bytes.withUnsafeMutableBytes { raw in
                 withUnsafeMutablePointer(to: &storage) { pointer in
                     pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                        Sys.call { recvfrom(fd, raw.baseAddress, raw.count, flags, address, &length) }
+                        Sys.recvfrom(fd, raw.baseAddress, raw.count, flags, address, &length)
                     }
                 }
             }
             switch result {
-            case .success(let count):
+            case .success(.wouldBlock):
+                throw SocketError(syscall: "recvfrom", errno: .wouldBlock, socketType: type)
+            case .success(.processed(let count)):
                 bytes.removeSubrange(count...)
                 return (bytes, length > 0 ? SocketAddress(storage: storage, length: length) : nil)
             case .failure(let errno):

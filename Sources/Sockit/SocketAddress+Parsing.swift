@@ -1,12 +1,10 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 extension SocketAddress {
     /// Why a text is not a socket address; `description` names the input and the problem.
-    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct ParseError: SockitError, Hashable {
         /// The text that was given.
         public var input: String
         /// What is wrong with it, in a phrase: `port 70000 is out of range (0-65535)`.
@@ -17,7 +15,8 @@ extension SocketAddress {
             self.reason = reason
         }
 
-        public var description: String { "invalid address \"\(input)\": \(reason)" }
+        public var summary: String { "invalid address \"\(input)\": \(reason)" }
+        public var kind: SockitErrorKind { .usage }
     }
 
     /// Parses `127.0.0.1:8080`, `[::1]:8080`, `[fe80::1%eth0]:80`, `localhost:8080` (resolved,
@@ -113,7 +112,7 @@ extension SocketAddress {
 
     static func parseIPv4(_ host: Substring, port: UInt16) -> SocketAddress? {
         var raw = in_addr()
-        guard inet_pton(AF_INET, String(host), &raw) == 1 else { return nil }
+        guard Sys.presentationToNetwork(AF_INET, String(host), &raw) else { return nil }
         return .ipv4(IPv4(rawAddress: raw.s_addr, port: port))
     }
 
@@ -129,12 +128,12 @@ extension SocketAddress {
             if let number = UInt32(scope) {
                 scopeID = number
             } else {
-                scopeID = if_nametoindex(scope)
+                scopeID = Sys.interfaceIndex(scope)
                 if scopeID == 0 { throw fail("no network interface named \"\(scope)\"") }
             }
         }
         var raw = in6_addr()
-        guard inet_pton(AF_INET6, String(addressPart), &raw) == 1 else {
+        guard Sys.presentationToNetwork(AF_INET6, String(addressPart), &raw) else {
             throw fail("\"\(addressPart)\" is not an IPv6 address")
         }
         let bytes = withUnsafeBytes(of: &raw) { Array($0) }
@@ -158,32 +157,16 @@ extension SocketAddress {
     static func resolveAll(host: String, port: UInt16, _ fail: (String) -> ParseError) throws(ParseError)
         -> [SocketAddress]
     {
-        var hints = addrinfo()
-        hints.ai_socktype = SocketType.stream.rawValue
-        hints.ai_flags = AI_ADDRCONFIG
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, nil, &hints, &list)
-        guard status == 0, let first = list else {
-            let reason = status == 0 ? "no addresses" : String(cString: gai_strerror(status))
-            throw fail("cannot resolve host \"\(host)\": \(reason.lowercased())")
+        let found: [(sockaddr_storage, socklen_t)]
+        switch Sys.resolve(host) {
+        case .success(let addresses): found = addresses
+        case .failure(let failure): throw fail("cannot resolve host \"\(host)\": \(failure.message.lowercased())")
         }
-        defer { freeaddrinfo(list) }
         var result: [SocketAddress] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let entry = cursor {
-            if let sockaddrPointer = entry.pointee.ai_addr {
-                var storage = sockaddr_storage()
-                withUnsafeMutableBytes(of: &storage) { raw in
-                    raw.copyMemory(
-                        from: UnsafeRawBufferPointer(start: sockaddrPointer, count: Int(entry.pointee.ai_addrlen)))
-                }
-                if let address = SocketAddress(storage: storage, length: entry.pointee.ai_addrlen)?.withPort(port),
-                    !result.contains(address)
-                {
-                    result.append(address)
-                }
+        for (storage, length) in found {
+            if let address = SocketAddress(storage: storage, length: length)?.withPort(port), !result.contains(address) {
+                result.append(address)
             }
-            cursor = entry.pointee.ai_next
         }
         guard !result.isEmpty else { throw fail("cannot resolve host \"\(host)\": no IP addresses") }
         return result

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 
@@ -145,12 +143,7 @@ extension SocketAddress {
             }
             var text = Self.ntop(AF_INET6, &raw, Int(INET6_ADDRSTRLEN))
             if address.scopeID != 0 {
-                var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
-                if if_indextoname(address.scopeID, &name) != nil {
-                    text += "%" + String(cChars: name)
-                } else {
-                    text += "%\(address.scopeID)"
-                }
+                text += "%" + (Sys.interfaceName(address.scopeID) ?? "\(address.scopeID)")
             }
             return text
         case .unix(let address):
@@ -179,9 +172,7 @@ extension SocketAddress {
     }
 
     private static func ntop(_ family: CInt, _ source: UnsafeRawPointer, _ size: Int) -> String {
-        var buffer = [CChar](repeating: 0, count: size)
-        guard inet_ntop(family, source, &buffer, socklen_t(size)) != nil else { return "?" }
-        return String(cChars: buffer)
+        Sys.networkToPresentation(family, source, capacity: size) ?? "?"
     }
 }
 

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// Whether an option can be read, set, or both.
@@ -140,7 +138,7 @@ extension Socket {
         if option.access == .readOnly {
             throw SocketError(
                 syscall: "setsockopt", errno: .protocolNotAvailable, option: option.cName,
-                hints: ["\(option.cName) is read-only: the kernel reports it, no one sets it"])
+                explanation: ["\(option.cName) is read-only: the kernel reports it, no one sets it"])
         }
         try setRawOption(level: option.level, name: option.name, bytes: try option.encode(value), cName: option.cName)
     }
@@ -151,7 +149,7 @@ extension Socket {
         if option.access == .writeOnly {
             throw SocketError(
                 syscall: "getsockopt", errno: .protocolNotAvailable, option: option.cName,
-                hints: ["\(option.cName) is write-only: the kernel does not report it"])
+                explanation: ["\(option.cName) is write-only: the kernel does not report it"])
         }
         let bytes = try getRawOption(level: option.level, name: option.name, capacity: option.capacity, cName: option.cName)
         return try option.decode(bytes)
@@ -274,7 +272,7 @@ extension SocketOption where Value == Duration? {
                 if let value, value < .zero {
                     throw SocketError(
                         syscall: "setsockopt", errno: .invalidArgument, option: cName,
-                        hints: ["a timeout cannot be negative (\(value)); nil means wait forever"])
+                        explanation: ["a timeout cannot be negative (\(value)); nil means wait forever"])
                 }
                 if let value, value > .zero {
                     let (seconds, attoseconds) = value.components
@@ -290,7 +288,7 @@ extension SocketOption where Value == Duration? {
                 guard tv.tv_sec >= 0, (0..<1_000_000).contains(tv.tv_usec) else {
                     throw SocketError(
                         syscall: "getsockopt", errno: .invalidArgument, option: cName,
-                        hints: ["not a valid struct timeval: tv_sec \(tv.tv_sec), tv_usec \(tv.tv_usec)"])
+                        explanation: ["not a valid struct timeval: tv_sec \(tv.tv_sec), tv_usec \(tv.tv_usec)"])
                 }
                 if tv.tv_sec == 0 && tv.tv_usec == 0 { return nil }
                 return .seconds(tv.tv_sec) + .microseconds(tv.tv_usec)
@@ -311,7 +309,7 @@ extension SocketOption where Value == Duration? {
                 if let value, value < .zero {
                     throw SocketError(
                         syscall: "setsockopt", errno: .invalidArgument, option: cName,
-                        hints: ["a linger time cannot be negative (\(value)); nil turns lingering off"])
+                        explanation: ["a linger time cannot be negative (\(value)); nil turns lingering off"])
                 }
                 if let value {
                     value32.l_onoff = 1
@@ -326,7 +324,7 @@ extension SocketOption where Value == Duration? {
                 guard value.l_linger >= 0 else {
                     throw SocketError(
                         syscall: "getsockopt", errno: .invalidArgument, option: cName,
-                        hints: ["not a valid struct linger: l_linger \(value.l_linger)"])
+                        explanation: ["not a valid struct linger: l_linger \(value.l_linger)"])
                 }
                 return .seconds(value.l_linger)
             },

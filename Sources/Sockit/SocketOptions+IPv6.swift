@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 // IPPROTO_IPV6 options (IPv6 sockets), sorted by C name.

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 // SOL_SOCKET options, sorted by C name. Each doc comment names the C option and what the
@@ -142,6 +140,6 @@ private let soReceiveTimeout64: CInt = 20
 private let soSendTimeout64: CInt = 21
 
 private func bufferNote(_ sysctl: String) -> String {
-    let limit = readSysctl("net/core/\(sysctl)").map { " (now \($0))" } ?? ""
+    let limit = Sys.readSysctl("net/core/\(sysctl)").map { " (now \($0))" } ?? ""
     return "kernel doubles the value set, after clamping it to net.core.\(sysctl)\(limit)"
 }

@@ -4,8 +4,6 @@ import SockitPorts
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// The `sockit` command. Exit status (DESIGN.md): 0 success, 1 nothing found or condition not
@@ -33,8 +31,6 @@ public struct SockitCommand: AsyncParsableCommand {
 
     /// Runs the command and maps every outcome to DESIGN.md's exit statuses and one-sentence errors.
     public static func execute() async -> Never {
-        // A bind that fails with EADDRINUSE (sockit echo on a taken port) names the holder.
-        PortInspector.installBindDiagnoser()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -50,47 +46,9 @@ public struct SockitCommand: AsyncParsableCommand {
 
     /// Reports `error` (if any), flushes stdout and exits with the status DESIGN.md gives it.
     static func finish(_ error: (any Error)?) -> Never {
-        let code = error.map(report) ?? 0
+        let code = error.map(ErrorReport.report) ?? 0
         flushStandardStreams()
         Glibc.exit(code)
-    }
-
-    /// Prints `error` the way DESIGN.md asks and returns the exit status.
-    static func report(_ error: any Error) -> Int32 {
-        switch error {
-        case let failure as CommandFailure:
-            if !failure.message.isEmpty { printError("sockit: " + failure.message) }
-        case let error as SocketError:
-            printError("sockit: " + error.description)
-        case let error as ProcessError:
-            printError("sockit: " + error.description)
-        case let error as SocketAddress.ParseError:
-            printError("sockit: " + error.description)
-        case is ExitCode:
-            break
-        default:
-            let code = exitCode(for: error)
-            let message = fullMessage(for: error)
-            if code == .success {
-                if !message.isEmpty { print(message) }
-            } else if code.rawValue == 64 || error is ValidationError {
-                printError("sockit: " + usageLine(message, arguments: Array(CommandLine.arguments.dropFirst())))
-            } else {
-                printError("sockit: " + message)
-            }
-        }
-        return status(for: error)
-    }
-
-    /// The exit status for `error`: a command's own, else 0 for help and the version, else 2
-    /// (usage or system error; ArgumentParser's 64 for usage becomes 2).
-    static func status(for error: any Error) -> Int32 {
-        switch error {
-        case let failure as CommandFailure: return failure.status
-        case let code as ExitCode: return code.rawValue
-        case is SocketError, is ProcessError, is SocketAddress.ParseError: return 2
-        default: return exitCode(for: error) == .success ? 0 : 2
-        }
     }
 }
 
@@ -134,22 +92,7 @@ extension SockitCommand {
             try command.validate()
             return nil
         } catch {
-            return (status(for: error), fullMessage(for: error))
+            return (ErrorReport.status(for: error), fullMessage(for: error))
         }
-    }
-}
-
-/// An error a command reports itself: one sentence (more lines may follow) and an exit status.
-struct CommandFailure: Error {
-    var message: String
-    var status: Int32
-
-    /// Exit 1: nothing found, condition not met (a timeout, a port still busy).
-    static func notMet(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 1) }
-    /// Exit 2: a usage or system error.
-    static func error(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 2) }
-    /// Exit 2: the socket table (netlink and /proc/net) could not be read.
-    static func socketTable(_ error: SocketTableError) -> CommandFailure {
-        .error("cannot read the socket table: \(error)")
     }
 }

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 import Sockit
@@ -73,8 +71,7 @@ public struct BindProbe: Sendable, Hashable {
     public var plain: Errno?
     public var withReuseAddress: Errno?
 
-    /// Tries both binds on throwaway sockets. Made with raw calls, not `Socket.bind`, so a
-    /// diagnoser installed there is never re-entered.
+    /// Tries both binds on throwaway sockets, closed at once.
     public static func probe(_ address: SocketAddress, _ transport: TransportProtocol) -> BindProbe {
         let plain = attempt(address, transport, reuseAddress: false)
         if plain == nil { return BindProbe(plain: nil, withReuseAddress: nil) }
@@ -82,25 +79,19 @@ public struct BindProbe: Sendable, Hashable {
     }
 
     private static func attempt(_ address: SocketAddress, _ transport: TransportProtocol, reuseAddress: Bool) -> Errno? {
-        let type = transport == .tcp ? CInt(SOCKIT_SOCK_STREAM) : CInt(SOCKIT_SOCK_DGRAM)
-        let fd = Glibc.socket(address.domain.rawValue, type | CInt(SOCKIT_SOCK_CLOEXEC), 0)
-        guard fd >= 0 else { return Errno.current }
-        defer { Glibc.close(fd) }
-        var one: CInt = 1
-        if reuseAddress {
-            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-        }
-        if case .ipv6 = address {
+        do throws(SocketError) {
+            let socket = try Socket(for: address, transport == .tcp ? .stream : .datagram)
+            if reuseAddress { try socket.setOption(.reuseAddress, true) }
             // As a server binding [::] would by default on Linux: dual-stack, so 0.0.0.0 counts too.
-            var zero: CInt = 0
-            _ = setsockopt(fd, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<CInt>.size))
+            if case .ipv6 = address { try? socket.setOption(.ipv6Only, false) }
+            try socket.bind(to: address)
+            // Two sockets with SO_REUSEADDR that do not listen may share a port; listen() then checks
+            // for a listener. (A listener that exists for microseconds and is closed before accepting.)
+            if reuseAddress && transport == .tcp { try socket.listen(backlog: 1) }
+            return nil
+        } catch {
+            return error.errno
         }
-        let bound = address.withSockAddr { Glibc.bind(fd, $0, $1) }
-        if bound != 0 { return Errno.current }
-        // Two sockets with SO_REUSEADDR that do not listen may share a port; listen() then checks
-        // for a listener. (A listener that exists for microseconds and is closed before accepting.)
-        if reuseAddress && transport == .tcp && Glibc.listen(fd, 1) != 0 { return Errno.current }
-        return nil
     }
 }
 

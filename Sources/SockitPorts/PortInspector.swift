@@ -195,12 +195,6 @@ public struct PortInspector: Sendable {
         return diagnosis
     }
 
-    /// Makes every `Socket.bind` that fails with `EADDRINUSE` in this process carry a diagnosis
-    /// (`SocketError.diagnosis`), so its message names the holder or the TIME-WAIT timers.
-    public static func installBindDiagnoser(_ inspector: PortInspector = PortInspector()) {
-        Socket.setBindDiagnoser { address, type in inspector.diagnose(address, type: type) }
-    }
-
     /// Listeners first, then other local sockets, then connections to the port; by address within.
     static func sorted(_ entries: [PortReport.Entry]) -> [PortReport.Entry] {
         func rank(_ entry: PortReport.Entry) -> Int {
@@ -221,5 +215,17 @@ public struct PortInspector: Sendable {
             if fa != fb { return !fa }  // IPv4 first, as ss prints them
             return a.offset < b.offset
         }.map(\.element)
+    }
+}
+
+extension PortInspector: BindDiagnoser {
+    /// What holds `address` when a bind failed with `EADDRINUSE`, explained: pass the inspector
+    /// to `Socket.bind(to:diagnoser:)` (or a server's configuration) and the bind error names the
+    /// holder, the hidden socket, or the TIME_WAIT connections and how long they stay.
+    public func diagnoseAddressInUse(_ address: SocketAddress, type: SocketType, reuseAddressWasSet: Bool?)
+        -> BindDiagnosis?
+    {
+        guard let port = address.port, let diagnosis = diagnose(address, type: type) else { return nil }
+        return diagnosis.explained(port: port, reuseAddressWasSet: reuseAddressWasSet)
     }
 }

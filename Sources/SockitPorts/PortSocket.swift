@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import Sockit
 
@@ -191,7 +189,7 @@ public struct SocketTableFallback: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The socket table could not be read.
-public struct SocketTableError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SocketTableError: SockitError, Hashable {
     public var message: String
     /// The errno behind it (a syscall's, or the kernel's answer to a netlink request), if any.
     public var errno: Errno?
@@ -201,7 +199,7 @@ public struct SocketTableError: Error, Sendable, Hashable, CustomStringConvertib
         self.errno = errno
     }
 
-    public var description: String { message }
+    public var summary: String { message }
 
     /// Whether the error says that netlink's socket table is not available here, rather than
     /// that reading it went wrong: `EPROTONOSUPPORT` (a kernel without `NETLINK_SOCK_DIAG`),

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 import Sockit
@@ -69,7 +67,7 @@ public enum PortPicker {
                 lastError = error
             }
         }
-        throw lastError ?? SocketError(syscall: "bind", errno: .addressInUse, hints: ["no port stayed free; retry"])
+        throw lastError ?? SocketError(syscall: "bind", errno: .addressInUse, explanation: ["no port stayed free; retry"])
     }
 
     private static func kernelPick(_ address: SocketAddress, _ transport: TransportProtocol) throws(SocketError) -> UInt16 {

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 import Sockit
@@ -76,7 +74,7 @@ public final class ChildProcess {
             close(inPipe[1])
             close(outPipe[0])
             close(errPipe[0])
-            throw SocketError(syscall: "posix_spawn", errno: Errno(rawValue: result), hints: [path])
+            throw SocketError(syscall: "posix_spawn", errno: Errno(rawValue: result), explanation: [path])
         }
         self.pid = pid
         self.stdoutFD = outPipe[0]

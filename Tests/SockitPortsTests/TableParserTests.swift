@@ -238,9 +238,31 @@ struct TableParserTests {
         let diagnosis = try #require(PortInspector().diagnose(address, type: .stream))
         #expect(diagnosis.holders.map(\.pid) == [getpid()])
         #expect(diagnosis.holders.first?.state == "LISTEN")
-        let error = SocketError(syscall: "bind", errno: .addressInUse, address: address, diagnosis: diagnosis)
-        #expect(error.description.contains("held by pid \(getpid())"))
-        #expect(error.description.contains("stop it with: sockit free \(address.port!)"))
+        let explained = try #require(
+            PortInspector().diagnoseAddressInUse(address, type: .stream, reuseAddressWasSet: false))
+        #expect(explained.explanation.first?.hasPrefix("held by pid \(getpid()) (") == true, "\(explained)")
+        #expect(explained.remedies == [.stopHolder(port: address.port!)])
+        // Passed to bind, it explains the error.
+        let second = try Socket(.ipv4, .stream)
+        let error = try #require(throws: SocketError.self) { try second.bind(to: address, diagnoser: PortInspector()) }
+        #expect(error.explanation == explained.explanation)
         _ = listener
+    }
+
+    @Test func diagnosisOfTimeWaitFromAListenerWithoutReuseSaysWait() {
+        let diagnosis = PortDiagnosis(timeWaitCount: 3, timeWaitLongestMilliseconds: 56_200, timeWaitReusable: false)
+        let explained = diagnosis.explained(port: 8080, reuseAddressWasSet: false)
+        #expect(explained.explanation.first == "3 connections on this port are in TIME_WAIT (up to 57 s left); no process listens")
+        #expect(explained.explanation.contains { $0.contains("no option helps now") })
+        #expect(explained.remedies == [.waitFor(seconds: 57, exact: true)])
+    }
+
+    @Test func diagnosisOfAHolderNamesIt() {
+        let diagnosis = PortDiagnosis(holders: [
+            .init(pid: 4242, command: "python3 server.py", user: "dev", state: "LISTEN", localAddress: "0.0.0.0:8080", fd: 3)
+        ])
+        let explained = diagnosis.explained(port: 8080, reuseAddressWasSet: true)
+        #expect(explained.explanation == ["held by pid 4242 (python3 server.py, user dev) in LISTEN on 0.0.0.0:8080"])
+        #expect(explained.remedies == [.stopHolder(port: 8080)])
     }
 }

@@ -254,7 +254,7 @@ struct SocketOptionTests {
         let socket = try Socket(.ipv4, .datagram)
         let error = try #require(throws: SocketError.self) { try socket.setOption(.tcpNoDelay, true) }
         #expect(error.option == "TCP_NODELAY")
-        #expect(error.hints.contains { $0.contains("a TCP option on a UDP socket") })
+        #expect(error.explanation.contains { $0.contains("a TCP option on a UDP socket") })
     }
 
     @Test func readOnlyOptionsCannotBeSet() throws {

@@ -125,14 +125,33 @@ struct SocketTests {
             return sender
         }
         #expect(datagram == [1, 2, 3])
+
+        // A Unix connect waits for room in a full backlog (blocking, up to SO_SNDTIMEO).
+        let path = SocketAddress.unix(.init(path: "sockit-test-eintr-\(getpid())", isAbstract: true))
+        let unixListener = try Socket(.unix, .stream)
+        try unixListener.bind(to: path)
+        try unixListener.listen(backlog: 0)
+        let queued = try Socket(.unix, .stream, nonBlocking: true)
+        _ = try queued.connectNonBlocking(to: path)
+        let connected = try Self.interruptWhileBlocked(in: Self.connectCalls) { () throws(SocketError) in
+            let client = try Socket(.unix, .stream)
+            try client.connect(to: path, timeout: .seconds(30))
+            return try client.remoteAddress()
+        } unblock: {
+            try unixListener.accept()
+        }
+        #expect(connected == path)
+        withExtendedLifetime(queued) {}
     }
 
     #if arch(x86_64)
     static let acceptCalls = [288, 43]  // accept4, accept
     static let receiveCalls = [45]  // recvfrom
+    static let connectCalls = [42]  // connect
     #elseif arch(arm64)
     static let acceptCalls = [242, 202]
     static let receiveCalls = [207]
+    static let connectCalls = [203]
     #endif
 
     final class Blocked<Value: Sendable>: @unchecked Sendable {  // written by the thread before it ends, read after the join
@@ -310,7 +329,7 @@ struct SocketTests {
         let error = try #require(throws: SocketError.self) { try again.bind(to: address) }
         #expect(error.errno == .addressInUse)
         #expect(error.description.contains("SO_REUSEADDR is set"))
-        #expect(error.description.contains("sockit who \(address.port!)"))
+        #expect(error.remedies == [.findHolder(port: address.port!, datagram: false), .stopHolder(port: address.port!)])
     }
 }
 
@@ -334,28 +353,44 @@ struct SocketErrorTests {
     ])
     func everyCommonErrnoHasAnExplanation(errno: Errno, syscall: String, phrase: String) {
         let error = SocketError(syscall: syscall, errno: errno, address: .ipv4(.init(octets: 10, 9, 9, 9, port: 8080)), option: "SO_MARK")
-        #expect(error.hints.contains { $0.contains(phrase) }, "\(error.description)")
+        #expect(error.explanation.contains { $0.contains(phrase) }, "\(error.description)")
         #expect(error.summary.contains("(\(errno.name), errno \(errno.rawValue))"))
     }
 
-    @Test func diagnosisNamesTheHolder() {
-        let diagnosis = PortDiagnosis(holders: [
-            .init(pid: 4242, command: "python3 server.py", user: "dev", state: "LISTEN", localAddress: "0.0.0.0:8080", fd: 3)
-        ])
-        let error = SocketError(syscall: "bind", errno: .addressInUse, address: .ipv4(.loopback(port: 8080)), diagnosis: diagnosis)
-        #expect(
-            error.description == """
-                cannot bind 127.0.0.1:8080: address already in use (EADDRINUSE, errno 98)
-                  held by pid 4242 (python3 server.py, user dev) in LISTEN on 0.0.0.0:8080
-                  stop it with: sockit free 8080
-                """)
+    /// A bind error says what to do as data: a program can act on it (set the option and bind
+    /// again), and `description` says it in the library's words, naming no command.
+    @Test func remediesAreTypedAndNameNoCommand() {
+        let error = SocketError(
+            syscall: "bind", errno: .addressInUse, address: .ipv4(.loopback(port: 8080)), socketType: .stream,
+            reuseAddressWasSet: false)
+        #expect(error.remedies == [.setReuseAddress, .findHolder(port: 8080, datagram: false)])
+        #expect(!error.description.contains("sockit "), "\(error.description)")
+        #expect(error.description.contains("SocketOption.reuseAddress"))
+        let udp = SocketError(
+            syscall: "bind", errno: .addressInUse, address: .ipv4(.loopback(port: 53)), socketType: .datagram)
+        #expect(udp.remedies == [.findHolder(port: 53, datagram: true)])
+        let privileged = SocketError(syscall: "bind", errno: .permissionDenied, address: .ipv4(.any(port: 80)))
+        #expect(privileged.remedies.contains(.grantCapability("CAP_NET_BIND_SERVICE")))
     }
 
-    @Test func timeWaitFromAListenerWithoutReuseSaysWait() {
-        let diagnosis = PortDiagnosis(timeWaitCount: 3, timeWaitLongestMilliseconds: 56_200, timeWaitReusable: false)
-        let error = SocketError(syscall: "bind", errno: .addressInUse, address: .ipv4(.loopback(port: 8080)), diagnosis: diagnosis)
-        #expect(error.description.contains("3 connections on this port are in TIME_WAIT (up to 57 s left); no process listens"))
-        #expect(error.description.contains("no option helps now: wait 57 s"))
+    /// A diagnoser passed to `bind` explains an EADDRINUSE; without one the error is the plain one.
+    @Test func aDiagnoserPassedToBindExplainsAddressInUse() throws {
+        struct Fixed: BindDiagnoser {
+            func diagnoseAddressInUse(_ address: SocketAddress, type: SocketType, reuseAddressWasSet: Bool?)
+                -> BindDiagnosis?
+            {
+                BindDiagnosis(explanation: ["held by the test (\(type), reuse \(reuseAddressWasSet ?? true))"], remedies: [.retry])
+            }
+        }
+        let (listener, address) = try TestSupport.loopbackListener()
+        let second = try Socket(.ipv4, .stream)
+        let diagnosed = try #require(throws: SocketError.self) { try second.bind(to: address, diagnoser: Fixed()) }
+        #expect(diagnosed.errno == .addressInUse)
+        #expect(diagnosed.explanation == ["held by the test (SOCK_STREAM, reuse false)"])
+        #expect(diagnosed.remedies == [.retry])
+        let plain = try #require(throws: SocketError.self) { try second.bind(to: address) }
+        #expect(plain.remedies.contains(.setReuseAddress))
+        _ = listener
     }
 
     @Test func errnoMatchesInCatch() {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import Sockit
+import SockitPorts
 import SockitServer
 
 /// `sockit echo`: the TCP (or UDP) echo server that restarts at once and shuts down gracefully.
@@ -156,6 +157,8 @@ struct Echo: AsyncParsableCommand {
         if let threads { configuration.threads = threads }
         configuration.listener.reusePort = reusePort
         configuration.listener.reuseAddress = !noReuseAddress
+        // A bind that fails with EADDRINUSE names the holder or the TIME_WAIT timers.
+        configuration.listener.bindDiagnoser = PortInspector()
         if let backlog { configuration.listener.backlog = backlog }
         if let keepalive { configuration.listener.keepAlive = try Self.parseKeepAlive(keepalive) }
         configuration.listener.noDelay = nodelay
@@ -190,11 +193,8 @@ struct Echo: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch let failure as ListenerHandoff.Failure {
-            // Exit 1 when a condition was not met (a timeout), 2 for a refusal or a system error.
-            throw CommandFailure(message: failure.description, status: failure.conditionNotMet ? 1 : 2)
-        }
+        // A hand-off's failure is a SockitError: exit 1 when a condition was not met (a timeout), 2
+        // for a refusal or a system error.
+        try await group.run()
     }
 }

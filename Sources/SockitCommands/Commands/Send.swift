@@ -3,8 +3,6 @@ import Sockit
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// `sockit send`: a client for the echo server (or any server): send, print what comes back.

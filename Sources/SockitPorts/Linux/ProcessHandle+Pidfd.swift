@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CSockit
 import Sockit
@@ -71,7 +69,7 @@ public final class ProcessHandle: Sendable {
 }
 
 /// A pidfd call failed.
-public struct ProcessError: Error, Sendable, CustomStringConvertible {
+public struct ProcessError: SockitError {
     public var syscall: String
     public var errno: Errno
     public var pid: Int32
@@ -84,27 +82,38 @@ public struct ProcessError: Error, Sendable, CustomStringConvertible {
         self.fd = fd
     }
 
-    public var description: String {
+    /// `cannot take descriptor 3 of pid 42: operation not permitted (EPERM, errno 1)`.
+    public var summary: String {
         let what = fd.map { "descriptor \($0) of pid \(pid)" } ?? "pid \(pid)"
-        let verb: String
         switch syscall {
-        case "pidfd_getfd": verb = "cannot take \(what)"
-        case "pidfd_send_signal": verb = "cannot signal \(what)"
-        default: verb = "cannot open \(what)"
+        case "pidfd_getfd": return "cannot take \(what): \(errno)"
+        case "pidfd_send_signal": return "cannot signal \(what): \(errno)"
+        default: return "cannot open \(what): \(errno)"
         }
-        var lines = ["\(verb): \(errno)"]
+    }
+
+    public var explanation: [String] {
         switch errno {
-        case .badFileDescriptor: lines.append("pid \(pid) has no descriptor \(fd.map(String.init) ?? "") open: ls -l /proc/\(pid)/fd")
+        case .badFileDescriptor:
+            return ["pid \(pid) has no descriptor \(fd.map(String.init) ?? "") open (ls -l /proc/\(pid)/fd lists them)"]
         case .notPermitted, .permissionDenied:
-            lines.append(
+            return [
                 syscall == "pidfd_getfd"
-                    ? "taking another process's descriptor needs ptrace access: run as its user with "
-                        + "kernel.yama.ptrace_scope at 0, or as root (CAP_SYS_PTRACE)"
-                    : "this user may not signal pid \(pid): it belongs to another user")
-        case Errno(rawValue: ENOSYS): lines.append("this kernel has no \(syscall) (Linux 5.6 or later has it)")
-        default: break
+                    ? "taking another process's descriptor needs ptrace access: the same user with "
+                        + "kernel.yama.ptrace_scope at 0, or CAP_SYS_PTRACE"
+                    : "this user may not signal pid \(pid): it belongs to another user"
+            ]
+        case Errno(rawValue: ENOSYS): return ["this kernel has no \(syscall) (Linux 5.6 or later has it)"]
+        default: return []
         }
-        return lines.joined(separator: "\n  ")
+    }
+
+    public var remedies: [Remedy] {
+        switch errno {
+        case .notPermitted, .permissionDenied:
+            return syscall == "pidfd_getfd" ? [.grantCapability("CAP_SYS_PTRACE")] : [.includeOtherUsers]
+        default: return []
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import Sockit
 
@@ -57,7 +55,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
                     }
                     if closed {
                         continuation.resume(
-                            throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, hints: ["the socket is closed"]))
+                            throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, explanation: ["the socket is closed"]))
                         return
                     }
                     if loop.hasStopped {
@@ -127,7 +125,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
     static var loopStopped: SocketError {
         SocketError(
             syscall: "poll", errno: Errno(rawValue: ECANCELED),
-            hints: ["its event loop has stopped (the EventLoopGroup shut down): close the socket"])
+            explanation: ["its event loop has stopped (the EventLoopGroup shut down): close the socket"])
     }
 
     /// The loop stopped while tasks wait here: they would wait for ever, holding the socket.
@@ -145,7 +143,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
             guard !closed else { return }
             closed = true
             if registered { loop.deregister(fd: fd) }
-            let error = SocketError(syscall: "close", errno: .badFileDescriptor, hints: ["the socket was closed while waiting"])
+            let error = SocketError(syscall: "close", errno: .badFileDescriptor, explanation: ["the socket was closed while waiting"])
             for waiter in readers + writers { waiter.resume(throwing: error) }
             readers.removeAll()
             writers.removeAll()

@@ -34,6 +34,9 @@ public struct ListenerConfiguration: Sendable {
     public var sendBufferSize: Int?
     /// A socket that already listens; when set, `address` and the bind options are not used.
     public var listener: Socket?
+    /// Asked what holds the address when the bind fails with `EADDRINUSE`, so the error names
+    /// the holder or the TIME_WAIT timers (`PortInspector` from SockitPorts); nil: a plain error.
+    public var bindDiagnoser: (any BindDiagnoser)?
 
     public init(address: SocketAddress) {
         self.address = address
@@ -63,7 +66,7 @@ public struct ListenerConfiguration: Sendable {
             }
         }
         if listener == nil {
-            try socket.bind(to: address)
+            try socket.bind(to: address, diagnoser: bindDiagnoser)
             if type == .stream { try socket.listen(backlog: backlog) }
         }
         return socket

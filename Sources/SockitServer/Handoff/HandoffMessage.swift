@@ -1,3 +1,5 @@
+import Sockit
+
 /// The messages of the hand-off protocol, one text line each (at most 256 bytes), so that a
 /// person can read them in `strace` and a parser can reject anything else:
 ///
@@ -28,9 +30,9 @@ public enum HandoffMessage: Equatable, Sendable {
     public static let maximumListeners = 16
 
     /// Why bytes are not a hand-off message.
-    public struct ParseError: Error, Equatable, CustomStringConvertible {
+    public struct ParseError: SockitError, Equatable {
         public var reason: String
-        public var description: String { "malformed hand-off message: \(reason)" }
+        public var summary: String { "malformed hand-off message: \(reason)" }
     }
 
     /// The line, with its newline. What the parser would reject is left out rather than sent:

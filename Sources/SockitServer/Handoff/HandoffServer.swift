@@ -3,8 +3,6 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// The running instance's side of a hitless restart: a Unix socket at PATH (mode 0600) that
@@ -90,7 +88,7 @@ public final class HandoffServer: Sendable {
         do {
             wake = try Socket.pair()
         } catch {
-            throw ListenerHandoff.Failure("cannot start the hand-off thread: \(error.summary)", hints: error.hints)
+            throw ListenerHandoff.Failure("cannot start the hand-off thread: \(error.summary)", cause: error)
         }
         state.withLock { $0.wake = wake }
         let thread = spawnThread { [self] in self.serve() }
@@ -124,13 +122,13 @@ public final class HandoffServer: Sendable {
         guard path.utf8.count <= Self.maximumPathLength else {
             throw ListenerHandoff.Failure(
                 "cannot listen for a hand-off at \(path): the path is \(path.utf8.count) bytes long, more than the \(Self.maximumPathLength) a Unix socket allows here",
-                hints: ["choose a shorter path, e.g. under /run or /tmp"])
+                explanation: ["choose a shorter path, e.g. under /run or /tmp"])
         }
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFSOCK {
             throw ListenerHandoff.Failure(
                 "cannot listen for a hand-off at \(path): it exists and is not a socket; refusing to replace it",
-                hints: ["choose another path, or remove the file if it is not needed"])
+                explanation: ["choose another path, or remove the file if it is not needed"])
         }
         // Bind a temporary name, restrict it to 0600 before listening (until then a connect is
         // refused), then rename over PATH: PATH always leads to a live instance, and a stale file
@@ -160,7 +158,7 @@ public final class HandoffServer: Sendable {
             throw failure
         } catch let error as SocketError {
             unlink(temporary)
-            throw ListenerHandoff.Failure("cannot listen for a hand-off at \(path): \(error.errno)", hints: error.hints)
+            throw ListenerHandoff.Failure("cannot listen for a hand-off at \(path): \(error.errno)", cause: error)
         } catch {
             unlink(temporary)
             throw ListenerHandoff.Failure("cannot listen for a hand-off at \(path): \(error)")

@@ -3,8 +3,6 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// A server's hitless restart in three calls around its own start-up, for any server built on
@@ -104,7 +102,7 @@ public final class HitlessRestart: Sendable {
             } catch {
                 throw ListenerHandoff.Failure(
                     "cannot use the sockets systemd passed (LISTEN_FDS): \(error.description)",
-                    hints: ["check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for --udp"])
+                    explanation: ["check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for --udp"])
             }
             if !activated.isEmpty {
                 state.withLock { $0.origin = .systemd }
@@ -151,7 +149,7 @@ public final class HitlessRestart: Sendable {
             } else if let path, ListenerHandoff.instanceAnswers(at: path) {
                 throw ListenerHandoff.Failure(
                     "cannot take over from pid \(takeover.peerPID): it stopped waiting for us before we were ready",
-                    hints: [
+                    explanation: [
                         "it keeps serving; this instance stops",
                         "if start-up takes longer than \(ListenerHandoff.seconds(timeout)), raise the hand-off timeout",
                     ],

@@ -2,8 +2,6 @@ import Sockit
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// Hitless restart: the running instance hands its listening sockets to the new one over a
@@ -37,24 +35,33 @@ import Musl
 /// `HitlessRestart` runs the whole sequence for a server; this type and `HandoffServer` are its
 /// two halves.
 public enum ListenerHandoff {
-    /// Why a hand-off failed: one sentence for the user (`summary`), then what to do (`hints`).
-    public struct Failure: Error, CustomStringConvertible, Sendable {
+    /// Why a hand-off failed: one sentence (`summary`), what it means, and what to do.
+    public struct Failure: SockitError {
         /// `cannot take over from the instance at /run/echo.sock (pid 42): it did not answer within 10 s`.
         public var summary: String
-        /// Lines that explain the cause and say what to do.
-        public var hints: [String]
+        /// Lines that explain the cause.
+        public var explanation: [String]
+        /// What to do about it.
+        public var remedies: [Remedy]
         /// The hand-off did not happen because a condition was not met (a timeout, an instance
-        /// that gave up waiting), as opposed to a refusal or a system error. Exit status 1.
+        /// that gave up waiting), as opposed to a refusal or a system error.
         public var conditionNotMet: Bool
 
-        public init(_ summary: String, hints: [String] = [], conditionNotMet: Bool = false) {
+        public init(
+            _ summary: String, explanation: [String] = [], remedies: [Remedy] = [], conditionNotMet: Bool = false
+        ) {
             self.summary = summary
-            self.hints = hints
+            self.explanation = explanation
+            self.remedies = remedies
             self.conditionNotMet = conditionNotMet
         }
 
-        /// The summary, then each hint indented by two spaces.
-        public var description: String { ([summary] + hints.map { "  " + $0 }).joined(separator: "\n") }
+        /// A failure whose cause is `error`: its explanation and remedies carry over.
+        init(_ summary: String, cause error: SocketError) {
+            self.init(summary, explanation: error.explanation, remedies: error.remedies)
+        }
+
+        public var kind: SockitErrorKind { conditionNotMet ? .notMet : .failure }
     }
 
     /// Listeners received from the old instance, and the connection to tell it when we are ready.
@@ -98,12 +105,12 @@ public enum ListenerHandoff {
             } catch where error.errno == .wouldBlock {
                 throw Failure(
                     "the old instance (pid \(peerPID)) did not confirm within \(ListenerHandoff.seconds(timeout)) that it stopped accepting",
-                    hints: ["both instances may accept on the socket now; stop one of them by its pid"],
+                    explanation: ["both instances may accept on the socket now; stop one of them by its pid"],
                     conditionNotMet: true)
             } catch where error.errno == .brokenPipe || error.errno == .connectionReset {
                 return false  // it closed before reading READY
             } catch {
-                throw Failure("cannot tell the old instance (pid \(peerPID)) that we accept: \(error.summary)", hints: error.hints)
+                throw Failure("cannot tell the old instance (pid \(peerPID)) that we accept: \(error.summary)", cause: error)
             }
         }
     }
@@ -128,12 +135,12 @@ public enum ListenerHandoff {
         } catch where error.errno == .permissionDenied {
             throw Failure(
                 "cannot reach the running instance at \(path): \(error.errno)",
-                hints: [
+                explanation: [
                     "the hand-off socket is mode 0600: only the user who runs the old instance (or root) may connect",
                     "start the new instance as that user",
                 ])
         } catch {
-            throw Failure("cannot reach the running instance at \(path): \(error.errno)", hints: error.hints)
+            throw Failure("cannot reach the running instance at \(path): \(error.errno)", cause: error)
         }
         var peerPID: Int32 = 0
         do {
@@ -142,7 +149,7 @@ public enum ListenerHandoff {
             guard peer.uid == getuid() || peer.uid == 0 else {
                 throw Failure(
                     "cannot take over from the instance at \(path) (pid \(peer.pid)): it runs as uid \(peer.uid), we as uid \(getuid())",
-                    hints: ["sockets are taken only from the same user or from root; it keeps serving"])
+                    explanation: ["sockets are taken only from the same user or from root; it keeps serving"])
             }
             try connection.setOption(.receiveTimeout, timeout)
             try connection.setOption(.sendTimeout, timeout)
@@ -154,7 +161,7 @@ public enum ListenerHandoff {
             if line.isEmpty {
                 throw Failure(
                     "cannot take over from the instance at \(path) (pid \(peer.pid)): it closed the connection without answering",
-                    hints: ["it keeps serving; its log says why"])
+                    explanation: ["it keeps serving; its log says why"])
             }
             let message: HandoffMessage
             do {
@@ -180,7 +187,7 @@ public enum ListenerHandoff {
                     guard socket.type == type else {
                         throw Failure(
                             "cannot take over from the instance at \(path) (pid \(peer.pid)): it sent a \(socket.type) socket, expected \(type)",
-                            hints: ["is the old instance serving the other protocol (--udp)?"])
+                            explanation: ["is the old instance serving the other protocol (--udp)?"])
                     }
                     if type == .stream, try !socket.getOption(.acceptConnections) {
                         throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): a socket it sent is not listening")
@@ -193,7 +200,7 @@ public enum ListenerHandoff {
             case .denied(let reason):
                 throw Failure(
                     "cannot take over from the instance at \(path) (pid \(peer.pid)): it refused: \(reason)",
-                    hints: ["it keeps serving"])
+                    explanation: ["it keeps serving"])
             default:
                 throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): it answered out of turn")
             }
@@ -202,13 +209,13 @@ public enum ListenerHandoff {
         } catch let error as SocketError where error.errno == .wouldBlock {
             throw Failure(
                 "cannot take over from the instance at \(path) (pid \(peerPID)): it did not answer within \(seconds(timeout))",
-                hints: [
+                explanation: [
                     "it keeps serving; nothing changed",
                     "is it stopped (SIGSTOP) or stuck? try again, or stop it (kill \(peerPID)) and start without --handoff",
                 ],
                 conditionNotMet: true)
         } catch let error as SocketError {
-            throw Failure("hand-off through \(path) failed: \(error.summary)", hints: error.hints)
+            throw Failure("hand-off through \(path) failed: \(error.summary)", cause: error)
         } catch {
             throw Failure("hand-off through \(path) failed: \(error)")
         }

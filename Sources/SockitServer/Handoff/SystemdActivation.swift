@@ -2,8 +2,6 @@ import Sockit
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// systemd socket activation (`sd_listen_fds(3)`): systemd, or `systemd-socket-activate`,
@@ -17,8 +15,12 @@ public enum SystemdActivation {
     }
 
     /// Why inherited descriptors cannot be used.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public var description: String
+    public struct Failure: SockitError {
+        /// What is wrong with the inherited descriptors.
+        public var summary: String
+        public var remedies: [Remedy] { [.checkSocketUnit] }
+
+        public init(description: String) { summary = description }
     }
 
     /// The first inherited descriptor (`SD_LISTEN_FDS_START`).

@@ -1,0 +1,31 @@
+import Sockit
+
+extension Remedy {
+    /// The remedy as `sockit` says it: the command that does it, where there is one.
+    var commandLineText: String {
+        switch self {
+        case .setReuseAddress:
+            return "set SO_REUSEADDR before bind to rebind over TIME_WAIT at once (sockit echo does, "
+                + "unless --no-reuse-address)"
+        case .setBroadcast:
+            return "set SO_BROADCAST to send to a broadcast address (sockit send --broadcast)"
+        case .findHolder(let port, let datagram):
+            return "find the holder with: sockit who \(port)\(datagram ? " --udp" : "")"
+        case .findHolderAsRoot(let port):
+            return "run as root to see it: sudo sockit who \(port)"
+        case .stopHolder(let port):
+            return "stop it with: sockit free \(port)"
+        case .stopProcess(let pid):
+            return "stop it: kill \(pid)"
+        case .includeOtherUsers:
+            return "--all-users includes other users' processes (as root)"
+        case .waitFor, .useUnprivilegedPort, .grantCapability, .lowerUnprivilegedPortStart, .raiseOpenFileLimit,
+            .bindLocalAddress, .allowMoreTime, .retry, .advice:
+            return description
+        case .startWithoutHandoff:
+            return "stop the running instance and start without --handoff"
+        case .checkSocketUnit:
+            return "check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for --udp"
+        }
+    }
+}
