@@ -105,8 +105,10 @@ extension Socket {
 /// `struct tcp_info` (Linux `<linux/tcp.h>`), decoded from the bytes `TCP_INFO` returns. Fields
 /// a kernel does not return (an older, shorter struct) read as 0.
 public struct TCPInfo: Sendable, Hashable {
-    /// The connection state (`tcpi_state`).
-    public var state: TCPState
+    /// The connection state (`tcpi_state`); nil for a number this version of sockit does not know.
+    public var state: TCPState?
+    /// `tcpi_state` as the kernel gave it.
+    public var stateNumber: UInt8
     /// Congestion-avoidance state (`tcpi_ca_state`).
     public var congestionState: UInt8
     /// Retransmissions of the current segment (`tcpi_retransmits`).
@@ -166,7 +168,8 @@ public struct TCPInfo: Sendable, Hashable {
             guard offset + 8 <= bytes.count else { return 0 }
             return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
         }
-        state = TCPState(rawValue: u8(0))
+        stateNumber = u8(0)
+        state = TCPState(rawValue: stateNumber)
         congestionState = u8(1)
         retransmits = u8(2)
         rto = u32(8)
@@ -195,7 +198,7 @@ public struct TCPInfo: Sendable, Hashable {
 
     var optionValue: SocketOptionValue {
         .fields([
-            .init("state", .string(state.description)),
+            .init("state", .string(state?.description ?? "STATE_\(stateNumber)")),
             .init("rto_us", .integer(Int(rto))),
             .init("rtt_us", .integer(Int(rtt))),
             .init("rttvar_us", .integer(Int(rttVariance))),
@@ -207,43 +210,5 @@ public struct TCPInfo: Sendable, Hashable {
             .init("bytes_acked", .integer(Int(clamping: bytesAcked))),
             .init("bytes_received", .integer(Int(clamping: bytesReceived))),
         ])
-    }
-}
-
-/// A TCP connection state, as the kernel numbers them (`TCP_ESTABLISHED` = 1 … `TCP_CLOSING` = 11).
-public struct TCPState: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
-
-    public static var established: TCPState { TCPState(rawValue: 1) }
-    public static var synSent: TCPState { TCPState(rawValue: 2) }
-    public static var synReceived: TCPState { TCPState(rawValue: 3) }
-    public static var finWait1: TCPState { TCPState(rawValue: 4) }
-    public static var finWait2: TCPState { TCPState(rawValue: 5) }
-    public static var timeWait: TCPState { TCPState(rawValue: 6) }
-    public static var close: TCPState { TCPState(rawValue: 7) }
-    public static var closeWait: TCPState { TCPState(rawValue: 8) }
-    public static var lastAck: TCPState { TCPState(rawValue: 9) }
-    public static var listen: TCPState { TCPState(rawValue: 10) }
-    public static var closing: TCPState { TCPState(rawValue: 11) }
-    public static var newSynReceived: TCPState { TCPState(rawValue: 12) }
-
-    /// The name `ss` prints: `ESTABLISHED`, `TIME_WAIT`, `LISTEN`, … (`UNCONN` for 7, as for UDP).
-    public var description: String {
-        switch rawValue {
-        case 1: return "ESTABLISHED"
-        case 2: return "SYN_SENT"
-        case 3: return "SYN_RECV"
-        case 4: return "FIN_WAIT1"
-        case 5: return "FIN_WAIT2"
-        case 6: return "TIME_WAIT"
-        case 7: return "CLOSE"
-        case 8: return "CLOSE_WAIT"
-        case 9: return "LAST_ACK"
-        case 10: return "LISTEN"
-        case 11: return "CLOSING"
-        case 12: return "NEW_SYN_RECV"
-        default: return "STATE_\(rawValue)"
-        }
     }
 }

@@ -11,51 +11,21 @@ public enum TransportProtocol: String, Sendable, Hashable, CaseIterable, CustomS
     public var description: String { rawValue }
 }
 
-/// The state of a socket as the kernel reports it (`TCP_ESTABLISHED` … `TCP_NEW_SYN_RECV` in
-/// `include/net/tcp_states.h`). UDP sockets are `close` when unconnected (printed `UNCONN`, as
-/// `ss` does) and `established` when connected.
-public enum SocketState: UInt8, Sendable, Hashable, CaseIterable {
-    case established = 1
-    case synSent = 2
-    case synReceived = 3
-    case finWait1 = 4
-    case finWait2 = 5
-    case timeWait = 6
-    case close = 7
-    case closeWait = 8
-    case lastAck = 9
-    case listen = 10
-    case closing = 11
-    case newSynReceived = 12
-
-    /// The name `ss` prints: `LISTEN`, `ESTAB`, `TIME-WAIT`, … (`UNCONN` for an unconnected UDP socket).
-    public func name(for transport: TransportProtocol) -> String {
-        switch self {
-        case .established: return "ESTAB"
-        case .synSent: return "SYN-SENT"
-        case .synReceived, .newSynReceived: return "SYN-RECV"
-        case .finWait1: return "FIN-WAIT-1"
-        case .finWait2: return "FIN-WAIT-2"
-        case .timeWait: return "TIME-WAIT"
-        case .close: return transport == .udp ? "UNCONN" : "CLOSE"
-        case .closeWait: return "CLOSE-WAIT"
-        case .lastAck: return "LAST-ACK"
-        case .listen: return "LISTEN"
-        case .closing: return "CLOSING"
-        }
-    }
-
+extension TCPState {
     /// The bit of this state in `inet_diag_req_v2.idiag_states`.
     var bit: UInt32 { 1 << UInt32(rawValue) }
 
     /// A set of states as the kernel's bit mask.
     static func mask(_ states: StateSet?) -> UInt32 { (states ?? .all).mask }
+
+    /// The name `ss` prints for a socket of `transport`: `UNCONN` for an unconnected UDP socket.
+    public func name(for transport: TransportProtocol) -> String { name(datagram: transport == .udp) }
 }
 
 /// One socket of the kernel's table: what `ss` prints for it, without the process.
 public struct PortSocket: Sendable, Hashable {
     public var transport: TransportProtocol
-    public var state: SocketState
+    public var state: TCPState
     public var local: SocketAddress
     /// The peer; nil for a listener or an unconnected UDP socket (the kernel reports `*:*`).
     public var remote: SocketAddress?
@@ -71,7 +41,7 @@ public struct PortSocket: Sendable, Hashable {
     public var timerKind: String?
 
     public init(
-        transport: TransportProtocol, state: SocketState, local: SocketAddress, remote: SocketAddress?,
+        transport: TransportProtocol, state: TCPState, local: SocketAddress, remote: SocketAddress?,
         uid: UInt32 = 0, inode: UInt64 = 0, timerMilliseconds: Int? = nil, timerKind: String? = nil
     ) {
         self.transport = transport

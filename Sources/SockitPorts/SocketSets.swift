@@ -9,13 +9,13 @@ public struct StateSet: Sendable, Hashable, ExpressibleByArrayLiteral {
     public var mask: UInt32
 
     public init(mask: UInt32) { self.mask = mask }
-    public init(arrayLiteral states: SocketState...) { self.init(states) }
-    public init(_ states: some Sequence<SocketState>) { mask = states.reduce(0) { $0 | $1.bit } }
+    public init(arrayLiteral states: TCPState...) { self.init(states) }
+    public init(_ states: some Sequence<TCPState>) { mask = states.reduce(0) { $0 | $1.bit } }
 
     /// Every state.
     public static let all = StateSet(mask: 0xFFFF_FFFF)
 
-    public func contains(_ state: SocketState) -> Bool { mask & state.bit != 0 }
+    public func contains(_ state: TCPState) -> Bool { mask & state.bit != 0 }
 }
 
 /// TCP and/or UDP.

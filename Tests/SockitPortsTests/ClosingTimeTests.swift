@@ -96,7 +96,7 @@ struct ClosingTimeTests {
     @Test func onlyTimeWaitTimersAreTimeLeft() throws {
         let local = SocketAddress.ipv4(.loopback(port: 8080))
         let peer = SocketAddress.ipv4(.loopback(port: 50_000))
-        func socket(_ state: SocketState, _ timer: Int?, _ kind: String?, inode: UInt64 = 0) -> PortSocket {
+        func socket(_ state: TCPState, _ timer: Int?, _ kind: String?, inode: UInt64 = 0) -> PortSocket {
             PortSocket(
                 transport: .tcp, state: state, local: local, remote: peer, inode: inode, timerMilliseconds: timer,
                 timerKind: kind)
@@ -111,7 +111,7 @@ struct ClosingTimeTests {
         #expect(exact == ClosingTime(milliseconds: 41_000, basis: .timeWait))
         #expect(reads == 0)
         // A retransmission timer (LAST-ACK, CLOSING, FIN-WAIT-1) says nothing of the end.
-        for state in [SocketState.lastAck, .closing, .finWait1] {
+        for state in [TCPState.lastAck, .closing, .finWait1] {
             let time = try #require(
                 ClosingTime.of(timeWait + [socket(state, 200, "retrans")], finTimeoutSeconds: finTimeout))
             #expect(time == ClosingTime(milliseconds: 90_000, basis: .unknown(finTimeoutSeconds: 30)), "\(state)")

@@ -178,7 +178,7 @@ struct TableParserTests {
         // A well-formed message, then DONE.
         var message = [UInt8](repeating: 0, count: 72)
         message[0] = UInt8(AF_INET)
-        message[1] = SocketState.listen.rawValue
+        message[1] = TCPState.listen.rawValue
         message[4] = 0x1F
         message[5] = 0x90
         message[8...11] = [127, 0, 0, 1]

@@ -70,7 +70,7 @@ struct ProcNetTable: SocketTableSource {
         }
         guard fields.count >= 10,
             let local = address(fields[1]), let remote = address(fields[2]),
-            let stateCode = hex(fields[3]), stateCode <= 0xff, let state = SocketState(rawValue: UInt8(stateCode)),
+            let stateCode = hex(fields[3]), stateCode <= 0xff, let state = TCPState(rawValue: UInt8(stateCode)),
             let uid = decimal(fields[7]), uid <= UInt64(UInt32.max), let inode = decimal(fields[9])
         else { return nil }
         // "tr:tm->when": the timer kind and the ticks until it fires.

@@ -32,7 +32,7 @@ struct SockDiag: SocketTableSource {
             // an error, so a broken request or reply is never papered over.
             if transport == .tcp && query.families == .both {
                 let request = InetDiag.compatRequest(
-                    states: SocketState.mask(query.states), port: query.port, localOnly: query.localOnly,
+                    states: TCPState.mask(query.states), port: query.port, localOnly: query.localOnly,
                     sequence: sequence)
                 sequence += 1
                 do {
@@ -45,7 +45,7 @@ struct SockDiag: SocketTableSource {
             }
             for family in [SocketDomain.ipv4, .ipv6] where query.families.contains(family) {
                 let request = InetDiag.request(
-                    family: UInt8(family.rawValue), transport: transport, states: SocketState.mask(query.states),
+                    family: UInt8(family.rawValue), transport: transport, states: TCPState.mask(query.states),
                     port: query.port, localOnly: query.localOnly, sequence: sequence)
                 sequence += 1
                 result += try dump(socket, request, transport: transport, buffer: buffer).filter(query.matches)
@@ -193,7 +193,7 @@ struct SockDiag: SocketTableSource {
 
     /// One `struct inet_diag_msg`; nil when too short or of an unknown family or state.
     public static func socket(from bytes: UnsafeRawBufferPointer, transport: TransportProtocol) -> PortSocket? {
-        guard bytes.count >= messageSize, let state = SocketState(rawValue: bytes[1]) else { return nil }
+        guard bytes.count >= messageSize, let state = TCPState(rawValue: bytes[1]) else { return nil }
         let family = CInt(bytes[0])
         let sourcePort = readBE16(bytes, 4)
         let destinationPort = readBE16(bytes, 6)
