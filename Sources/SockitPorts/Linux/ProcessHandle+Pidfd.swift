@@ -59,12 +59,17 @@ public final class ProcessHandle: Sendable {
             progress(alive, elapsed)
             let left = timeout - elapsed
             if left <= .zero { break }
-            var entries = alive.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            let slice = min(left, .milliseconds(100))
-            _ = poll(&entries, nfds_t(entries.count), CInt(max(1, slice.milliseconds)))
+            waitForAnyExit(alive, timeout: min(left, .milliseconds(100)))
             alive = alive.filter { !$0.hasExited }
         }
         return alive
+    }
+
+    /// Waits until one of `handles` has exited or `timeout` passes (at least 1 ms): one `poll`
+    /// of their pidfds, which become readable when their process exits.
+    static func waitForAnyExit(_ handles: [ProcessHandle], timeout: Duration) {
+        var entries = handles.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+        _ = poll(&entries, nfds_t(entries.count), CInt(max(1, timeout.milliseconds)))
     }
 }
 
