@@ -53,8 +53,12 @@ public struct BindVerdict: Sendable, Hashable {
     public var bindable: Bool
     /// Whether that bind needs `SO_REUSEADDR`.
     public var needsReuseAddress: Bool
-    /// One sentence that says why.
+    /// One sentence that says why (what to do is in `remedies`).
     public var reason: String
+    /// What to do about it: `.stopHolder(port:)` for a holder, `.findHolderAsRoot(port:)` for a
+    /// hidden one, `.setReuseAddress` when only that option is needed, `.waitFor(seconds:exact:)`
+    /// for TIME-WAIT.
+    public var remedies: [Remedy] = []
     /// For `.timeWait`: how long until the last closed connection is gone (`closing`'s time:
     /// exact for TIME-WAIT, an upper bound for connections still closing).
     public var waitMilliseconds: Int?
@@ -161,7 +165,8 @@ extension BindVerdict {
                 }
                 let subject = what.isEmpty ? "sockets on the port" : what.joined(separator: " and ")
                 let verb = closing.count + live.count == 1 ? "blocks" : "block"
-                verdict.reason = "\(subject) \(verb) a bind without it (sockit echo sets it)"
+                verdict.reason = "\(subject) \(verb) a bind without it"
+                verdict.remedies = [.setReuseAddress]
             }
         case (_?, _?):
             verdict.bindable = false
@@ -172,20 +177,20 @@ extension BindVerdict {
                     listeners.isEmpty
                     ? "connections of \(Self.describe(holders)) hold it (no listener)"
                     : "\(Self.describe(holders)) \(transport == .tcp ? "listens" : "is bound") there"
-                verdict.reason = "\(role); stop it with: sockit free \(port)"
+                verdict.reason = role
+                verdict.remedies = [.stopHolder(port: port)]
             } else if !live.isEmpty && (unreadableProcesses > 0 || live.contains { $0.hidden }) {
                 verdict.kind = .inUseHidden
                 let listening = listeners.isEmpty ? "a socket" : (transport == .tcp ? "a listener" : "a bound socket")
-                verdict.reason =
-                    "\(listening) whose process this user cannot see (another user's) holds it; "
-                    + "run as root to see it: sudo sockit who \(port)"
+                verdict.reason = "\(listening) whose process this user cannot see (another user's) holds it"
+                verdict.remedies = [.findHolderAsRoot(port: port)]
             } else if !closing.isEmpty && live.isEmpty {
                 verdict.kind = .timeWait
                 verdict.waitMilliseconds = time?.milliseconds
-                let wait = time?.advice ?? "wait"
                 verdict.reason =
                     "\(closingText) from a listener that did not set SO_REUSEADDR "
-                    + "\(closing.count == 1 ? "blocks" : "block") every bind, so no option helps now: \(wait)"
+                    + "\(closing.count == 1 ? "blocks" : "block") every bind, so no option helps now"
+                verdict.remedies = [.waitFor(seconds: time?.seconds ?? 0, exact: time?.isExact ?? false)]
             } else if !live.isEmpty {
                 verdict.kind = .inUse
                 verdict.reason =

@@ -30,10 +30,17 @@ public struct PortFreer: Sendable {
         public var description: String {
             switch self {
             case .initProcess: return "pid 1 (init) is never signalled"
-            case .itself: return "this is sockit itself"
-            case .parent: return "this is sockit's parent process"
-            case .otherUser(let user): return "it belongs to user \(user) (--all-users to include it)"
+            case .itself: return "this is the calling process itself"
+            case .parent: return "this is the calling process's parent"
+            case .otherUser(let user): return "it belongs to user \(user)"
             }
+        }
+
+        /// What would lift the refusal: `.includeOtherUsers` for another user's process; none
+        /// for the others, which are never signalled.
+        public var remedies: [Remedy] {
+            if case .otherUser = self { return [.includeOtherUsers] }
+            return []
         }
     }
 

@@ -107,10 +107,11 @@ struct Free: AsyncParsableCommand {
         case .noHolder:
             let verdict = report.verdict!
             if verdict.bindable {
-                say("no process holds port \(port); \(verdict.summary): \(verdict.reason)")
+                say("no process holds port \(port); \(verdict.summary): \(verdict.commandLineReason)")
                 return try finish(nil)
             }
-            try finish(.notMet("no process holds port \(port), but it is \(verdict.summary): \(verdict.reason)"))
+            try finish(
+                .notMet("no process holds port \(port), but it is \(verdict.summary): \(verdict.commandLineReason)"))
         case .allRefused:
             try finish(.notMet("not signalling anything: every holder of port \(port) is refused (see above)"))
         case .dryRun:
@@ -125,10 +126,10 @@ struct Free: AsyncParsableCommand {
         case .stopped:
             let verdict = report.verdict!
             if verdict.bindable {
-                say("port \(port) is \(verdict.summary): \(verdict.reason)")
+                say("port \(port) is \(verdict.summary): \(verdict.commandLineReason)")
                 try finish(nil)
             } else {
-                try finish(.notMet("port \(port) is still \(verdict.summary): \(verdict.reason)"))
+                try finish(.notMet("port \(port) is still \(verdict.summary): \(verdict.commandLineReason)"))
             }
         }
     }
@@ -228,7 +229,7 @@ struct Free: AsyncParsableCommand {
                                 .array(
                                     candidate.sockets.map { .string("\($0.transport) \($0.stateName) \($0.local)") })
                             ),
-                            ("refused", candidate.refusal.map { .string("\($0)") } ?? .null),
+                            ("refused", candidate.refusal.map { .string($0.commandLineText) } ?? .null),
                         ])
                     })
             ),
@@ -247,7 +248,7 @@ struct Free: AsyncParsableCommand {
             let command = candidate.holder.shortCommand(limit: 50)
             table.append([
                 String(candidate.holder.pid), candidate.holder.user, command, shown,
-                candidate.refusal.map { "refused: \($0)" } ?? "signal",
+                candidate.refusal.map { "refused: \($0.commandLineText)" } ?? "signal",
             ])
         }
         return table.render()
