@@ -96,9 +96,9 @@ public struct PortFreer: Sendable {
     /// Why `holder` must not be signalled, or nil.
     public func refusal(for holder: SocketHolder) -> Refusal? {
         if holder.pid == 1 { return .initProcess }
-        if holder.pid == getpid() { return .itself }
-        if holder.pid == getppid() { return .parent }
-        if !allowOtherUsers && holder.uid != geteuid() { return .otherUser(holder.user) }
+        if holder.pid == PortSys.processID { return .itself }
+        if holder.pid == PortSys.parentProcessID { return .parent }
+        if !allowOtherUsers && holder.uid != PortSys.effectiveUserID { return .otherUser(holder.user) }
         return nil
     }
 

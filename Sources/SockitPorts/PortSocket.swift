@@ -216,8 +216,8 @@ public struct SocketTable: SocketTableSource {
     /// says: `netlink` (netlink only: a netlink failure is an error), `proc` (`/proc/net` only),
     /// `auto` or unset (netlink, `/proc/net` where it is not available).
     public static var system: SocketTable {
-        guard let raw = getenv("SOCKIT_SOCKET_TABLE") else { return SocketTable() }
-        switch String(cString: raw) {
+        guard let setting = PortSys.environment("SOCKIT_SOCKET_TABLE") else { return SocketTable() }
+        switch setting {
         case "", "auto": return SocketTable()
         case "netlink": return SocketTable(mode: .netlink)
         case "proc": return SocketTable(mode: .proc)

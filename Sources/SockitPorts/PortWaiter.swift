@@ -43,7 +43,7 @@ public struct PortWaiter: Sendable {
             let left = clock.now.duration(to: deadline)
             if left <= .zero { return false }
             let pause = min(interval, left)
-            usleep(useconds_t(max(1, pause.milliseconds * 1000)))
+            PortSys.sleep(microseconds: pause.milliseconds * 1000)
             interval = min(interval * 2, .milliseconds(100))
         }
     }

@@ -51,7 +51,7 @@ struct ProcNetTable: SocketTableSource {
         return result
     }
 
-    public static var clockTicks: Int { max(1, sysconf(Int32(_SC_CLK_TCK))) }
+    public static var clockTicks: Int { PortSys.clockTicks }
 
     private static func parseLine(_ line: UnsafeBufferPointer<UInt8>, transport: TransportProtocol, ticksPerSecond: Int)
         -> PortSocket?

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 import Sockit
 
 /// A process held by a pidfd (`pidfd_open`, Linux 5.3): a signal sent through it reaches this
@@ -13,26 +12,29 @@ public final class ProcessHandle: Sendable {
     /// Opens a pidfd for `pid`. The corresponding C function is `pidfd_open`.
     public init(pid: Int32) throws(ProcessError) {
         guard pid > 0 else { throw ProcessError(syscall: "pidfd_open", errno: .noSuchProcess, pid: pid) }
-        let fd = sockit_pidfd_open(pid, 0)
-        if fd < 0 { throw ProcessError(syscall: "pidfd_open", errno: .current, pid: pid) }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let fd: CInt
+        switch PortSys.openPidfd(pid) {
+        case .success(let opened): fd = opened
+        case .failure(let error): throw ProcessError(syscall: "pidfd_open", errno: error, pid: pid)
+        }
+        _ = Sys.fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.pid = pid
         self.descriptor = fd
     }
 
-    deinit { close(descriptor) }
+    deinit { Sys.close(descriptor) }
 
     /// Sends `signal`. The corresponding C function is `pidfd_send_signal`.
     public func send(_ signal: Int32) throws(ProcessError) {
-        if sockit_pidfd_send_signal(descriptor, signal, 0) != 0 {
-            throw ProcessError(syscall: "pidfd_send_signal", errno: .current, pid: pid)
+        if case .failure(let error) = PortSys.sendSignal(descriptor, signal) {
+            throw ProcessError(syscall: "pidfd_send_signal", errno: error, pid: pid)
         }
     }
 
     /// Whether the process has exited (the pidfd is readable once it has).
     public var hasExited: Bool {
         var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&entry, 1, 0) == 1
+        return Sys.poll(&entry, 1, 0) == .success(1)
     }
 
     /// A copy of the process's descriptor `fd` in this process (close-on-exec), as with
@@ -40,9 +42,10 @@ public final class ProcessHandle: Sendable {
     /// `kernel.yama.ptrace_scope` allowing it, or `CAP_SYS_PTRACE`). The corresponding C function
     /// is `pidfd_getfd` (Linux 5.6).
     public func duplicateDescriptor(_ fd: CInt) throws(ProcessError) -> CInt {
-        let copy = sockit_pidfd_getfd(descriptor, fd, 0)
-        if copy < 0 { throw ProcessError(syscall: "pidfd_getfd", errno: .current, pid: pid, fd: fd) }
-        return copy
+        switch PortSys.takeDescriptor(descriptor, fd) {
+        case .success(let copy): return copy
+        case .failure(let error): throw ProcessError(syscall: "pidfd_getfd", errno: error, pid: pid, fd: fd)
+        }
     }
 
     /// Waits until every process in `handles` has exited or `timeout` passes, calling `progress`
@@ -69,7 +72,7 @@ public final class ProcessHandle: Sendable {
     /// of their pidfds, which become readable when their process exits.
     static func waitForAnyExit(_ handles: [ProcessHandle], timeout: Duration) {
         var entries = handles.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-        _ = poll(&entries, nfds_t(entries.count), CInt(max(1, timeout.milliseconds)))
+        _ = Sys.poll(&entries, nfds_t(entries.count), CInt(clamping: max(1, timeout.milliseconds)))
     }
 }
 
@@ -134,7 +137,7 @@ extension Socket {
         do {
             return try Socket(adopting: copy)
         } catch {
-            Glibc.close(copy)
+            Sys.close(copy)
             throw error
         }
     }

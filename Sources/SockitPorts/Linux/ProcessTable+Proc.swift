@@ -150,9 +150,8 @@ public struct ProcProcessTable: ProcessTableSource {
     }
 
     public func holds(pid: Int32, inode: UInt64) -> Bool {
-        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard procFD >= 0 else { return false }
-        defer { close(procFD) }
+        guard case .success(let procFD) = PortSys.open("/proc", flags: O_DIRECTORY) else { return false }
+        defer { Sys.close(procFD) }
         if case .found(let matches) = Self.socketDescriptors(procFD, pid: pid, wanted: [inode: 0]) {
             return !matches.isEmpty
         }
@@ -168,22 +167,20 @@ public struct ProcProcessTable: ProcessTableSource {
 
     /// Every process (thread-group leader) with the owner of its `/proc/PID` directory.
     static func listProcesses(_ procFD: CInt) -> [ProcessEntry] {
-        let listFD = openat(procFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard listFD >= 0 else { return [] }
-        defer { close(listFD) }
+        guard case .success(let listFD) = PortSys.openAt(procFD, ".", flags: O_DIRECTORY) else { return [] }
+        defer { Sys.close(listFD) }
         var result: [ProcessEntry] = []
         let directory = ProcDirectory()
         directory.forEach(listFD) { name, _ in
             guard let pid = decimalName(name) else { return true }
-            var info = stat()
-            if fstatat(procFD, name, &info, 0) == 0 { result.append(ProcessEntry(pid: pid, uid: info.st_uid)) }
+            if let uid = PortSys.owner(at: procFD, name) { result.append(ProcessEntry(pid: pid, uid: uid)) }
             return true
         }
         return result
     }
 
     /// The cores this process may run on (its affinity mask: `taskset` counts), at least 1.
-    static let scanWorkers = Int(sockit_affinity_cpu_count())
+    static let scanWorkers = PortSys.affinityCPUCount()
 
     enum DescriptorScan: Sendable {
         case found([(inode: UInt64, fd: Int32)])
@@ -195,14 +192,17 @@ public struct ProcProcessTable: ProcessTableSource {
     static func socketDescriptors(
         _ procFD: CInt, pid: Int32, wanted: [UInt64: UInt32]?, directory: borrowing ProcDirectory = ProcDirectory()
     ) -> DescriptorScan {
-        let fdDirectory = openat(procFD, "\(pid)/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fdDirectory < 0 { return errno == EACCES || errno == EPERM ? .unreadable : .gone }
-        defer { close(fdDirectory) }
+        let fdDirectory: CInt
+        switch PortSys.openAt(procFD, "\(pid)/fd", flags: O_DIRECTORY) {
+        case .success(let fd): fdDirectory = fd
+        case .failure(let error): return error == .permissionDenied || error == .notPermitted ? .unreadable : .gone
+        }
+        defer { Sys.close(fdDirectory) }
         var matches: [(inode: UInt64, fd: Int32)] = []
         var link = [CChar](repeating: 0, count: 64)
         // "socket:[" is 8 bytes; anything else (a file, a pipe, anon_inode:...) is skipped.
         let prefix: [CChar] = Array("socket:[".utf8).map { CChar(bitPattern: $0) }
-        let readable = directory.forEach(fdDirectory) { name, type in
+        let failure = directory.forEach(fdDirectory) { name, type in
             guard type == UInt8(DT_LNK) else { return true }
             let count = ProcFiles.readLink(at: fdDirectory, name, into: &link)
             guard count > 9, link[0] == prefix[0], link[1] == prefix[1], link[6] == prefix[6], link[7] == prefix[7]
@@ -216,16 +216,19 @@ public struct ProcProcessTable: ProcessTableSource {
             if wanted.map({ $0[inode] != nil }) ?? true, let fd = decimalName(name) { matches.append((inode, fd)) }
             return true
         }
-        if !readable { return errno == EACCES || errno == EPERM ? .unreadable : .gone }
+        if let failure { return failure == .permissionDenied || failure == .notPermitted ? .unreadable : .gone }
         return .found(matches)
     }
 
     /// The children of every thread of `pid` (`/proc/PID/task/TID/children`); nil when the
     /// kernel has no such files.
     static func readChildren(_ procFD: CInt, pid: Int32) -> [Int32]? {
-        let taskFD = openat(procFD, "\(pid)/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard taskFD >= 0 else { return errno == ENOENT ? [] : nil }
-        defer { close(taskFD) }
+        let taskFD: CInt
+        switch PortSys.openAt(procFD, "\(pid)/task", flags: O_DIRECTORY) {
+        case .success(let fd): taskFD = fd
+        case .failure(let error): return error == Errno(rawValue: ENOENT) ? [] : nil
+        }
+        defer { Sys.close(taskFD) }
         var result: [Int32] = []
         var sawFile = false
         let directory = ProcDirectory(capacity: 4096)
@@ -244,12 +247,11 @@ public struct ProcProcessTable: ProcessTableSource {
     /// The fourth field of `/proc/PID/stat`, after the command name in parentheses (which may
     /// itself contain spaces and parentheses: the last `)` ends it).
     static func readParent(_ procFD: CInt, pid: Int32) -> Int32? {
-        let fd = openat(procFD, "\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        guard case .success(let fd) = PortSys.openAt(procFD, "\(pid)/stat") else { return nil }
+        defer { Sys.close(fd) }
         var buffer = [UInt8](repeating: 0, count: 512)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
+        let result = buffer.withUnsafeMutableBytes { PortSys.read(fd, $0.baseAddress, $0.count) }
+        guard case .success(let count) = result, count > 0 else { return nil }
         return parseParent(buffer[0..<count])
     }
 
@@ -320,13 +322,7 @@ struct UserNames {
 
     mutating func name(_ uid: UInt32) -> String {
         if let name = cache[uid] { return name }
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        var name = String(uid)
-        if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let result, let raw = result.pointee.pw_name {
-            name = String(cString: raw)
-        }
+        let name = PortSys.userName(uid) ?? String(uid)
         cache[uid] = name
         return name
     }
