@@ -279,30 +279,6 @@ public struct ProcProcessTable: ProcessTableSource {
     }
 }
 
-/// `ProcProcessTable.startSearch`: a thread lists the processes and reads each one's sockets, in
-/// pid order, until `holders(of:)` says which sockets (the thread then goes on with the rest of
-/// the search, alongside the caller) or `cancel()`.
-final class ProcReadAhead: PendingHolderSearch {
-    private let table: ProcProcessTable
-    private let search: HolderSearch
-    private let scan: ProcScan
-
-    init(table: ProcProcessTable, search: HolderSearch) {
-        self.table = table
-        self.search = search
-        scan = ProcScan(untilFound: search == .fast)
-        scan.startHelpers(upTo: 1)
-    }
-
-    func holders(of owners: [UInt64: UInt32]) -> HolderScan {
-        table.holders(of: owners, search: search, scan: scan)
-    }
-
-    func cancel() { scan.cancel() }
-
-    deinit { scan.cancel() }
-}
-
 /// The number a `/proc` entry is named by (a pid, a descriptor); nil for any other name.
 func decimalName(_ name: UnsafePointer<CChar>) -> Int32? {
     var value: Int32 = 0
@@ -314,16 +290,4 @@ func decimalName(_ name: UnsafePointer<CChar>) -> Int32? {
         index += 1
     }
     return index > 0 ? value : nil
-}
-
-/// User names by uid, looked up once each (`getpwuid_r`); the number when the user has no name.
-struct UserNames {
-    private var cache: [UInt32: String] = [:]
-
-    mutating func name(_ uid: UInt32) -> String {
-        if let name = cache[uid] { return name }
-        let name = PortSys.userName(uid) ?? String(uid)
-        cache[uid] = name
-        return name
-    }
 }
