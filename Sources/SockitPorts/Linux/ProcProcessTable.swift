@@ -25,11 +25,10 @@ public struct ProcProcessTable: ProcessTableSource {
     /// The search; `scan`: one started before the sockets were known (`ProcReadAhead`), whose
     /// processes read so far are not read again unless a socket is missing.
     func holders(of owners: [UInt64: UInt32], search: HolderSearch, scan started: ProcScan?) -> HolderScan {
-        var scan = HolderScan()
         let wanted = owners.filter { $0.key != 0 }
         guard !wanted.isEmpty else {
             started?.cancel()
-            return scan
+            return HolderScan()
         }
         // The descriptors, on this thread and up to one more per core this process may run on
         // (at most 4 in all): kernel time (a dentry per descriptor, then a readlink each), so a
@@ -38,105 +37,18 @@ public struct ProcProcessTable: ProcessTableSource {
         session.tell(wanted)
         session.startHelpers(upTo: min(Self.scanWorkers, 4) - 1)
         let (processes, reads) = session.finish()
-        let procFD = session.procFD
-        guard procFD >= 0 else { return scan }
+        guard session.procFD >= 0 else { return HolderScan() }
 
-        var found: [UInt64: [(pid: Int32, fd: Int32, uid: UInt32)]] = [:]
-        var scanned = Set<Int32>()
-        var names = UserNames()
-
-        func record(_ process: ProcessEntry, _ result: DescriptorScan) {
-            scanned.insert(process.pid)
-            switch result {
-            case .unreadable: scan.unreadableProcesses += 1
-            case .gone: break
-            case .found(let matches):
-                scan.processesScanned += 1
-                for (inode, fd) in matches where wanted[inode] != nil {
-                    found[inode, default: []].append((process.pid, fd, process.uid))
-                }
-            }
-        }
         let directory = ProcDirectory()
-        func scanProcess(_ process: ProcessEntry) {
-            record(process, Self.socketDescriptors(procFD, pid: process.pid, wanted: wanted, directory: directory))
-        }
-        for read in reads { record(processes[read.index], read.result) }
-        if search == .fast && scanned.count < processes.count && !found.isEmpty {
+        var collector = HolderCollector(procFD: session.procFD, wanted: wanted)
+        for read in reads { collector.record(processes[read.index], read.result) }
+        if search == .fast && collector.scannedCount < processes.count && collector.foundAny {
             // Every socket has a holder: look at the fork family of the holders, which shares them.
-            // Parents are read one process at a time as needed, children from
-            // /proc/PID/task/TID/children: a handful of small reads, not one per process.
-            var parents: [Int32: Int32] = [:]
-            func parent(of pid: Int32) -> Int32 {
-                if let known = parents[pid] { return known }
-                let value = Self.readParent(procFD, pid: pid) ?? 0
-                parents[pid] = value
-                return value
-            }
-            var childrenByPID: [Int32: [Int32]]?
-            func children(of pid: Int32) -> [Int32] {
-                if childrenByPID == nil, let listed = Self.readChildren(procFD, pid: pid) { return listed }
-                // No children files (a kernel without CONFIG_PROC_CHILDREN): every parent, once,
-                // and the children files are not looked for again.
-                if childrenByPID == nil {
-                    var map: [Int32: [Int32]] = [:]
-                    for process in processes { map[parent(of: process.pid), default: []].append(process.pid) }
-                    childrenByPID = map
-                }
-                return childrenByPID?[pid] ?? []
-            }
-            let byPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
-            var visited = Set<Int32>()
-            while true {
-                let holderPIDs = Set(found.values.flatMap { $0.map(\.pid) }).subtracting(visited)
-                if holderPIDs.isEmpty { break }
-                visited.formUnion(holderPIDs)
-                var family = Set<Int32>()
-                // Ancestors: the chain of parents of each holder (a pre-fork master above a worker).
-                for pid in holderPIDs {
-                    var next = parent(of: pid)
-                    var steps = 0
-                    while next > 1, steps < 64, family.insert(next).inserted {
-                        next = parent(of: next)
-                        steps += 1
-                    }
-                }
-                // Descendants: every process below a holder (forked workers, inherited descriptors).
-                var queue = Array(holderPIDs)
-                var steps = 0
-                while let pid = queue.popLast(), steps < 100_000 {
-                    steps += 1
-                    for child in children(of: pid) where family.insert(child).inserted { queue.append(child) }
-                }
-                for pid in family.sorted() where !scanned.contains(pid) {
-                    if let process = byPID[pid] { scanProcess(process) }
-                }
-            }
+            collector.readForkFamilies(among: processes, directory: directory)
         }
-
         // A socket made after its process was read ahead has no holder yet: read those again.
-        let readAhead = reads.filter(\.readAhead).map { processes[$0.index] }
-        if found.count < wanted.count && !readAhead.isEmpty {
-            let missing = wanted.filter { found[$0.key] == nil }
-            for process in readAhead.sorted(by: { $0.pid < $1.pid }) {
-                let result = Self.socketDescriptors(procFD, pid: process.pid, wanted: missing, directory: directory)
-                if case .found(let matches) = result {
-                    for (inode, fd) in matches { found[inode, default: []].append((process.pid, fd, process.uid)) }
-                }
-            }
-        }
-
-        // A process holding many of the sockets (a server and its connections) is read once.
-        var commands: [Int32: String] = [:]
-        for (inode, entries) in found {
-            scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
-                let command = commands[entry.pid] ?? (commandLine(of: entry.pid) ?? "?")
-                commands[entry.pid] = command
-                return SocketHolder(
-                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid), command: command)
-            }
-        }
-        return scan
+        collector.readAgainForMissing(reads.filter(\.readAhead).map { processes[$0.index] }, directory: directory)
+        return collector.scan(commandLine: commandLine(of:))
     }
 
     public func commandLine(of pid: Int32) -> String? {
