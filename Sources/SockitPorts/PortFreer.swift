@@ -155,7 +155,7 @@ public struct PortFreer: Sendable {
         // A dry run signals nothing, so nothing can show later that a holder was missed: it
         // reads every process at once.
         let (found, first) = try candidates(port: port, transports: transports, search: dryRun ? .exhaustive : nil)
-        let transport = verdictTransport ?? Self.verdictTransport(transports, first)
+        let transport = verdictTransport ?? first.verdictTransport(within: transports)
         var report = FreeReport(
             port: port, signal: signal, dryRun: dryRun, outcome: .stopped, candidates: found,
             tableFallbacks: first.tableFallbacks)
@@ -207,14 +207,6 @@ public struct PortFreer: Sendable {
         }
         report.verdict = verdict
         return report
-    }
-
-    /// The transport a bind verdict is for: the only one of `transports`, else UDP when only UDP
-    /// sockets hold the port, else TCP.
-    static func verdictTransport(_ transports: TransportSet, _ report: PortReport) -> TransportProtocol {
-        if transports.contains(.tcp) != transports.contains(.udp) { return transports.contains(.tcp) ? .tcp : .udp }
-        let local = report.local
-        return !local.isEmpty && local.allSatisfy { $0.socket.transport == .udp } ? .udp : .tcp
     }
 
     /// Signals the holders through pidfds, waits up to `grace`, sends SIGKILL to what is left,

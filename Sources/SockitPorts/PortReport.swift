@@ -29,4 +29,11 @@ public struct PortReport: Sendable {
     public var local: [Entry] { entries.filter { $0.side == .local } }
     /// Connections whose peer is the port.
     public var remote: [Entry] { entries.filter { $0.side == .remote } }
+
+    /// The transport a bind verdict for the port is for: the only one of `transports`, else UDP
+    /// when only UDP sockets are bound to the port, else TCP.
+    public func verdictTransport(within transports: TransportSet) -> TransportProtocol {
+        if transports.contains(.tcp) != transports.contains(.udp) { return transports.contains(.tcp) ? .tcp : .udp }
+        return !local.isEmpty && local.allSatisfy { $0.socket.transport == .udp } ? .udp : .tcp
+    }
 }

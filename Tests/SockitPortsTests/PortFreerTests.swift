@@ -46,6 +46,16 @@ struct PortFreerTests {
         #expect(events.contains { if case .escalated(holder.pid) = $0 { true } else { false } })
     }
 
+    /// A port only a UDP socket holds: the final bind is tried for UDP, not TCP.
+    @Test func aUDPHoldersPortIsCheckedWithAUDPBind() async throws {
+        let holder = try Holder(["listen", "--udp"])
+        let report = try await PortFreer().free(port: holder.port, grace: .seconds(10))
+        #expect(report.signalled == [holder.pid])
+        #expect(report.verdict?.transport == .udp)
+        #expect(report.isFree)
+        #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
+    }
+
     /// `confirm` sees the candidates before any signal; no means nothing is signalled.
     @Test func aDeclinedConfirmationSignalsNothing() async throws {
         let holder = try Holder(["listen"])
