@@ -3,7 +3,7 @@ import Sockit
 /// The sets a `SocketQuery` takes, as bitmasks: what the kernel's requests carry (inet_diag's
 /// `idiag_states` is one), and free of what a first use of `Set<T>` costs a short-lived
 /// process: generic metadata and a lookup of `T: Hashable` through every protocol conformance of
-/// the binary, about 0.1 ms each (three of them were a tenth of `sockit wait`).
+/// the binary, each time a new `T` is used, which a command that answers in milliseconds feels.
 public struct StateSet: Sendable, Hashable, ExpressibleByArrayLiteral {
     /// Bit N for the state whose raw value is N, as `idiag_states`.
     public var mask: UInt32
