@@ -53,8 +53,12 @@ public struct BindVerdict: Sendable, Hashable {
     public var bindable: Bool
     /// Whether that bind needs `SO_REUSEADDR`.
     public var needsReuseAddress: Bool
-    /// One sentence that says why.
+    /// One sentence that says why (what to do is in `remedies`).
     public var reason: String
+    /// What to do about it: `.stopHolder(port:)` for a holder, `.findHolderAsRoot(port:)` for a
+    /// hidden one, `.setReuseAddress` when only that option is needed, `.waitFor(seconds:exact:)`
+    /// for TIME-WAIT.
+    public var remedies: [Remedy] = []
     /// For `.timeWait`: how long until the last closed connection is gone (`closing`'s time:
     /// exact for TIME-WAIT, an upper bound for connections still closing).
     public var waitMilliseconds: Int?
@@ -63,36 +67,6 @@ public struct BindVerdict: Sendable, Hashable {
     public var closing: ClosingTime?
     /// The processes that hold the address, for `.inUse` and `.shared`.
     public var holders: [SocketHolder]
-}
-
-/// The outcome of trying to bind an address, with and without `SO_REUSEADDR`.
-public struct BindProbe: Sendable, Hashable {
-    /// nil when `bind()` (and, for TCP with `SO_REUSEADDR`, `listen()`) worked.
-    public var plain: Errno?
-    public var withReuseAddress: Errno?
-
-    /// Tries both binds on throwaway sockets, closed at once.
-    public static func probe(_ address: SocketAddress, _ transport: TransportProtocol) -> BindProbe {
-        let plain = attempt(address, transport, reuseAddress: false)
-        if plain == nil { return BindProbe(plain: nil, withReuseAddress: nil) }
-        return BindProbe(plain: plain, withReuseAddress: attempt(address, transport, reuseAddress: true))
-    }
-
-    private static func attempt(_ address: SocketAddress, _ transport: TransportProtocol, reuseAddress: Bool) -> Errno? {
-        do throws(SocketError) {
-            let socket = try Socket(for: address, transport == .tcp ? .stream : .datagram)
-            if reuseAddress { try socket.setOption(.reuseAddress, true) }
-            // As a server binding [::] would by default on Linux: dual-stack, so 0.0.0.0 counts too.
-            if case .ipv6 = address { try? socket.setOption(.ipv6Only, false) }
-            try socket.bind(to: address)
-            // Two sockets with SO_REUSEADDR that do not listen may share a port; listen() then checks
-            // for a listener. (A listener that exists for microseconds and is closed before accepting.)
-            if reuseAddress && transport == .tcp { try socket.listen(backlog: 1) }
-            return nil
-        } catch {
-            return error.errno
-        }
-    }
 }
 
 extension BindVerdict {
@@ -161,7 +135,8 @@ extension BindVerdict {
                 }
                 let subject = what.isEmpty ? "sockets on the port" : what.joined(separator: " and ")
                 let verb = closing.count + live.count == 1 ? "blocks" : "block"
-                verdict.reason = "\(subject) \(verb) a bind without it (sockit echo sets it)"
+                verdict.reason = "\(subject) \(verb) a bind without it"
+                verdict.remedies = [.setReuseAddress]
             }
         case (_?, _?):
             verdict.bindable = false
@@ -172,20 +147,20 @@ extension BindVerdict {
                     listeners.isEmpty
                     ? "connections of \(Self.describe(holders)) hold it (no listener)"
                     : "\(Self.describe(holders)) \(transport == .tcp ? "listens" : "is bound") there"
-                verdict.reason = "\(role); stop it with: sockit free \(port)"
+                verdict.reason = role
+                verdict.remedies = [.stopHolder(port: port)]
             } else if !live.isEmpty && (unreadableProcesses > 0 || live.contains { $0.hidden }) {
                 verdict.kind = .inUseHidden
                 let listening = listeners.isEmpty ? "a socket" : (transport == .tcp ? "a listener" : "a bound socket")
-                verdict.reason =
-                    "\(listening) whose process this user cannot see (another user's) holds it; "
-                    + "run as root to see it: sudo sockit who \(port)"
+                verdict.reason = "\(listening) whose process this user cannot see (another user's) holds it"
+                verdict.remedies = [.findHolderAsRoot(port: port)]
             } else if !closing.isEmpty && live.isEmpty {
                 verdict.kind = .timeWait
                 verdict.waitMilliseconds = time?.milliseconds
-                let wait = time?.advice ?? "wait"
                 verdict.reason =
                     "\(closingText) from a listener that did not set SO_REUSEADDR "
-                    + "\(closing.count == 1 ? "blocks" : "block") every bind, so no option helps now: \(wait)"
+                    + "\(closing.count == 1 ? "blocks" : "block") every bind, so no option helps now"
+                verdict.remedies = [.waitFor(seconds: time?.seconds ?? 0, exact: time?.isExact ?? false)]
             } else if !live.isEmpty {
                 verdict.kind = .inUse
                 verdict.reason =

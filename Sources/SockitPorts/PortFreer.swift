@@ -30,10 +30,17 @@ public struct PortFreer: Sendable {
         public var description: String {
             switch self {
             case .initProcess: return "pid 1 (init) is never signalled"
-            case .itself: return "this is sockit itself"
-            case .parent: return "this is sockit's parent process"
-            case .otherUser(let user): return "it belongs to user \(user) (--all-users to include it)"
+            case .itself: return "this is the calling process itself"
+            case .parent: return "this is the calling process's parent"
+            case .otherUser(let user): return "it belongs to user \(user)"
             }
+        }
+
+        /// What would lift the refusal: `.includeOtherUsers` for another user's process; none
+        /// for the others, which are never signalled.
+        public var remedies: [Remedy] {
+            if case .otherUser = self { return [.includeOtherUsers] }
+            return []
         }
     }
 
@@ -89,9 +96,9 @@ public struct PortFreer: Sendable {
     /// Why `holder` must not be signalled, or nil.
     public func refusal(for holder: SocketHolder) -> Refusal? {
         if holder.pid == 1 { return .initProcess }
-        if holder.pid == getpid() { return .itself }
-        if holder.pid == getppid() { return .parent }
-        if !allowOtherUsers && holder.uid != geteuid() { return .otherUser(holder.user) }
+        if holder.pid == PortSys.processID { return .itself }
+        if holder.pid == PortSys.parentProcessID { return .parent }
+        if !allowOtherUsers && holder.uid != PortSys.effectiveUserID { return .otherUser(holder.user) }
         return nil
     }
 
@@ -112,25 +119,167 @@ public struct PortFreer: Sendable {
         }
         return (handles, gone)
     }
-}
 
-/// Signal names and numbers: `TERM`, `SIGTERM`, `15`.
-public enum SignalName {
-    static let known: [(String, Int32)] = [
-        ("HUP", SIGHUP), ("INT", SIGINT), ("QUIT", SIGQUIT), ("KILL", SIGKILL), ("USR1", SIGUSR1),
-        ("USR2", SIGUSR2), ("TERM", SIGTERM), ("STOP", SIGSTOP), ("CONT", SIGCONT),
-    ]
+    /// Frees `port` the way `sockit free` does: finds the processes with a socket bound to it,
+    /// asks `confirm` (nil: no question), sends `signal` through a pidfd to each one not
+    /// refused, waits up to `grace` for them to exit, sends `SIGKILL` to what is left and waits
+    /// for that, then tries a bind of `verdictAddress` (default `0.0.0.0:port`). When the port
+    /// is still busy and the first search may have missed holders (`searchMayMissHolders`), it
+    /// reads every process and stops the holders found that way too (asking `confirm` again).
+    /// A dry run (`dryRun`) reads every process at once and signals nothing.
+    ///
+    /// ```swift
+    /// let report = try await PortFreer().free(port: 8080, grace: .seconds(2), progress: { event in
+    ///     if case .signalled(let pid, _) = event { print("stopping \(pid)") }
+    /// })
+    /// print(report.isFree ? "free" : "still busy: \(report.verdict?.reason ?? "")")
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - transports: whose holders to stop (both by default).
+    ///   - verdictTransport: the transport of the final bind; nil: UDP when only `transports`
+    ///     says so or only UDP sockets hold the port, else TCP.
+    ///   - confirm: called with the candidates about to be signalled; false signals nothing more
+    ///     (`Outcome.declined`). What it throws is thrown.
+    ///   - progress: told what happens as it happens (on the caller's isolation).
+    /// - Returns: what was done, and the final bind verdict.
+    /// - Throws: `SocketTableError` when the socket table cannot be read, or what `confirm` throws.
+    ///   The waits poll the processes' pidfds in slices of at most 100 ms and yield between them.
+    public func free(
+        port: UInt16, transports: TransportSet = [.tcp, .udp], verdictAddress: SocketAddress? = nil,
+        verdictTransport: TransportProtocol? = nil, signal: Int32 = SIGTERM, grace: Duration = .seconds(5),
+        dryRun: Bool = false, confirm: ((_ candidates: [Candidate]) throws -> Bool)? = nil,
+        isolation: isolated (any Actor)? = #isolation, progress: (FreeProgress) -> Void = { _ in }
+    ) async throws -> FreeReport {
+        let address = verdictAddress ?? .ipv4(.any(port: port))
+        // A dry run signals nothing, so nothing can show later that a holder was missed: it
+        // reads every process at once.
+        let (found, first) = try candidates(port: port, transports: transports, search: dryRun ? .exhaustive : nil)
+        let transport = verdictTransport ?? first.verdictTransport(within: transports)
+        var report = FreeReport(
+            port: port, signal: signal, dryRun: dryRun, outcome: .stopped, candidates: found,
+            tableFallbacks: first.tableFallbacks)
+        progress(.foundHolders(found, tableFallbacks: first.tableFallbacks))
+        guard !found.isEmpty else {
+            report.verdict = try inspector.verdict(for: address, transport: transport)
+            report.outcome = first.local.contains(where: \.hidden) ? .hiddenHolder : .noHolder
+            return report
+        }
+        let allowed = found.filter { $0.refusal == nil }
+        guard !allowed.isEmpty else {
+            report.outcome = .allRefused
+            return report
+        }
+        if dryRun {
+            report.outcome = .dryRun
+            return report
+        }
+        if let confirm, try !confirm(allowed) {
+            report.outcome = .declined
+            return report
+        }
+        await stop(allowed, signal: signal, grace: grace, report: &report, progress: progress)
 
-    /// The signal number for `TERM`, `SIGTERM`, `term` or `15`; nil when unknown.
-    public static func parse(_ text: String) -> Int32? {
-        if let number = Int32(text), number > 0, number < 65 { return number }
-        var name = text.uppercased()
-        if name.hasPrefix("SIG") { name.removeFirst(3) }
-        return known.first { $0.0 == name }?.1
+        progress(.checkingBind)
+        var verdict = try inspector.verdict(for: address, transport: transport)
+        if !verdict.bindable && searchMayMissHolders {
+            // The first search followed the fork family of the holders it found; a process given
+            // the socket with SCM_RIGHTS (a listener handed off) is not in it. Before saying that
+            // the port is still busy, read every process.
+            progress(.readingEveryProcess(verdict: verdict))
+            let (more, _) = try candidates(port: port, transports: transports, search: .exhaustive)
+            let known = Set(report.candidates.map(\.holder.pid))
+            let missed = more.filter { !known.contains($0.holder.pid) }
+            if !missed.isEmpty {
+                progress(.foundMoreHolders(missed, verdict: verdict))
+                report.candidates += missed
+                let allowedMissed = missed.filter { $0.refusal == nil }
+                if !allowedMissed.isEmpty {
+                    if let confirm, try !confirm(allowedMissed) {
+                        report.outcome = .declined
+                        return report
+                    }
+                    await stop(allowedMissed, signal: signal, grace: grace, report: &report, progress: progress)
+                    progress(.checkingBind)
+                    verdict = try inspector.verdict(for: address, transport: transport)
+                }
+            }
+        }
+        report.verdict = verdict
+        return report
     }
 
-    /// `SIGTERM` for 15; `signal 40` for one without a name here.
-    public static func name(_ signal: Int32) -> String {
-        known.first { $0.1 == signal }.map { "SIG" + $0.0 } ?? "signal \(signal)"
+    /// Signals the holders through pidfds, waits up to `grace`, sends SIGKILL to what is left,
+    /// and waits for that; what happened goes into `report`.
+    private func stop(
+        _ allowed: [Candidate], signal: Int32, grace: Duration, report: inout FreeReport,
+        isolation: isolated (any Actor)? = #isolation, progress: (FreeProgress) -> Void
+    ) async {
+        let (handles, gone) = open(allowed)
+        for candidate in gone {
+            report.skipped.append(candidate.holder.pid)
+            progress(.skipped(pid: candidate.holder.pid, exitedBeforeSignal: false))
+        }
+        var signalled: [ProcessHandle] = []
+        for (_, handle) in handles {
+            do {
+                try handle.send(signal)
+                signalled.append(handle)
+                report.signalled.append(handle.pid)
+                progress(.signalled(pid: handle.pid, signal: signal))
+            } catch where error.errno == .noSuchProcess {
+                report.skipped.append(handle.pid)
+                progress(.skipped(pid: handle.pid, exitedBeforeSignal: true))
+            } catch {
+                progress(.signalFailed(error))
+            }
+        }
+        let left = await waitForExit(signalled, timeout: grace, stage: .exit, progress: progress)
+        for handle in left {
+            do {
+                try handle.send(SIGKILL)
+                report.killed.append(handle.pid)
+                progress(.escalated(pid: handle.pid))
+            } catch {
+                progress(.signalFailed(error))
+            }
+        }
+        let stuck = await waitForExit(left, timeout: .seconds(5), stage: .kill, progress: progress)
+        for handle in stuck {
+            report.stillAlive.append(handle.pid)
+            progress(.stillAlive(pid: handle.pid))
+        }
+    }
+
+    /// Waits until every process in `handles` has exited or `timeout` passes, telling `progress`
+    /// about ten times a second which are still alive and which have exited. Returns those alive.
+    private func waitForExit(
+        _ handles: [ProcessHandle], timeout: Duration, stage: FreeProgress.Stage,
+        isolation: isolated (any Actor)? = #isolation, progress: (FreeProgress) -> Void
+    ) async -> [ProcessHandle] {
+        guard !handles.isEmpty else { return [] }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var reported = Set<Int32>()
+        var alive = handles.filter { !$0.hasExited }
+        while !alive.isEmpty {
+            let elapsed = clock.now - start
+            let alivePIDs = alive.map(\.pid)
+            for handle in handles where !alivePIDs.contains(handle.pid) && reported.insert(handle.pid).inserted {
+                progress(.exited(pid: handle.pid, after: elapsed))
+            }
+            progress(.waiting(pids: alivePIDs, elapsed: elapsed, timeout: timeout, stage: stage))
+            let left = timeout - elapsed
+            if left <= .zero { break }
+            ProcessHandle.waitForAnyExit(alive, timeout: min(left, .milliseconds(100)))
+            await Task.yield()
+            alive = alive.filter { !$0.hasExited }
+        }
+        progress(.waitOver(stage))
+        let alivePIDs = alive.map(\.pid)
+        for handle in handles where !alivePIDs.contains(handle.pid) && reported.insert(handle.pid).inserted {
+            progress(.exited(pid: handle.pid, after: nil))
+        }
+        return alive
     }
 }

@@ -1,36 +1,5 @@
 import Sockit
 
-/// Everything on one port: its sockets with the processes that hold them, and a bind verdict.
-public struct PortReport: Sendable {
-    /// One socket and its holders.
-    public struct Entry: Sendable, Hashable {
-        public var socket: PortSocket
-        /// Every process with a descriptor for the socket (several after a fork or an inherited fd).
-        public var holders: [SocketHolder]
-        /// Whether the port is this socket's local end or its peer's.
-        public var side: PortSocket.Side
-        /// The socket has a file, but no process this user can read holds it: its holder is hidden
-        /// (another user's process, without privilege).
-        public var hidden: Bool
-    }
-
-    public var port: UInt16
-    public var entries: [Entry]
-    /// Processes whose descriptors could not be read.
-    public var unreadableProcesses: Int
-    /// Processes whose descriptors were read.
-    public var processesScanned: Int
-    /// Whether a server could bind the port now; nil when not asked for.
-    public var verdict: BindVerdict?
-    /// The transports whose sockets came from `/proc/net` because netlink is not available here.
-    public var tableFallbacks: [SocketTableFallback] = []
-
-    /// The sockets bound to the port on this machine.
-    public var local: [Entry] { entries.filter { $0.side == .local } }
-    /// Connections whose peer is the port.
-    public var remote: [Entry] { entries.filter { $0.side == .remote } }
-}
-
 /// Reads the socket table and the process table to say who holds a port, and probes `bind()` to
 /// say whether a server could take it.
 ///

@@ -68,7 +68,6 @@ extension Optional where Wrapped == TransportProtocol {
     /// The transport a bind verdict is for: the one asked for, else UDP when only UDP sockets
     /// hold the port in `report`, else TCP.
     func verdictTransport(for report: PortReport) -> TransportProtocol {
-        let local = report.local
-        return self ?? (!local.isEmpty && local.allSatisfy { $0.socket.transport == .udp } ? .udp : .tcp)
+        report.verdictTransport(within: transports)
     }
 }

@@ -74,104 +74,68 @@ struct Free: AsyncParsableCommand {
     func run() async throws {
         let argument = try PortArgument.parse(target)
         let signal = SignalName.parse(signalName)!
-        let only = transport?.transport
-        let transports = only.transports
         let freer = PortFreer(allowOtherUsers: allUsers)
-        // A dry run signals nothing, so nothing can show later that a holder was missed: it
-        // reads every process at once.
-        let (candidates, report) = try Self.candidates(
-            freer, argument.port, transports, search: dryRun ? .exhaustive : nil)
-        Who.debug(report.tableFallbacks)
-        let verdictTransport = only.verdictTransport(for: report)
-        var outcome = Outcome(port: argument.port, signal: signal, dryRun: dryRun, candidates: candidates)
         // With --json, stdout carries only the document, printed once at the end, whatever happens.
         let say: (String) -> Void = output.json ? { _ in } : { print($0) }
+        var progress = ProgressPrinter(port: argument.port, grace: grace, say: say)
+        let report: FreeReport
+        do {
+            report = try await freer.free(
+                port: argument.port, transports: (transport?.transport).transports,
+                verdictAddress: argument.verdictAddress, signal: signal, grace: .milliseconds(Int64(grace * 1000)),
+                dryRun: dryRun,
+                confirm: yes ? nil : { try confirm($0, port: argument.port, signal: signal) },
+                progress: { progress.show($0) })
+        } catch let error as SocketTableError {
+            throw CommandFailure.socketTable(error)
+        }
         func finish(_ failure: CommandFailure?) throws {
             if output.json {
-                outcome.json().print()
+                Self.json(report).print()
                 flushStandardStreams()
             }
             if let failure { throw failure }
         }
 
-        guard !candidates.isEmpty else {
-            let verdict = try finalVerdict(argument, verdictTransport, freer)
-            outcome.verdict = verdict
-            if report.local.contains(where: \.hidden) {
-                try finish(
-                    .notMet(
-                        "port \(argument.port) is held by a process this user cannot see (another user's); "
-                            + "run as root: sudo sockit free \(argument.port)"))
-            }
+        let port = argument.port
+        switch report.outcome {
+        case .hiddenHolder:
+            try finish(
+                .notMet(
+                    "port \(port) is held by a process this user cannot see (another user's); "
+                        + "run as root: sudo sockit free \(port)"))
+        case .noHolder:
+            let verdict = report.verdict!
             if verdict.bindable {
-                say("no process holds port \(argument.port); \(verdict.summary): \(verdict.reason)")
+                say("no process holds port \(port); \(verdict.summary): \(verdict.commandLineReason)")
                 return try finish(nil)
             }
             try finish(
-                .notMet("no process holds port \(argument.port), but it is \(verdict.summary): \(verdict.reason)"))
-            return
-        }
-
-        say(Self.table(candidates))
-        let allowed = candidates.filter { $0.refusal == nil }
-        guard !allowed.isEmpty else {
-            try finish(.notMet("not signalling anything: every holder of port \(argument.port) is refused (see above)"))
-            return
-        }
-        if dryRun {
+                .notMet("no process holds port \(port), but it is \(verdict.summary): \(verdict.commandLineReason)"))
+        case .allRefused:
+            try finish(.notMet("not signalling anything: every holder of port \(port) is refused (see above)"))
+        case .dryRun:
+            let allowed = report.candidates.filter { $0.refusal == nil }
             let pids = allowed.map { String($0.holder.pid) }.joined(separator: ", ")
             say(
                 "dry run: would send \(SignalName.name(signal)) to \(allowed.count == 1 ? "process" : "processes") "
                     + "\(pids), then SIGKILL after \(Self.seconds(grace)) to any left")
-            return try finish(nil)
-        }
-        try confirm(allowed, port: argument.port, signal: signal)
-        stop(allowed, by: freer, signal: signal, outcome: &outcome, say: say)
-
-        var verdict = try finalVerdict(argument, verdictTransport, freer)
-        if !verdict.bindable && freer.searchMayMissHolders {
-            // The first search followed the fork family of the holders it found; a process given
-            // the socket with SCM_RIGHTS (a listener handed off) is not in it. Before saying that
-            // the port is still busy, read every process.
-            let (more, _) = try Self.candidates(freer, argument.port, transports, search: .exhaustive)
-            let known = Set(outcome.candidates.map(\.holder.pid))
-            let missed = more.filter { !known.contains($0.holder.pid) }
-            if !missed.isEmpty {
-                say(
-                    "port \(argument.port) is still \(verdict.summary); reading every process found "
-                        + (missed.count == 1 ? "another holder:" : "\(missed.count) more holders:"))
-                say(Self.table(missed))
-                outcome.candidates += missed
-                let allowedMissed = missed.filter { $0.refusal == nil }
-                if !allowedMissed.isEmpty {
-                    try confirm(allowedMissed, port: argument.port, signal: signal)
-                    stop(allowedMissed, by: freer, signal: signal, outcome: &outcome, say: say)
-                    verdict = try finalVerdict(argument, verdictTransport, freer)
-                }
+            try finish(nil)
+        case .declined:
+            throw CommandFailure.notMet("nothing signalled")
+        case .stopped:
+            let verdict = report.verdict!
+            if verdict.bindable {
+                say("port \(port) is \(verdict.summary): \(verdict.commandLineReason)")
+                try finish(nil)
+            } else {
+                try finish(.notMet("port \(port) is still \(verdict.summary): \(verdict.commandLineReason)"))
             }
         }
-        outcome.verdict = verdict
-        if verdict.bindable {
-            say("port \(argument.port) is \(verdict.summary): \(verdict.reason)")
-            try finish(nil)
-        } else {
-            try finish(.notMet("port \(argument.port) is still \(verdict.summary): \(verdict.reason)"))
-        }
     }
 
-    private static func candidates(
-        _ freer: PortFreer, _ port: UInt16, _ transports: TransportSet, search: HolderSearch?
-    ) throws -> ([PortFreer.Candidate], PortReport) {
-        do {
-            return try freer.candidates(port: port, transports: transports, search: search)
-        } catch {
-            throw CommandFailure.socketTable(error)
-        }
-    }
-
-    /// Asks on the terminal unless --yes; throws when the answer is not yes (or cannot be asked).
-    private func confirm(_ allowed: [PortFreer.Candidate], port: UInt16, signal: Int32) throws {
-        guard !yes else { return }
+    /// Asks on the terminal; false when the answer is not yes, throws when it cannot be asked.
+    private func confirm(_ allowed: [PortFreer.Candidate], port: UInt16, signal: Int32) throws -> Bool {
         let name = SignalName.name(signal)
         let pids = allowed.map { String($0.holder.pid) }.joined(separator: ", ")
         let plural = allowed.count == 1 ? "process" : "processes"
@@ -181,135 +145,99 @@ struct Free: AsyncParsableCommand {
                     + "or --dry-run to see what would be signalled")
         }
         printError("Send \(name) to \(allowed.count) \(plural) holding port \(port) (\(pids))? [y/N] ")
-        guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
-            throw CommandFailure.notMet("nothing signalled")
-        }
+        guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { return false }
+        return true
     }
 
-    /// Signals the holders through pidfds, waits up to --grace, sends SIGKILL to what is left,
-    /// and waits for that; what happened goes into `outcome`.
-    private func stop(
-        _ allowed: [PortFreer.Candidate], by freer: PortFreer, signal: Int32, outcome: inout Outcome,
-        say: (String) -> Void
-    ) {
-        let name = SignalName.name(signal)
-        let (handles, gone) = freer.open(allowed)
-        for candidate in gone {
-            outcome.skipped.append(candidate.holder.pid)
-            say("pid \(candidate.holder.pid) is gone or no longer holds the port: skipped")
-        }
-        var signalled: [ProcessHandle] = []
-        for (_, handle) in handles {
-            do {
-                try handle.send(signal)
-                signalled.append(handle)
-                outcome.signalled.append(handle.pid)
-                say("sent \(name) to pid \(handle.pid)")
-            } catch let error where error.errno == .noSuchProcess {
-                outcome.skipped.append(handle.pid)
-                say("pid \(handle.pid) exited before the signal")
-            } catch {
+    /// Prints `PortFreer.free`'s progress: what it found and did on stdout (through `say`), the
+    /// waits on stderr, as a line that counts the time on a terminal and a line a second otherwise.
+    struct ProgressPrinter {
+        var port: UInt16
+        var grace: Double
+        var say: (String) -> Void
+        let interactive = Terminal.errorIsTerminal
+        var lastSecond = -1
+
+        mutating func show(_ event: FreeProgress) {
+            switch event {
+            case .foundHolders(let candidates, let fallbacks):
+                Who.debug(fallbacks)
+                if !candidates.isEmpty { say(Free.table(candidates)) }
+            case .readingEveryProcess, .checkingBind:
+                break
+            case .foundMoreHolders(let missed, let verdict):
+                say(
+                    "port \(port) is still \(verdict.summary); reading every process found "
+                        + (missed.count == 1 ? "another holder:" : "\(missed.count) more holders:"))
+                say(Free.table(missed))
+            case .skipped(let pid, let exitedBeforeSignal):
+                say(
+                    exitedBeforeSignal
+                        ? "pid \(pid) exited before the signal"
+                        : "pid \(pid) is gone or no longer holds the port: skipped")
+            case .signalled(let pid, let signal):
+                say("sent \(SignalName.name(signal)) to pid \(pid)")
+            case .signalFailed(let error):
                 printError("sockit: \(error)")
+            case .waiting(let pids, let elapsed, let timeout, let stage):
+                let what = stage == .exit ? "to exit" : "to die"
+                if interactive {
+                    printErrorPartial(
+                        "\r\u{1B}[Kwaiting for \(pids.count) process\(pids.count == 1 ? "" : "es") \(what): "
+                            + "\(Free.seconds(Double(elapsed.milliseconds) / 1000)) of "
+                            + "\(Free.seconds(Double(timeout.milliseconds) / 1000))")
+                } else if Int(elapsed.milliseconds / 1000) > lastSecond {
+                    lastSecond = Int(elapsed.milliseconds / 1000)
+                    if lastSecond > 0 {
+                        let list = pids.map { String($0) }.joined(separator: ", ")
+                        printError("waiting for \(list) \(what): \(lastSecond) s")
+                    }
+                }
+            case .exited(let pid, let after?):
+                if interactive { printErrorPartial("\r\u{1B}[K") }
+                say("pid \(pid) exited after \(Free.seconds(Double(after.milliseconds) / 1000))")
+            case .exited(let pid, nil):
+                say("pid \(pid) exited")
+            case .waitOver:
+                if interactive { printErrorPartial("\r\u{1B}[K") }
+                lastSecond = -1
+            case .escalated(let pid):
+                say("pid \(pid) did not exit within \(Free.seconds(grace)): sent SIGKILL")
+            case .stillAlive(let pid):
+                printError("sockit: pid \(pid) is still alive after SIGKILL (stuck in the kernel?)")
             }
+            flushStandardStreams()
         }
-        flushStandardStreams()
-        let left = Self.waitWithProgress(signalled, timeout: .milliseconds(Int64(grace * 1000)), what: "to exit", say: say)
-        for handle in left {
-            do {
-                try handle.send(SIGKILL)
-                outcome.killed.append(handle.pid)
-                say("pid \(handle.pid) did not exit within \(Self.seconds(grace)): sent SIGKILL")
-            } catch {
-                printError("sockit: \(error)")
-            }
-        }
-        let stuck = Self.waitWithProgress(left, timeout: .seconds(5), what: "to die", say: say)
-        for handle in stuck {
-            outcome.alive.append(handle.pid)
-            printError("sockit: pid \(handle.pid) is still alive after SIGKILL (stuck in the kernel?)")
-        }
-        flushStandardStreams()
     }
 
     /// What `free` did, for `--json`.
-    struct Outcome {
-        var port: UInt16
-        var signal: Int32
-        var dryRun: Bool
-        var candidates: [PortFreer.Candidate]
-        var signalled: [Int32] = []
-        var killed: [Int32] = []
-        var skipped: [Int32] = []
-        var alive: [Int32] = []
-        var verdict: BindVerdict?
-
-        func json() -> JSON {
-            func pids(_ list: [Int32]) -> JSON { .array(list.map { .int(Int($0)) }) }
-            return .object([
-                ("port", .int(Int(port))),
-                ("signal", .string(SignalName.name(signal))),
-                ("dry_run", .bool(dryRun)),
-                (
-                    "candidates",
-                    .array(
-                        candidates.map { candidate in
-                            .object([
-                                ("pid", .int(Int(candidate.holder.pid))), ("user", .string(candidate.holder.user)),
-                                ("command", .string(candidate.holder.command)),
-                                ("sockets", .array(candidate.sockets.map { .string("\($0.transport) \($0.stateName) \($0.local)") })),
-                                ("refused", candidate.refusal.map { .string("\($0)") } ?? .null),
-                            ])
-                        })
-                ),
-                ("signalled", pids(signalled)), ("killed", pids(killed)), ("skipped", pids(skipped)),
-                ("still_alive", pids(alive)),
-                ("verdict", verdict.map(Who.json) ?? .null),
-                ("free", .bool(verdict?.bindable ?? false)),
-            ])
-        }
-    }
-
-    private func finalVerdict(_ argument: PortArgument, _ transport: TransportProtocol, _ freer: PortFreer) throws
-        -> BindVerdict
-    {
-        do {
-            return try freer.inspector.verdict(for: argument.verdictAddress, transport: transport)
-        } catch {
-            throw CommandFailure.socketTable(error)
-        }
-    }
-
-    /// Waits for the processes, with a line on stderr that counts the time on a terminal and a
-    /// line per exit otherwise.
-    static func waitWithProgress(
-        _ handles: [ProcessHandle], timeout: Duration, what: String, say: (String) -> Void
-    ) -> [ProcessHandle] {
-        guard !handles.isEmpty else { return [] }
-        let interactive = Terminal.errorIsTerminal
-        var reported = Set<Int32>()
-        var lastSecond = -1
-        let left = ProcessHandle.waitForExit(handles, timeout: timeout) { alive, elapsed in
-            let aliveSet = Set(alive.map(\.pid))
-            for handle in handles where !aliveSet.contains(handle.pid) && reported.insert(handle.pid).inserted {
-                if interactive { printErrorPartial("\r\u{1B}[K") }
-                say("pid \(handle.pid) exited after \(seconds(Double(elapsed.milliseconds) / 1000))")
-                flushStandardStreams()
-            }
-            if interactive {
-                printErrorPartial(
-                    "\r\u{1B}[Kwaiting for \(alive.count) process\(alive.count == 1 ? "" : "es") \(what): "
-                        + "\(seconds(Double(elapsed.milliseconds) / 1000)) of \(seconds(Double(timeout.milliseconds) / 1000))")
-            } else if Int(elapsed.milliseconds / 1000) > lastSecond {
-                lastSecond = Int(elapsed.milliseconds / 1000)
-                if lastSecond > 0 { printError("waiting for \(alive.map { String($0.pid) }.joined(separator: ", ")) \(what): \(lastSecond) s") }
-            }
-        }
-        if interactive { printErrorPartial("\r\u{1B}[K") }
-        let leftSet = Set(left.map(\.pid))
-        for handle in handles where !leftSet.contains(handle.pid) && reported.insert(handle.pid).inserted {
-            say("pid \(handle.pid) exited")
-        }
-        return left
+    static func json(_ report: FreeReport) -> JSON {
+        func pids(_ list: [Int32]) -> JSON { .array(list.map { .int(Int($0)) }) }
+        return .object([
+            ("port", .int(Int(report.port))),
+            ("signal", .string(SignalName.name(report.signal))),
+            ("dry_run", .bool(report.dryRun)),
+            (
+                "candidates",
+                .array(
+                    report.candidates.map { candidate in
+                        .object([
+                            ("pid", .int(Int(candidate.holder.pid))), ("user", .string(candidate.holder.user)),
+                            ("command", .string(candidate.holder.command)),
+                            (
+                                "sockets",
+                                .array(
+                                    candidate.sockets.map { .string("\($0.transport) \($0.stateName) \($0.local)") })
+                            ),
+                            ("refused", candidate.refusal.map { .string($0.commandLineText) } ?? .null),
+                        ])
+                    })
+            ),
+            ("signalled", pids(report.signalled)), ("killed", pids(report.killed)), ("skipped", pids(report.skipped)),
+            ("still_alive", pids(report.stillAlive)),
+            ("verdict", report.verdict.map(Who.json) ?? .null),
+            ("free", .bool(report.isFree)),
+        ])
     }
 
     static func table(_ candidates: [PortFreer.Candidate]) -> String {
@@ -320,7 +248,7 @@ struct Free: AsyncParsableCommand {
             let command = candidate.holder.shortCommand(limit: 50)
             table.append([
                 String(candidate.holder.pid), candidate.holder.user, command, shown,
-                candidate.refusal.map { "refused: \($0)" } ?? "signal",
+                candidate.refusal.map { "refused: \($0.commandLineText)" } ?? "signal",
             ])
         }
         return table.render()

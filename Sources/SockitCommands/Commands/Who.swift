@@ -88,7 +88,8 @@ struct Who: AsyncParsableCommand {
             }
         }
         if let verdict = report.verdict {
-            let sentence = "bind \(verdict.address) (\(verdict.transport)): \(verdict.summary): \(verdict.reason)"
+            let sentence =
+                "bind \(verdict.address) (\(verdict.transport)): \(verdict.summary): \(verdict.commandLineReason)"
             let colored: String
             switch verdict.kind {
             case .free: colored = Terminal.green(sentence)
@@ -168,7 +169,7 @@ struct Who: AsyncParsableCommand {
             ("needs_reuse_address", .bool(verdict.needsReuseAddress)),
             ("kind", .string(verdict.kind.rawValue)),
             ("summary", .string(verdict.summary)),
-            ("reason", .string(verdict.reason)),
+            ("reason", .string(verdict.commandLineReason)),
             ("wait_ms", verdict.waitMilliseconds.map { .int($0) } ?? .null),
             // Whether wait_ms is the time left (TIME-WAIT only) or an upper bound (still closing).
             ("wait_exact", verdict.waitMilliseconds == nil ? .null : .bool(verdict.closing?.isExact ?? true)),

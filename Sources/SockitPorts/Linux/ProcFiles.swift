@@ -1,22 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Sockit
 
 /// Small readers for `/proc` files, without Foundation (the CLI starts faster without it).
 enum ProcFiles {
     /// The whole file, or nil when it cannot be opened (gone, or not permitted).
     static func read(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        guard case .success(let fd) = PortSys.open(path) else { return nil }
+        defer { Sys.close(fd) }
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while result.count < limit {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return result.isEmpty ? nil : result
-            }
+            let read = chunk.withUnsafeMutableBytes { PortSys.read(fd, $0.baseAddress, $0.count) }
+            guard case .success(let count) = read else { return result.isEmpty ? nil : result }
             if count == 0 { break }
             result += chunk[0..<count]
         }
@@ -38,8 +32,13 @@ enum ProcFiles {
         return value
     }
 
-    /// The target of a symbolic link, read relative to the directory `dirfd`.
+    /// The target of a symbolic link, read relative to the directory `dirfd`: its length, -1
+    /// when it cannot be read.
     static func readLink(at dirfd: CInt, _ name: UnsafePointer<CChar>, into buffer: inout [CChar]) -> Int {
-        buffer.withUnsafeMutableBufferPointer { readlinkat(dirfd, name, $0.baseAddress!, $0.count) }
+        let result = buffer.withUnsafeMutableBufferPointer {
+            PortSys.readLink(at: dirfd, name, into: $0.baseAddress!, count: $0.count)
+        }
+        guard case .success(let count) = result else { return -1 }
+        return count
     }
 }

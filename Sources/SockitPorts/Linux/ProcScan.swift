@@ -81,7 +81,7 @@ final class ProcScan: Sendable {
     /// A scan of every process, listed when the first reader starts; or of `processes` (tests: a
     /// list of one's choosing).
     init(untilFound: Bool, processes: [ProcProcessTable.ProcessEntry]? = nil) {
-        procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        procFD = (try? PortSys.open("/proc", flags: O_DIRECTORY).get()) ?? -1
         state = Locked(State(untilFound: untilFound))
         if procFD < 0 {
             state.withLock { $0.setProcesses([]) }
@@ -91,7 +91,7 @@ final class ProcScan: Sendable {
     }
 
     deinit {
-        if procFD >= 0 { close(procFD) }
+        if procFD >= 0 { Sys.close(procFD) }
     }
 
     /// Lists the processes unless another thread does or did; waits for that one.
@@ -161,7 +161,7 @@ final class ProcScan: Sendable {
     func finish() -> (processes: [ProcProcessTable.ProcessEntry], reads: [Read]) {
         read()
         for thread in helpers.withLock({ running in defer { running = [] }; return running }) {
-            pthread_join(thread, nil)
+            Sys.joinThread(thread)
         }
         return state.withLock { ($0.processes, $0.reads) }
     }
@@ -170,7 +170,7 @@ final class ProcScan: Sendable {
     func cancel() {
         state.withLock { $0.stopped = true }
         for thread in helpers.withLock({ running in defer { running = [] }; return running }) {
-            pthread_detach(thread)
+            Sys.detachThread(thread)
         }
     }
 }

@@ -1,0 +1,12 @@
+/// What a search for holders found.
+public struct HolderScan: Sendable {
+    /// The holders of each inode that was found, by inode.
+    public var holders: [UInt64: [SocketHolder]] = [:]
+    /// Processes whose descriptors this user may not read (another user's, without privilege).
+    /// A socket with no holder found may belong to one of them.
+    public var unreadableProcesses: Int = 0
+    /// Processes whose descriptors were read.
+    public var processesScanned: Int = 0
+
+    public init() {}
+}

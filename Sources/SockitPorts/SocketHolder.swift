@@ -1,0 +1,42 @@
+/// A process that holds a socket: one of its descriptors refers to the socket's inode.
+public struct SocketHolder: Sendable, Hashable {
+    public var pid: Int32
+    /// The descriptor number in that process.
+    public var fd: Int32
+    /// The process's user (the owner of `/proc/PID`: its effective uid).
+    public var uid: UInt32
+    public var user: String
+    /// The command line, arguments joined by spaces (`[name]` for a kernel thread).
+    public var command: String
+
+    /// The command for one line of text: the program's base name, control characters as spaces,
+    /// at most `limit` characters (`python3 server.py` for `/usr/bin/python3 server.py`).
+    public func shortCommand(limit: Int = 72) -> String {
+        var words = command.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        if let first = words.first, first.hasPrefix("/"), let slash = first.lastIndex(of: "/") {
+            words[0] = String(first[first.index(after: slash)...])
+        }
+        var text = ""
+        var lastWasSpace = false
+        for character in words.joined(separator: " ") {
+            let isSpace = character.isWhitespace || character.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
+            if isSpace {
+                if !lastWasSpace && !text.isEmpty { text.append(" ") }
+                lastWasSpace = true
+            } else {
+                text.append(character)
+                lastWasSpace = false
+            }
+        }
+        while text.last == " " { text.removeLast() }
+        return text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+
+    public init(pid: Int32, fd: Int32, uid: UInt32, user: String, command: String) {
+        self.pid = pid
+        self.fd = fd
+        self.uid = uid
+        self.user = user
+        self.command = command
+    }
+}

@@ -1,0 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Sockit
+
+/// What a read of the socket table gave: the sockets, and the transports read from `/proc/net`
+/// because netlink is not available here.
+public struct SocketTableReading: Sendable {
+    public var sockets: [PortSocket]
+    public var fallbacks: [SocketTableFallback]
+
+    public init(sockets: [PortSocket], fallbacks: [SocketTableFallback] = []) {
+        self.sockets = sockets
+        self.fallbacks = fallbacks
+    }
+}

@@ -1,0 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Sockit
+
+/// The transport of a socket in the table: TCP or UDP.
+public enum TransportProtocol: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case tcp
+    case udp
+
+    public var description: String { rawValue }
+}

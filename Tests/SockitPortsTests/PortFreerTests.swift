@@ -1,0 +1,75 @@
+import Sockit
+import SockitPorts
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `PortFreer.free` called in-process: the whole sequence `sockit free` runs, from Swift.
+@Suite("PortFreer.free")
+struct PortFreerTests {
+    /// A holder that exits on SIGTERM: signalled once, never killed, and the port binds after.
+    @Test func stopsAPoliteHolderAndReportsWhatItDid() async throws {
+        let holder = try Holder(["listen"])
+        var events: [FreeProgress] = []
+        let report = try await PortFreer().free(
+            port: holder.port, transports: [.tcp], verdictAddress: .ipv4(.loopback(port: holder.port)),
+            grace: .seconds(10), progress: { events.append($0) })
+        #expect(report.outcome == .stopped)
+        #expect(report.candidates.map(\.holder.pid) == [holder.pid])
+        #expect(report.signalled == [holder.pid])
+        #expect(report.killed == [] && report.skipped == [] && report.stillAlive == [])
+        #expect(report.verdict?.kind == .free)
+        #expect(report.isFree)
+        #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
+        #expect(events.contains { if case .signalled(holder.pid, SIGTERM) = $0 { true } else { false } })
+        #expect(events.contains { if case .exited(holder.pid, _) = $0 { true } else { false } })
+        #expect(!events.contains { if case .escalated = $0 { true } else { false } })
+        // Free indeed: a server binds it without SO_REUSEADDR.
+        let server = try Socket(.ipv4, .stream)
+        try server.bind(to: .ipv4(.loopback(port: holder.port)))
+    }
+
+    /// A holder that ignores SIGTERM is sent SIGKILL once the grace time is over.
+    @Test func killsAHolderThatIgnoresTerm() async throws {
+        let holder = try Holder(["listen", "--ignore-term"])
+        var events: [FreeProgress] = []
+        let report = try await PortFreer().free(
+            port: holder.port, transports: [.tcp], grace: .milliseconds(300), progress: { events.append($0) })
+        #expect(report.outcome == .stopped)
+        #expect(report.signalled == [holder.pid])
+        #expect(report.killed == [holder.pid])
+        #expect(report.stillAlive == [])
+        #expect(report.isFree, "\(String(describing: report.verdict))")
+        #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL)
+        #expect(events.contains { if case .escalated(holder.pid) = $0 { true } else { false } })
+    }
+
+    /// A port only a UDP socket holds: the final bind is tried for UDP, not TCP.
+    @Test func aUDPHoldersPortIsCheckedWithAUDPBind() async throws {
+        let holder = try Holder(["listen", "--udp"])
+        let report = try await PortFreer().free(port: holder.port, grace: .seconds(10))
+        #expect(report.signalled == [holder.pid])
+        #expect(report.verdict?.transport == .udp)
+        #expect(report.isFree)
+        #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
+    }
+
+    /// `confirm` sees the candidates before any signal; no means nothing is signalled.
+    @Test func aDeclinedConfirmationSignalsNothing() async throws {
+        let holder = try Holder(["listen"])
+        var asked: [Int32] = []
+        let report = try await PortFreer().free(
+            port: holder.port, transports: [.tcp],
+            confirm: { candidates in
+                asked = candidates.map(\.holder.pid)
+                return false
+            })
+        #expect(asked == [holder.pid])
+        #expect(report.outcome == .declined)
+        #expect(report.signalled == [])
+        #expect(report.verdict == nil)
+        #expect(holder.isAlive)
+    }
+}
