@@ -8,3 +8,11 @@ extension Duration {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+extension Duration {
+    /// The duration in whole milliseconds as seconds, for messages: `10 s`, `0.5 s`.
+    package var secondsDescription: String {
+        let milliseconds = self.milliseconds
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(Double(milliseconds) / 1000) s"
+    }
+}
