@@ -52,17 +52,30 @@ extension Socket {
     /// kernel returned. The corresponding C function is `getsockopt`.
     public func getRawOption(level: CInt, name: CInt, capacity: Int, cName: String? = nil) throws(SocketError) -> [UInt8] {
         try withDescriptor("getsockopt") { fd throws(SocketError) in
-            var bytes = [UInt8](repeating: 0, count: capacity)
-            var length = socklen_t(capacity)
-            let result = bytes.withUnsafeMutableBytes { raw in
-                Sys.getsockopt(fd, level, name, raw.baseAddress, &length)
-            }
-            _ = try result.orThrow {
-                SocketError(syscall: "getsockopt", errno: $0, option: cName ?? "option \(name) at level \(level)")
-            }
-            bytes.removeSubrange(Int(length)...)
-            return bytes
+            try Self.getRawOption(descriptor: fd, level: level, name: name, capacity: capacity, cName: cName)
         }
+    }
+
+    /// Reads a typed option of a descriptor no `Socket` owns yet (`init(adopting:)`).
+    static func getOption<Value>(_ option: SocketOption<Value>, descriptor fd: CInt) throws(SocketError) -> Value {
+        let bytes = try getRawOption(
+            descriptor: fd, level: option.level, name: option.name, capacity: option.capacity, cName: option.cName)
+        return try option.decode(bytes)
+    }
+
+    private static func getRawOption(descriptor fd: CInt, level: CInt, name: CInt, capacity: Int, cName: String?)
+        throws(SocketError) -> [UInt8]
+    {
+        var bytes = [UInt8](repeating: 0, count: capacity)
+        var length = socklen_t(capacity)
+        let result = bytes.withUnsafeMutableBytes { raw in
+            Sys.getsockopt(fd, level, name, raw.baseAddress, &length)
+        }
+        _ = try result.orThrow {
+            SocketError(syscall: "getsockopt", errno: $0, option: cName ?? "option \(name) at level \(level)")
+        }
+        bytes.removeSubrange(Int(length)...)
+        return bytes
     }
 
     /// Reads any option as a C `int`.

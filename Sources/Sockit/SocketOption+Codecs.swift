@@ -18,17 +18,21 @@ extension SocketOption where Value == Bool {
 }
 
 extension SocketOption where Value == Int {
-    /// A C `int` (or `unsigned int`) count: bytes, hops, segments.
+    /// A C `int` (or `unsigned int`) count: bytes, hops, segments. With a `unit`, the value reads
+    /// `131072 bytes` (`text(for:)`).
     public static func integer(
         _ level: CInt, _ name: CInt, _ levelName: String, _ cName: String, access: SocketOptionAccess = .readWrite,
-        unsigned: Bool = false, note: String? = nil
+        unsigned: Bool = false, unit: String? = nil, note: String? = nil
     ) -> SocketOption<Int> {
-        SocketOption(
+        var describe: (@Sendable (Int) -> String)?
+        if let unit { describe = { value in "\(value) \(unit)" } }
+        return SocketOption(
             level: level, name: name, levelName: levelName, cName: cName, cType: unsigned ? "unsigned int" : "int",
             access: access, note: note, capacity: 4,
             encode: { Socket.bytes(of: unsigned ? Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) : Int32(clamping: $0)) },
             decode: { unsigned ? Int(UInt32(bitPattern: Socket.int32(from: $0))) : Int(Socket.int32(from: $0)) },
-            render: { .integer($0) })
+            render: { .integer($0) },
+            describe: describe)
     }
 }
 

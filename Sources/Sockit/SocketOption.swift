@@ -28,12 +28,16 @@ public struct SocketOption<Value: Sendable>: Sendable {
     let encode: @Sendable (Value) throws(SocketError) -> [UInt8]
     let decode: @Sendable ([UInt8]) throws(SocketError) -> Value
     let render: @Sendable (Value) -> SocketOptionValue
+    /// The value as a person reads it (`131072 bytes`, `SOCK_STREAM`); by default the rendered
+    /// value's description.
+    let describe: @Sendable (Value) -> String
 
     public init(
         level: CInt, name: CInt, levelName: String, cName: String, cType: String, access: SocketOptionAccess = .readWrite,
         note: String? = nil, capacity: Int, encode: @escaping @Sendable (Value) throws(SocketError) -> [UInt8],
         decode: @escaping @Sendable ([UInt8]) throws(SocketError) -> Value,
-        render: @escaping @Sendable (Value) -> SocketOptionValue
+        render: @escaping @Sendable (Value) -> SocketOptionValue,
+        describe: (@Sendable (Value) -> String)? = nil
     ) {
         self.level = level
         self.name = name
@@ -46,13 +50,21 @@ public struct SocketOption<Value: Sendable>: Sendable {
         self.encode = encode
         self.decode = decode
         self.render = render
+        self.describe = describe ?? { render($0).description }
     }
+
+    /// `value` as a person reads it: `131072 bytes` for a buffer size, `SOCK_STREAM` for `SO_TYPE`,
+    /// `ECONNREFUSED` for `SO_ERROR`.
+    public func text(for value: Value) -> String { describe(value) }
 
     /// A type-erased view, for listing options of any value type together.
     public var erased: AnySocketOption {
         AnySocketOption(
             level: level, name: name, levelName: levelName, cName: cName, cType: cType, access: access, note: note,
-            read: { socket throws(SocketError) in self.render(try socket.getOption(self)) },
+            read: { socket throws(SocketError) in
+                let value = try socket.getOption(self)
+                return (self.render(value), self.describe(value))
+            },
             decodeBytes: { bytes throws(SocketError) in self.render(try self.decode(bytes)) })
     }
 }
