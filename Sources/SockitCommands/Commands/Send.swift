@@ -1,10 +1,6 @@
 import ArgumentParser
 import Sockit
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `sockit send`: a client for the echo server (or any server): send, print what comes back.
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,10 +49,7 @@ struct Send: ParsableCommand {
         if !message.isEmpty { return Array((message.joined(separator: " ") + "\n").utf8) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(0, &chunk, chunk.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
+        while case .success(.processed(let count)) = Sys.read(0, &chunk, chunk.count), count > 0 {
             bytes += chunk[0..<count]
         }
         return bytes
@@ -96,22 +89,18 @@ struct Send: ParsableCommand {
         flushStandardStreams()
         if replies == 0 {
             if broadcast {
-                printError("sockit: sent \(bytes.count) bytes to \(target); no reply within \(limit.secondsDescription)")
+                printError(
+                    "sockit: sent \(bytes.count) bytes to \(target); no reply within \(limit.secondsDescription)")
                 return
             }
             throw CommandFailure.notMet(
-                "no reply from \(target) within \(limit.secondsDescription) (UDP: nothing listens there, or the datagram was lost)")
+                "no reply from \(target) within \(limit.secondsDescription) "
+                    + "(UDP: nothing listens there, or the datagram was lost)")
         }
     }
 
     private func writeOut(_ bytes: UnsafeRawBufferPointer) {
         flushStandardStreams()
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { break }
-            offset += written
-        }
+        Sys.writeAll(1, bytes)
     }
 }
