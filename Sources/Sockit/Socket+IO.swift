@@ -100,6 +100,17 @@ extension Socket {
         }
     }
 
+    /// Waits up to `timeout` (nil: for ever) for a datagram, and receives it with its sender;
+    /// nil when none arrived in time. A datagram larger than `maxBytes` is truncated.
+    /// The corresponding C functions are `poll` and `recvfrom`.
+    public func receiveFrom(maxBytes: Int = 65536, timeout: Duration?) throws(SocketError)
+        -> (bytes: [UInt8], sender: SocketAddress?)?
+    {
+        guard try poll(for: Int16(POLLIN), timeout: timeout) else { return nil }
+        let (bytes, sender) = try receiveFrom(maxBytes: maxBytes)
+        return (bytes, sender)
+    }
+
     /// Receives one datagram and its sender (nil for an unnamed Unix peer). A datagram larger
     /// than `maxBytes` is truncated. The corresponding C function is `recvfrom`.
     public func receiveFrom(maxBytes: Int = 65536, flags: CInt = 0) throws(SocketError) -> ([UInt8], SocketAddress?) {

@@ -58,11 +58,11 @@ public final class Socket: Sendable {
     ///
     /// - Throws: `SocketError` with `ENOTSOCK` when `fd` is not a socket; `fd` is then left open.
     public init(adopting fd: CInt) throws(SocketError) {
-        let domain = try Self.readInt(fd, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN")
-        let type = try Self.readInt(fd, SOL_SOCKET, SO_TYPE, "SO_TYPE")
+        let domain = try Self.getOption(.domain, descriptor: fd)
+        let type = try Self.getOption(.type, descriptor: fd)
         self.descriptor = Atomic(fd)
-        self.domain = SocketDomain(rawValue: domain)
-        self.type = SocketType(rawValue: type)
+        self.domain = domain
+        self.type = type
     }
 
     init(owning fd: CInt, domain: SocketDomain, type: SocketType) {
@@ -123,15 +123,6 @@ public final class Socket: Sendable {
             throw SocketError(syscall: syscall, errno: .badFileDescriptor, explanation: ["the socket is closed"])
         }
         return try body(fd)
-    }
-
-    static func readInt(_ fd: CInt, _ level: CInt, _ name: CInt, _ cName: String) throws(SocketError) -> CInt {
-        var value: CInt = 0
-        var length = socklen_t(MemoryLayout<CInt>.size)
-        _ = try Sys.getsockopt(fd, level, name, &value, &length).orThrow {
-            SocketError(syscall: "getsockopt", errno: $0, option: cName)
-        }
-        return value
     }
 }
 

@@ -48,13 +48,13 @@ extension SocketOption where Value == Int {
     /// Setting it disables the kernel's receive-buffer auto-tuning for this socket.
     /// The corresponding C option is `SO_RCVBUF` (`int`).
     public static var receiveBufferSize: Self {
-        .integer(solLevel, SO_RCVBUF, solLevelName, "SO_RCVBUF", note: bufferNote("rmem_max"))
+        .integer(solLevel, SO_RCVBUF, solLevelName, "SO_RCVBUF", unit: "bytes", note: bufferNote("rmem_max"))
     }
 
     /// The send buffer size in bytes: doubled and clamped like `receiveBufferSize`, to
     /// `net.core.wmem_max`. The corresponding C option is `SO_SNDBUF` (`int`).
     public static var sendBufferSize: Self {
-        .integer(solLevel, SO_SNDBUF, solLevelName, "SO_SNDBUF", note: bufferNote("wmem_max"))
+        .integer(solLevel, SO_SNDBUF, solLevelName, "SO_SNDBUF", unit: "bytes", note: bufferNote("wmem_max"))
     }
 
     /// The minimum number of bytes a `recv` waits for. The corresponding C option is `SO_RCVLOWAT` (`int`).
@@ -101,7 +101,7 @@ extension SocketOption where Value == Errno? {
             access: .readOnly, note: "reading clears it", capacity: 4,
             encode: { Socket.bytes(of: $0?.rawValue ?? 0) },
             decode: { let code = Socket.int32(from: $0); return code == 0 ? nil : Errno(rawValue: code) },
-            render: { .integer(Int($0?.rawValue ?? 0)) })
+            render: { .integer(Int($0?.rawValue ?? 0)) }, describe: { $0?.name ?? "0" })
     }
 }
 
@@ -111,7 +111,8 @@ extension SocketOption where Value == SocketType {
         SocketOption(
             level: solLevel, name: SO_TYPE, levelName: solLevelName, cName: "SO_TYPE", cType: "int", access: .readOnly,
             capacity: 4, encode: { Socket.bytes(of: $0.rawValue) },
-            decode: { SocketType(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) })
+            decode: { SocketType(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) },
+            describe: { $0.description })
     }
 }
 
@@ -121,7 +122,8 @@ extension SocketOption where Value == SocketDomain {
         SocketOption(
             level: solLevel, name: SO_DOMAIN, levelName: solLevelName, cName: "SO_DOMAIN", cType: "int", access: .readOnly,
             capacity: 4, encode: { Socket.bytes(of: $0.rawValue) },
-            decode: { SocketDomain(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) })
+            decode: { SocketDomain(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) },
+            describe: { $0.description })
     }
 }
 
@@ -131,7 +133,8 @@ extension SocketOption where Value == IPProtocol {
         SocketOption(
             level: solLevel, name: SO_PROTOCOL, levelName: solLevelName, cName: "SO_PROTOCOL", cType: "int", access: .readOnly,
             capacity: 4, encode: { Socket.bytes(of: $0.rawValue) },
-            decode: { IPProtocol(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) })
+            decode: { IPProtocol(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) },
+            describe: { $0.description })
     }
 }
 

@@ -2,10 +2,6 @@ import ArgumentParser
 import Sockit
 import SockitPorts
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The `sockit` command. Exit status (DESIGN.md): 0 success, 1 nothing found or condition not
 /// met, 2 usage or system error. ArgumentParser's own codes (64 for usage) are mapped in `main`.
 ///
@@ -48,7 +44,7 @@ public struct SockitCommand: AsyncParsableCommand {
     static func finish(_ error: (any Error)?) -> Never {
         let code = error.map(ErrorReport.report) ?? 0
         flushStandardStreams()
-        Glibc.exit(code)
+        Sys.exit(code)
     }
 }
 

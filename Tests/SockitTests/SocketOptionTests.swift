@@ -331,10 +331,53 @@ struct SocketOptionTests {
         #expect(try reuseAddress?.value(decoding: count >= 4 ? [1] + [UInt8](repeating: 0, count: count - 1) : []) == .bool(count >= 4))
     }
 
-    @Test func catalogueListsEveryOptionOnce() {
-        let names = SocketOptionCatalog.all.map(\.cName)
-        #expect(Set(names).count == names.count)
-        #expect(names.count >= 48)
+    /// The catalogue is every `public static var` key of `Sources/Sockit/SocketOptions+*.swift`,
+    /// each once (by its C name, the first capitalised string literal of its declaration), in level
+    /// order and sorted by C name within a level.
+    @Test func catalogueHasEveryDeclaredKeyOnce() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/Sockit").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: sources.path)
+            .filter { $0.hasPrefix("SocketOptions+") && $0.hasSuffix(".swift") }
+        #expect(files.count == 4, "\(files)")
+        let key = try Regex(#"public static var `?(\w+)`?: Self"#)
+        let cName = try Regex(#""([A-Z][A-Z0-9_]+)""#)
+        var declared: [String: String] = [:]  // C name: key
+        for file in files {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            let matches = text.matches(of: key)
+            for (index, match) in matches.enumerated() {
+                let end = index + 1 < matches.count ? matches[index + 1].range.lowerBound : text.endIndex
+                let name = try #require(text[match.range.upperBound..<end].firstMatch(of: cName)?.output[1].substring)
+                #expect(declared.updateValue("\(file): \(match.output[1].substring ?? "")", forKey: String(name)) == nil)
+            }
+        }
+        let listed = SocketOptionCatalog.all.map(\.cName)
+        #expect(declared.count >= 48)
+        #expect(Set(listed).count == listed.count, "listed once each")
+        for (name, key) in declared.sorted(by: { $0.key < $1.key }) {
+            #expect(listed.contains(name), "\(key) (\(name)) is missing from SocketOptionCatalog")
+        }
+        for name in listed { #expect(declared[name] != nil, "\(name) is listed but declared by no key") }
+        let levels = SocketOptionCatalog.all.map(\.levelName)
+        #expect(levels.first == "SOL_SOCKET" && levels.last == "IPPROTO_IPV6")
+        for (first, second) in zip(SocketOptionCatalog.all, SocketOptionCatalog.all.dropFirst())
+        where first.level == second.level {
+            #expect(first.cName < second.cName, "sorted by C name within \(first.levelName)")
+        }
+    }
+
+    /// The keys say how their values read: the table of `sockit options` prints these.
+    @Test func keysDescribeTheirValues() {
+        #expect(SocketOption.receiveBufferSize.text(for: 131_072) == "131072 bytes")
+        #expect(SocketOption.sendBufferSize.text(for: 4096) == "4096 bytes")
+        #expect(SocketOption.ipTimeToLive.text(for: 64) == "64")
+        #expect(SocketOption.error.text(for: nil) == "0")
+        #expect(SocketOption.error.text(for: .connectionRefused) == "ECONNREFUSED")
+        #expect(SocketOption.type.text(for: .datagram) == "SOCK_DGRAM")
+        #expect(SocketOption.domain.text(for: .ipv6) == "AF_INET6")
+        #expect(SocketOption.protocol.text(for: .tcp) == "IPPROTO_TCP")
+        #expect(SocketOption.reuseAddress.text(for: true) == "1 (on)")
     }
 }
 

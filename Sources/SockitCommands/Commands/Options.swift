@@ -112,6 +112,8 @@ struct OptionListing {
     struct Entry {
         var option: AnySocketOption
         var value: SocketOptionValue
+        /// The value as the table shows it (`131072 bytes`, `SOCK_STREAM`).
+        var text: String
     }
 
     var entries: [Entry] = []
@@ -122,7 +124,8 @@ struct OptionListing {
         var listing = OptionListing()
         for option in SocketOptionCatalog.readable {
             do {
-                listing.entries.append(Entry(option: option, value: try option.value(of: socket)))
+                let (value, text) = try option.valueAndText(of: socket)
+                listing.entries.append(Entry(option: option, value: value, text: text))
             } catch {
                 listing.unsupported.append(option)
             }
@@ -133,26 +136,9 @@ struct OptionListing {
     func table() -> String {
         var table = Table(["LEVEL", "NAME", "VALUE", "NOTE"])
         for entry in entries {
-            table.append([entry.option.levelName, entry.option.cName, Self.text(entry), entry.option.note ?? ""])
+            table.append([entry.option.levelName, entry.option.cName, entry.text, entry.option.note ?? ""])
         }
         return table.render()
-    }
-
-    private static func text(_ entry: Entry) -> String {
-        switch (entry.option.cName, entry.value) {
-        case ("SO_RCVBUF", .integer(let bytes)), ("SO_SNDBUF", .integer(let bytes)):
-            return "\(bytes) bytes"
-        case ("SO_ERROR", .integer(let code)):
-            return code == 0 ? "0" : Errno(rawValue: Int32(code)).name
-        case ("SO_TYPE", .integer(let code)):
-            return SocketType(rawValue: Int32(code)).description
-        case ("SO_DOMAIN", .integer(let code)):
-            return SocketDomain(rawValue: Int32(code)).description
-        case ("SO_PROTOCOL", .integer(let code)):
-            return IPProtocol(rawValue: Int32(code)).description
-        default:
-            return entry.value.description
-        }
     }
 
     func json(socket: JSON) -> JSON {

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Sockit
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `sockit send`: a client for the echo server (or any server): send, print what comes back.
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,10 +49,7 @@ struct Send: ParsableCommand {
         if !message.isEmpty { return Array((message.joined(separator: " ") + "\n").utf8) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(0, &chunk, chunk.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
+        while case .success(.processed(let count)) = Sys.read(0, &chunk, chunk.count), count > 0 {
             bytes += chunk[0..<count]
         }
         return bytes
@@ -74,55 +67,21 @@ struct Send: ParsableCommand {
 
     private func sendStream(_ bytes: [UInt8], to target: SocketAddress) throws {
         let limit = Duration.milliseconds(Int64((timeout ?? 10) * 1000))
-        let socket = try Socket(for: target, .stream)
-        try socket.connect(to: target, timeout: limit)
-        try socket.setNonBlocking(true)
-        var offset = 0
-        var halfClosed = false
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            if offset == bytes.count && !halfClosed {
-                try socket.shutdown(.write)
-                halfClosed = true
-            }
-            var events = Int16(POLLIN)
-            if !halfClosed { events |= Int16(POLLOUT) }
-            guard try socket.poll(for: events, timeout: limit) else {
-                throw CommandFailure.notMet("no answer from \(target) within \(Self.seconds(limit)) (the server neither sent nor closed)")
-            }
-            let received = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in
-                try socket.receiveNonBlocking(into: raw)
-            }
-            switch received {
-            case .processed(0):
-                flushStandardStreams()
-                return
-            case .processed(let count):
-                writeOut(buffer, count)
-            case .wouldBlock:
-                break
-            }
-            if !halfClosed {
-                let sent = try bytes.withUnsafeBytes { raw throws(SocketError) in
-                    try socket.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[offset...]))
-                }
-                if case .processed(let count) = sent { offset += count }
-            }
-        }
+        let client = try StreamClient(connectingTo: target, timeout: limit)
+        try client.exchange(bytes) { chunk in writeOut(chunk) }
+        flushStandardStreams()
     }
 
     private func sendDatagram(_ bytes: [UInt8], to target: SocketAddress) throws {
         let limit = Duration.milliseconds(Int64((timeout ?? (broadcast ? 1 : 2)) * 1000))
-        let socket = try Socket(for: target, .datagram)
-        if broadcast { try socket.setOption(.broadcast, true) }
-        try socket.send(bytes, to: target)
+        let client = try DatagramClient(sendingTo: target, broadcast: broadcast)
+        try client.send(bytes)
         var replies = 0
-        while try socket.poll(for: Int16(POLLIN), timeout: limit) {
-            let (reply, sender) = try socket.receiveFrom()
+        while let (reply, sender) = try client.receive(timeout: limit) {
             if broadcast {
                 print("from \(sender.map { "\($0)" } ?? "?") (\(reply.count) bytes): " + String(decoding: reply, as: UTF8.self))
             } else {
-                writeOut(reply, reply.count)
+                reply.withUnsafeBytes { writeOut($0) }
             }
             replies += 1
             if !broadcast { break }
@@ -130,88 +89,18 @@ struct Send: ParsableCommand {
         flushStandardStreams()
         if replies == 0 {
             if broadcast {
-                printError("sockit: sent \(bytes.count) bytes to \(target); no reply within \(Self.seconds(limit))")
+                printError(
+                    "sockit: sent \(bytes.count) bytes to \(target); no reply within \(limit.secondsDescription)")
                 return
             }
             throw CommandFailure.notMet(
-                "no reply from \(target) within \(Self.seconds(limit)) (UDP: nothing listens there, or the datagram was lost)")
+                "no reply from \(target) within \(limit.secondsDescription) "
+                    + "(UDP: nothing listens there, or the datagram was lost)")
         }
     }
 
-    private func writeOut(_ bytes: [UInt8], _ count: Int) {
+    private func writeOut(_ bytes: UnsafeRawBufferPointer) {
         flushStandardStreams()
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < count {
-                let written = write(1, raw.baseAddress! + offset, count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { break }
-                offset += written
-            }
-        }
-    }
-
-    static func seconds(_ duration: Duration) -> String {
-        let milliseconds = duration.milliseconds
-        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(Double(milliseconds) / 1000) s"
-    }
-}
-
-/// `sockit listen ADDRESS --udp`: print each datagram with its sender.
-struct Listen: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "listen",
-        abstract: "Print received UDP datagrams with their sender.",
-        discussion: """
-            Binds ADDRESS (SO_REUSEADDR), prints "listening on HOST:PORT", then one line per \
-            datagram: "from SENDER (N bytes): TEXT". Bind 0.0.0.0 to receive broadcasts.
-
-            Exit status: 0 after --count datagrams, 1 when --timeout passes without a datagram, \
-            2 on error.
-
-            Example:
-              sockit listen 0.0.0.0:9999 --udp --timeout 5
-            """
-    )
-
-    @Argument(help: "The address to bind (HOST:PORT).")
-    var address: String
-
-    @Flag(help: "Listen for UDP datagrams (the only kind this command receives).")
-    var udp = false
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("Give up when no datagram arrives for this many seconds.", valueName: "SECONDS"))
-    var timeout: Double?
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("Exit 0 after this many datagrams.", valueName: "N"))
-    var count: Int?
-
-    func validate() throws {
-        guard udp else {
-            throw ValidationError("sockit listen receives UDP datagrams: add --udp (for a TCP server use sockit echo)")
-        }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-    }
-
-    func run() throws {
-        let local = try SocketAddress(address)
-        let socket = try Socket(for: local, .datagram)
-        try socket.setOption(.reuseAddress, true)
-        try socket.bind(to: local)
-        print("listening on \(try socket.localAddress())")
-        flushStandardStreams()
-        let limit = timeout.map { Duration.milliseconds(Int64($0 * 1000)) }
-        var received = 0
-        while count.map({ received < $0 }) ?? true {
-            guard try socket.poll(for: Int16(POLLIN), timeout: limit) else {
-                throw CommandFailure.notMet(
-                    "no datagram on \(try socket.localAddress()) within \(Send.seconds(limit!))")
-            }
-            let (bytes, sender) = try socket.receiveFrom()
-            print("from \(sender.map { "\($0)" } ?? "?") (\(bytes.count) bytes): " + String(decoding: bytes, as: UTF8.self))
-            flushStandardStreams()
-            received += 1
-        }
+        Sys.writeAll(1, bytes)
     }
 }

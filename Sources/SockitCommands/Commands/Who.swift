@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Sockit
 import SockitPorts
@@ -180,8 +177,7 @@ struct Who: AsyncParsableCommand {
     /// Under `SOCKIT_DEBUG` (any value but empty or 0): a line on stderr for each transport read
     /// from `/proc/net` because netlink is not available, and why. The library only reports it.
     static func debug(_ fallbacks: [SocketTableFallback]) {
-        guard !fallbacks.isEmpty, let raw = getenv("SOCKIT_DEBUG") else { return }
-        let value = String(cString: raw)
+        guard !fallbacks.isEmpty, let value = Sys.environment("SOCKIT_DEBUG") else { return }
         guard !value.isEmpty, value != "0" else { return }
         for fallback in fallbacks { printError("sockit: debug: \(fallback)") }
     }

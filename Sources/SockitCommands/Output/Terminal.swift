@@ -1,20 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSockit
+import Sockit
 
 /// Writes a line to standard error.
 func printError(_ line: String) {
     var text = line
     text += "\n"
-    text.withUTF8 { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-            if written <= 0 { break }
-            offset += written
-        }
-    }
+    text.withUTF8 { buffer in Sys.writeAll(2, UnsafeRawBufferPointer(buffer)) }
 }
 
 /// `line` and a newline on stdout, through the same buffer as `print` but without its dynamic
@@ -23,23 +13,23 @@ func printError(_ line: String) {
 func printLine(_ line: String) {
     var text = line
     text += "\n"
-    text.withUTF8 { buffer in _ = fwrite(buffer.baseAddress, 1, buffer.count, sockit_stdout()) }
+    text.withUTF8 { buffer in Sys.writeBufferedStandardOutput(UnsafeRawBufferPointer(buffer)) }
 }
 
 /// Writes text to standard error without a newline (a progress line redrawn with `\r`).
 func printErrorPartial(_ text: String) {
     var text = text
-    text.withUTF8 { buffer in _ = write(2, buffer.baseAddress!, buffer.count) }
+    text.withUTF8 { buffer in Sys.writeAll(2, UnsafeRawBufferPointer(buffer)) }
 }
 
 /// Flushes stdout (Swift's `print` is buffered when stdout is not a terminal).
 func flushStandardStreams() {
-    fflush(nil)
+    Sys.flushOutputStreams()
 }
 
 /// Colours for a terminal; plain text when stdout is a pipe or file, or NO_COLOR is set.
 enum Terminal {
-    static let isColored: Bool = isatty(1) == 1 && getenv("NO_COLOR") == nil
+    static let isColored: Bool = Sys.isTerminal(1) && Sys.environment("NO_COLOR") == nil
 
     static func bold(_ text: String) -> String { isColored ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
     static func dim(_ text: String) -> String { isColored ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
@@ -48,8 +38,8 @@ enum Terminal {
     static func yellow(_ text: String) -> String { isColored ? "\u{1B}[33m\(text)\u{1B}[0m" : text }
 
     /// True when standard input is a terminal (for questions such as `sockit free`'s).
-    static var inputIsTerminal: Bool { isatty(0) == 1 }
+    static var inputIsTerminal: Bool { Sys.isTerminal(0) }
 
     /// True when standard error is a terminal (progress lines are redrawn there).
-    static var errorIsTerminal: Bool { isatty(2) == 1 }
+    static var errorIsTerminal: Bool { Sys.isTerminal(2) }
 }

@@ -1,0 +1,29 @@
+/// A socket option of any value type: name, level and a way to read and render it.
+public struct AnySocketOption: Sendable {
+    public let level: CInt
+    public let name: CInt
+    public let levelName: String
+    public let cName: String
+    public let cType: String
+    public let access: SocketOptionAccess
+    public let note: String?
+    let read: @Sendable (Socket) throws(SocketError) -> (value: SocketOptionValue, text: String)
+    let decodeBytes: @Sendable ([UInt8]) throws(SocketError) -> SocketOptionValue
+
+    /// Reads the option's current value from `socket`.
+    public func value(of socket: Socket) throws(SocketError) -> SocketOptionValue { try read(socket).value }
+
+    /// Reads the option's current value from `socket`, with the value as a person reads it
+    /// (`SocketOption.text(for:)`: `131072 bytes`, `SOCK_STREAM`).
+    public func valueAndText(of socket: Socket) throws(SocketError) -> (value: SocketOptionValue, text: String) {
+        try read(socket)
+    }
+
+    /// Decodes bytes as `getsockopt` would return them, with this option's codec, and renders the
+    /// value. For fuzzing the codecs with arbitrary bytes (`Fuzz/`).
+    ///
+    /// - Throws: `SocketError` (`EINVAL`) for bytes the kernel never returns (a negative time).
+    @_spi(Fuzzing) public func value(decoding bytes: [UInt8]) throws(SocketError) -> SocketOptionValue {
+        try decodeBytes(bytes)
+    }
+}

@@ -1,0 +1,37 @@
+/// An option value in a form that prints and serialises: JSON numbers are bytes for sizes and
+/// seconds for times.
+public enum SocketOptionValue: Sendable, Hashable, CustomStringConvertible {
+    case bool(Bool)
+    case integer(Int)
+    /// A time, in seconds.
+    case seconds(Double)
+    case string(String)
+    /// No value: an option that is off (`SO_LINGER` off, no timeout) or empty.
+    case none
+    /// A struct such as `TCP_INFO`, field by field.
+    case fields([Field])
+
+    public struct Field: Sendable, Hashable {
+        public var name: String
+        public var value: SocketOptionValue
+        public init(_ name: String, _ value: SocketOptionValue) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .bool(let value): return value ? "1 (on)" : "0 (off)"
+        case .integer(let value): return String(value)
+        case .seconds(let value):
+            // Int(exactly:): a whole number of seconds past Int's range (decoded from a timeval
+            // the kernel never wrote) prints as a Double instead of trapping.
+            if value == value.rounded(), let whole = Int(exactly: value) { return "\(whole) s" }
+            return "\(value) s"
+        case .string(let value): return value.isEmpty ? "\"\"" : value
+        case .none: return "none"
+        case .fields(let fields): return fields.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+        }
+    }
+}
