@@ -177,28 +177,28 @@ final class TCPEchoConnection: EventHandler {
         }
         let buffer = loop.readBuffer.baseAddress!
         switch RawIO.receive(fd, buffer, budget.readSize) {
-        case .done(0):
+        case .success(.processed(0)):
             peerClosed = true
             finish()
-        case .done(let count):
+        case .success(.processed(let count)):
             lastActivity = loop.now
             switch RawIO.send(fd, buffer, count) {
-            case .done(let written) where written == count:
+            case .success(.processed(let written)) where written == count:
                 return
-            case .done(let written):
+            case .success(.processed(let written)):
                 keep(buffer + written, count - written)
-            case .wouldBlock:
+            case .success(.wouldBlock):
                 keep(buffer, count)
-            case .failed(let code):
-                fail(code, "send")
+            case .failure(let errno):
+                fail(errno, "send")
                 return
             }
             if pendingCount >= budget.connectionLimit { readPaused = true }
             updateInterest(loop)
-        case .wouldBlock:
+        case .success(.wouldBlock):
             return
-        case .failed(let code):
-            fail(code, "recv")
+        case .failure(let errno):
+            fail(errno, "recv")
         }
     }
 
@@ -227,10 +227,10 @@ final class TCPEchoConnection: EventHandler {
             pendingEnd = live
         }
         switch RawIO.receive(fd, pending! + pendingEnd, room) {
-        case .done(0):
+        case .success(.processed(0)):
             peerClosed = true
             updateInterest(loop)
-        case .done(let count):
+        case .success(.processed(let count)):
             lastActivity = loop.now
             pendingEnd += count
             if pendingCount >= limit {
@@ -239,10 +239,10 @@ final class TCPEchoConnection: EventHandler {
                 state.pauseForBudget(self)
             }
             updateInterest(loop)
-        case .wouldBlock:
+        case .success(.wouldBlock):
             return
-        case .failed(let code):
-            fail(code, "recv")
+        case .failure(let errno):
+            fail(errno, "recv")
         }
     }
 
@@ -252,27 +252,27 @@ final class TCPEchoConnection: EventHandler {
     private func echoUnbuffered(_ loop: EventLoop) {
         let buffer = loop.readBuffer.baseAddress!
         switch RawIO.receive(fd, buffer, budget.readSize, flags: CInt(MSG_PEEK)) {
-        case .done(0):
+        case .success(.processed(0)):
             peerClosed = true
             finish()
-        case .done(let count):
+        case .success(.processed(let count)):
             lastActivity = loop.now
             var sent = 0
             switch RawIO.send(fd, buffer, count) {
-            case .done(let written):
+            case .success(.processed(let written)):
                 sent = written
-            case .wouldBlock:
+            case .success(.wouldBlock):
                 break
-            case .failed(let code):
-                fail(code, "send")
+            case .failure(let errno):
+                fail(errno, "send")
                 return
             }
             if sent > 0 {
                 switch RawIO.receive(fd, buffer, sent) {
-                case .done(let consumed) where consumed == sent:
+                case .success(.processed(let consumed)) where consumed == sent:
                     break
-                case .failed(let code):
-                    fail(code, "recv")
+                case .failure(let errno):
+                    fail(errno, "recv")
                     return
                 default:
                     // Cannot happen: the bytes were peeked. Never echo any of them twice.
@@ -285,24 +285,24 @@ final class TCPEchoConnection: EventHandler {
                 state.pauseForBudget(self)
                 updateInterest(loop)
             }
-        case .wouldBlock:
+        case .success(.wouldBlock):
             return
-        case .failed(let code):
-            fail(code, "recv")
+        case .failure(let errno):
+            fail(errno, "recv")
         }
     }
 
     private func flush(_ loop: EventLoop) {
         while pendingCount > 0 {
             switch RawIO.send(fd, pending! + pendingStart, pendingCount) {
-            case .done(let written):
+            case .success(.processed(let written)):
                 pendingStart += written
                 lastActivity = loop.now
-            case .wouldBlock:
+            case .success(.wouldBlock):
                 updateInterest(loop)
                 return
-            case .failed(let code):
-                fail(code, "send")
+            case .failure(let errno):
+                fail(errno, "send")
                 return
             }
         }
@@ -389,8 +389,7 @@ final class TCPEchoConnection: EventHandler {
     }
 
     /// A reset or any other error ends this connection only.
-    private func fail(_ code: CInt, _ syscall: String) {
-        let errno = Errno(rawValue: code)
+    private func fail(_ errno: Errno, _ syscall: String) {
         if errno == .connectionReset || errno == .brokenPipe {
             state.core.logger.debug("connection reset by the peer")
         } else {

@@ -364,8 +364,7 @@ final class TCPEchoListener: EventHandler {
         // Bounded, so that a flood of connections cannot starve the connections of this loop.
         for _ in 0..<128 {
             switch RawIO.accept(fd) {
-            case .done(let accepted):
-                let connection = CInt(accepted)
+            case .success(.processed(let connection)):
                 guard core.admit() else {
                     core.logger.debug("over --max-connections: closing a new connection")
                     RawIO.close(connection)
@@ -379,16 +378,16 @@ final class TCPEchoListener: EventHandler {
                     let box = UncheckedBox(state)
                     state.loop.execute { box.value.adopt(connection) }
                 }
-            case .wouldBlock:
+            case .success(.wouldBlock):
                 return
-            case .failed(let code):
-                switch code {
+            case .failure(let errno):
+                switch errno.rawValue {
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    pause(loop, Errno(rawValue: code))
+                    pause(loop, errno)
                     return
                 default:
                     // ECONNABORTED, EPROTO, EPERM (a firewall): that connection only.
-                    core.logger.debug("accept4 failed: \(Errno(rawValue: code))")
+                    core.logger.debug("accept4 failed: \(errno)")
                 }
             }
         }
