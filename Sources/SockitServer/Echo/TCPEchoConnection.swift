@@ -27,7 +27,7 @@ final class EchoLoopState {
             try loop.register(connection, fd: fd, interest: .read)
         } catch {
             core.logger.warning("cannot register a connection: \(error.summary)")
-            RawIO.close(fd)
+            Sys.close(fd)
             core.connectionClosed()
             return
         }
@@ -176,13 +176,13 @@ final class TCPEchoConnection: EventHandler {
             return
         }
         let buffer = loop.readBuffer.baseAddress!
-        switch RawIO.receive(fd, buffer, budget.readSize) {
+        switch ServerSys.receive(fd, buffer, budget.readSize) {
         case .success(.processed(0)):
             peerClosed = true
             finish()
         case .success(.processed(let count)):
             lastActivity = loop.now
-            switch RawIO.send(fd, buffer, count) {
+            switch ServerSys.send(fd, buffer, count) {
             case .success(.processed(let written)) where written == count:
                 return
             case .success(.processed(let written)):
@@ -226,7 +226,7 @@ final class TCPEchoConnection: EventHandler {
             pendingStart = 0
             pendingEnd = live
         }
-        switch RawIO.receive(fd, pending! + pendingEnd, room) {
+        switch ServerSys.receive(fd, pending! + pendingEnd, room) {
         case .success(.processed(0)):
             peerClosed = true
             updateInterest(loop)
@@ -251,14 +251,14 @@ final class TCPEchoConnection: EventHandler {
     /// are the first ones queued). When the socket takes less, wait until it is writable.
     private func echoUnbuffered(_ loop: EventLoop) {
         let buffer = loop.readBuffer.baseAddress!
-        switch RawIO.receive(fd, buffer, budget.readSize, flags: CInt(MSG_PEEK)) {
+        switch ServerSys.receive(fd, buffer, budget.readSize, flags: CInt(MSG_PEEK)) {
         case .success(.processed(0)):
             peerClosed = true
             finish()
         case .success(.processed(let count)):
             lastActivity = loop.now
             var sent = 0
-            switch RawIO.send(fd, buffer, count) {
+            switch ServerSys.send(fd, buffer, count) {
             case .success(.processed(let written)):
                 sent = written
             case .success(.wouldBlock):
@@ -268,7 +268,7 @@ final class TCPEchoConnection: EventHandler {
                 return
             }
             if sent > 0 {
-                switch RawIO.receive(fd, buffer, sent) {
+                switch ServerSys.receive(fd, buffer, sent) {
                 case .success(.processed(let consumed)) where consumed == sent:
                     break
                 case .failure(let errno):
@@ -294,7 +294,7 @@ final class TCPEchoConnection: EventHandler {
 
     private func flush(_ loop: EventLoop) {
         while pendingCount > 0 {
-            switch RawIO.send(fd, pending! + pendingStart, pendingCount) {
+            switch ServerSys.send(fd, pending! + pendingStart, pendingCount) {
             case .success(.processed(let written)):
                 pendingStart += written
                 lastActivity = loop.now
@@ -384,7 +384,7 @@ final class TCPEchoConnection: EventHandler {
 
     /// Everything echoed and the peer sent FIN: send ours and close.
     private func finish() {
-        RawIO.shutdownWrite(fd)
+        ServerSys.shutdownWrite(fd)
         close()
     }
 
@@ -403,7 +403,7 @@ final class TCPEchoConnection: EventHandler {
         closed = true
         if budgetSlot >= 0 { state.unpauseForBudget(self) }
         state.loop.deregister(fd: fd)
-        RawIO.close(fd)
+        Sys.close(fd)
         release()
         state.remove(self)
         state.core.connectionClosed()

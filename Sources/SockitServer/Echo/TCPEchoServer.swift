@@ -363,11 +363,11 @@ final class TCPEchoListener: EventHandler {
     override func handle(_ event: ReadyEvent, on loop: EventLoop) {
         // Bounded, so that a flood of connections cannot starve the connections of this loop.
         for _ in 0..<128 {
-            switch RawIO.accept(fd) {
+            switch ServerSys.accept(fd) {
             case .success(.processed(let connection)):
                 guard core.admit() else {
                     core.logger.debug("over --max-connections: closing a new connection")
-                    RawIO.close(connection)
+                    Sys.close(connection)
                     continue
                 }
                 let state = states[next]

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 import Dispatch
 import Logging
 import ServiceLifecycle
@@ -143,27 +142,35 @@ final class UDPEchoHandler: EventHandler {
         var storage = sockaddr_storage()
         for _ in 0..<64 {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let received = withUnsafeMutablePointer(to: &storage) { pointer in
+            let result = withUnsafeMutablePointer(to: &storage) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT), $0, &length)
+                    ServerSys.receiveFrom(fd, buffer.baseAddress, buffer.count, $0, &length)
                 }
             }
-            if received < 0 {
-                let code = sockit_errno()
-                if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { return }
+            let received: Int
+            switch result {
+            case .success(.processed(let count)):
+                received = count
+            case .success(.wouldBlock):
+                return
+            case .failure(let errno):
                 // ECONNREFUSED: an ICMP error for an earlier reply; the socket goes on.
-                logger.debug("recvfrom failed: \(Errno(rawValue: code))")
+                logger.debug("recvfrom failed: \(errno)")
                 continue
             }
             let sent = withUnsafePointer(to: &storage) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, buffer.baseAddress, received, CInt(MSG_DONTWAIT | MSG_NOSIGNAL), $0, length)
+                    ServerSys.sendTo(fd, buffer.baseAddress, received, $0, length)
                 }
             }
-            if sent < 0 {
+            switch sent {
+            case .success(.processed):
+                break
+            case .success(.wouldBlock):
                 // A full send buffer drops the reply, as UDP may.
-                logger.debug("sendto failed: \(Errno(rawValue: sockit_errno()))")
+                logger.debug("sendto failed: \(Errno.wouldBlock)")
+            case .failure(let errno):
+                logger.debug("sendto failed: \(errno)")
             }
         }
     }

@@ -196,7 +196,7 @@ func offThePool<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) 
                 continuation.resume(returning: .failure(error))
             }
         }
-        pthread_detach(thread)
+        Sys.detachThread(thread)
     }
     return try result.get()
 }

@@ -146,9 +146,10 @@ public enum ListenerHandoff {
         do {
             let peer = try connection.peerCredentials()
             peerPID = peer.pid
-            guard peer.uid == getuid() || peer.uid == 0 else {
+            guard peer.uid == ServerSys.userID || peer.uid == 0 else {
                 throw Failure(
-                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it runs as uid \(peer.uid), we as uid \(getuid())",
+                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it runs as uid \(peer.uid), "
+                        + "we as uid \(ServerSys.userID)",
                     explanation: ["sockets are taken only from the same user or from root; it keeps serving"])
             }
             try connection.setOption(.receiveTimeout, timeout)
@@ -157,7 +158,7 @@ public enum ListenerHandoff {
             let (line, descriptors) = try readLine(connection, withDescriptors: true)
             var sockets: [Socket] = []
             var leftovers = descriptors
-            defer { for fd in leftovers { close(fd) } }
+            defer { for fd in leftovers { Sys.close(fd) } }
             if line.isEmpty {
                 throw Failure(
                     "cannot take over from the instance at \(path) (pid \(peer.pid)): it closed the connection without answering",
@@ -246,7 +247,7 @@ public enum ListenerHandoff {
             let (bytes, received) = try socket.receiveWithDescriptors(
                 maxBytes: HandoffMessage.maximumLength + 1 - line.count,
                 maxDescriptors: withDescriptors ? HandoffMessage.maximumListeners : 1)
-            if withDescriptors { descriptors += received } else { for fd in received { close(fd) } }
+            if withDescriptors { descriptors += received } else { for fd in received { Sys.close(fd) } }
             if bytes.isEmpty { break }
             line += bytes
         }

@@ -41,10 +41,11 @@ public enum SystemdActivation {
     {
         var environment: [String: String] = [:]
         for name in variables {
-            if let value = getenv(name) { environment[name] = String(cString: value) }
+            if let value = ServerSys.environmentVariable(name) { environment[name] = value }
         }
-        defer { for name in variables { unsetenv(name) } }
-        return try listeners(type: type, environment: environment, pid: getpid(), firstDescriptor: firstDescriptor)
+        defer { for name in variables { ServerSys.removeEnvironmentVariable(name) } }
+        return try listeners(
+            type: type, environment: environment, pid: ServerSys.processID, firstDescriptor: firstDescriptor)
     }
 
     /// The sockets described by `environment` (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`) for
@@ -84,7 +85,7 @@ public enum SystemdActivation {
             }
             result.append(Listener(name: name, socket: socket))
         }
-        for listener in result { _ = fcntl(listener.socket.fileDescriptor, F_SETFD, FD_CLOEXEC) }
+        for listener in result { _ = Sys.fcntl(listener.socket.fileDescriptor, F_SETFD, FD_CLOEXEC) }
         return result
     }
 }

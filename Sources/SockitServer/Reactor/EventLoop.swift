@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 import Sockit
 import Synchronization
 
@@ -225,7 +224,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Whether the calling thread is this loop's thread.
     public var inLoop: Bool {
         guard let thread else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
+        return Sys.isCurrentThread(thread)
     }
 
     // MARK: Running
@@ -285,7 +284,7 @@ public final class EventLoop: @unchecked Sendable {
             stop()
         }
         if let thread {
-            pthread_detach(thread)
+            Sys.detachThread(thread)
             self.thread = nil
         }
     }
@@ -307,7 +306,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Waits for the loop's thread to end (after `stop()`).
     public func join() {
         guard let thread else { return }
-        pthread_join(thread, nil)
+        Sys.joinThread(thread)
         self.thread = nil
     }
 }
@@ -332,7 +331,7 @@ public final class EventLoopGroup: Sendable {
 
     /// The number of cores this process may run on: its affinity mask, so `taskset -c 0 sockit
     /// echo` runs one loop, not one per core of the machine.
-    public static var coreCount: Int { Int(sockit_affinity_cpu_count()) }
+    public static var coreCount: Int { ServerSys.affinityCPUCount() }
 
     /// Stops every loop and suspends until their threads are done, without blocking a thread:
     /// the one to use from async code.
