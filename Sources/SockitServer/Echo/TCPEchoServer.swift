@@ -366,7 +366,7 @@ final class TCPEchoListener: EventHandler {
             switch ServerSys.accept(fd) {
             case .success(.processed(let connection)):
                 guard core.admit() else {
-                    core.logger.debug("over --max-connections: closing a new connection")
+                    core.logger.debug("over the connection limit (maxConnections): closing a new connection")
                     Sys.close(connection)
                     continue
                 }

@@ -101,8 +101,7 @@ public final class HitlessRestart: Sendable {
                 activated = try SystemdActivation.listeners(type: type)
             } catch {
                 throw ListenerHandoff.Failure(
-                    "cannot use the sockets systemd passed (LISTEN_FDS): \(error.description)",
-                    explanation: ["check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for --udp"])
+                    "cannot use the sockets systemd passed (LISTEN_FDS): \(error.summary)", remedies: error.remedies)
             }
             if !activated.isEmpty {
                 state.withLock { $0.origin = .systemd }

@@ -188,7 +188,8 @@ public enum ListenerHandoff {
                     guard socket.type == type else {
                         throw Failure(
                             "cannot take over from the instance at \(path) (pid \(peer.pid)): it sent a \(socket.type) socket, expected \(type)",
-                            explanation: ["is the old instance serving the other protocol (--udp)?"])
+                            explanation: ["the old instance serves the other transport"],
+                            remedies: [.matchTransport(datagram: socket.type == .datagram)])
                     }
                     if type == .stream, try !socket.getOption(.acceptConnections) {
                         throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): a socket it sent is not listening")
@@ -210,10 +211,8 @@ public enum ListenerHandoff {
         } catch let error as SocketError where error.errno == .wouldBlock {
             throw Failure(
                 "cannot take over from the instance at \(path) (pid \(peerPID)): it did not answer within \(seconds(timeout))",
-                explanation: [
-                    "it keeps serving; nothing changed",
-                    "is it stopped (SIGSTOP) or stuck? try again, or stop it (kill \(peerPID)) and start without --handoff",
-                ],
+                explanation: ["it keeps serving; nothing changed", "it may be stopped (SIGSTOP) or stuck"],
+                remedies: [.retry, .stopProcess(pid: peerPID), .startWithoutHandoff],
                 conditionNotMet: true)
         } catch let error as SocketError {
             throw Failure("hand-off through \(path) failed: \(error.summary)", cause: error)

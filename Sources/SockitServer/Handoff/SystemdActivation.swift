@@ -58,7 +58,7 @@ public enum SystemdActivation {
         guard let pidText = environment["LISTEN_PID"], let listenPID = Int32(pidText), listenPID == pid,
             let countText = environment["LISTEN_FDS"], let count = Int32(countText), count >= 1
         else { return [] }
-        guard count <= 64 else { throw Failure(description: "LISTEN_FDS=\(count) is more than the 64 sockit accepts") }
+        guard count <= 64 else { throw Failure(description: "LISTEN_FDS=\(count) is more than the 64 accepted") }
         let names = environment["LISTEN_FDNAMES"]?.split(separator: ":", omittingEmptySubsequences: false).map(String.init) ?? []
         var result: [Listener] = []
         // Leaves every descriptor as systemd gave it, those already adopted included.
