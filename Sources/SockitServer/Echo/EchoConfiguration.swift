@@ -1,6 +1,7 @@
 import Sockit
 
-/// TCP keep-alive settings: `--keepalive IDLE[,INTVL,CNT]`.
+/// TCP keep-alive settings: idle time before the first probe, time between probes, probes
+/// before the connection is dropped (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`).
 public struct KeepAlive: Sendable, Hashable {
     public var idle: Duration
     public var interval: Duration
@@ -73,7 +74,7 @@ public struct ListenerConfiguration: Sendable {
     }
 }
 
-/// How connections reach the loops (see `TCPEchoServer` for the measurements behind the default).
+/// How connections reach the loops (`TCPEchoServer` says why the default; README has the measurements).
 public enum AcceptStrategy: String, Sendable, CaseIterable {
     /// One listener, accepted on the first loop, connections handed out round robin.
     case oneListenerHandsOut = "handout"
@@ -81,7 +82,7 @@ public enum AcceptStrategy: String, Sendable, CaseIterable {
     case listenerPerLoop = "reuseport"
 }
 
-/// Everything `sockit echo` can be told.
+/// Everything the echo servers can be told.
 public struct EchoConfiguration: Sendable {
     public var listener: ListenerConfiguration
     /// Event-loop threads (default: one per core).

@@ -62,7 +62,7 @@ public final class UDPEchoServer: Service, Sendable {
             throw error
         }
         group.start()
-        let box = UncheckedBox(handler)
+        let box = UnsafeTransfer(handler)
         let (handedOff, handedOffContinuation) = AsyncStream.makeStream(of: Int32.self)
         let successor = Successor()
         if !inherited.isEmpty && address != configuration.listener.address {
