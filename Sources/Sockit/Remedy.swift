@@ -49,6 +49,9 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
     case checkSocketUnit
     /// Advice that names no tool and no API, in a sentence.
     case advice(String)
+    /// Serve the transport the running instance serves (its sockets are of that type):
+    /// datagram (UDP) or stream (TCP).
+    case matchTransport(datagram: Bool)
 
     /// The remedy in a library user's words, naming sockit's API where there is one.
     public var description: String {
@@ -91,6 +94,9 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
             return "check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for UDP"
         case .advice(let text):
             return text
+        case .matchTransport(let datagram):
+            return "serve what the running instance serves: "
+                + (datagram ? "UDP (SocketType.datagram)" : "TCP (SocketType.stream)")
         }
     }
 }

@@ -88,6 +88,17 @@ struct HandoffCLITests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious")
     }
 
+    @Test("a TCP instance cannot take over a UDP one: it says to start with --udp and exits 2")
+    func transportMismatch() throws {
+        let path = try controlPath()
+        let old = try EchoProcess(["--udp", "--handoff", path])
+        let new = try ChildProcess(sockitBinary(), ["echo", "127.0.0.1:0", "--threads", "1", "--handoff", path])
+        #expect(new.waitForExit(timeout: .seconds(20)) == 2)
+        #expect(
+            new.stderr.contains("(pid \(old.child.pid)): it sent a SOCK_DGRAM socket, expected SOCK_STREAM"), "\(new.stderr)")
+        #expect(new.stderr.contains("\n  the running instance serves UDP: start this one with --udp\n"), "\(new.stderr)")
+    }
+
     @Test("an old instance that is stuck: the new one says so within --handoff-timeout, exits 1, the old one keeps serving")
     func stuckOldInstance() throws {
         let path = try controlPath()
@@ -101,6 +112,7 @@ struct HandoffCLITests {
             new.stderr.hasPrefix(
                 "sockit: cannot take over from the instance at \(path) (pid \(old.child.pid)): it did not answer within 1 s\n  it keeps serving"),
             "\(new.stderr)")
+        #expect(new.stderr.contains("\n  stop it: kill \(old.child.pid)\n"), "\(new.stderr)")
         #expect(new.readStdout(timeout: .milliseconds(100)).isEmpty, "never said listening")
         old.child.signal(SIGCONT)
         #expect(try echoes(old.address, "still the old one"))

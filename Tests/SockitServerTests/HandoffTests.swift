@@ -143,6 +143,24 @@ struct ListenerHandoffTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious")
     }
 
+    /// The library names no CLI flag: which transport the old instance serves is a typed remedy
+    /// (`sockit` renders it as `--udp` advice, a library user in its own words).
+    @Test func aTransportMismatchIsATypedRemedy() throws {
+        let path = try controlPath()
+        let datagram = try Socket(.ipv4, .datagram)
+        try datagram.bind(to: try SocketAddress("127.0.0.1:0"))
+        let old = server(path, [datagram])
+        try old.start()
+        defer { old.stop() }
+        let failure = try #require(throws: ListenerHandoff.Failure.self) {
+            try ListenerHandoff.acquire(path: path, type: .stream, timeout: .seconds(5))
+        }
+        #expect(failure.summary.contains("expected \(SocketType.stream)"), "\(failure)")
+        #expect(failure.remedies == [.matchTransport(datagram: true)])
+        #expect(!failure.description.contains("--"), "\(failure)")
+        #expect(!old.handedOff)
+    }
+
     @Test func listenerMovesToTheNewInstanceWithoutDroppingQueuedConnections() throws {
         let path = try controlPath()
         let (listener, address) = try TestSupport.loopbackListener(reuseAddress: true)

@@ -26,6 +26,10 @@ extension Remedy {
             return "stop the running instance and start without --handoff"
         case .checkSocketUnit:
             return "check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for --udp"
+        case .matchTransport(let datagram):
+            return datagram
+                ? "the running instance serves UDP: start this one with --udp"
+                : "the running instance serves TCP: start this one without --udp"
         }
     }
 }

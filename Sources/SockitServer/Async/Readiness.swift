@@ -21,8 +21,9 @@ final class Readiness: EventHandler, @unchecked Sendable {
     private var interest: Interest = .none
     private var closed = false
 
-    /// One suspended task; confined to the loop like the rest.
-    private final class Waiter: @unchecked Sendable {
+    /// One suspended task; confined to the loop like the rest (it crosses to the loop in an
+    /// `UnsafeTransfer`).
+    private final class Waiter {
         var continuation: CheckedContinuation<Void, any Error>?
         var cancelled = false
 
@@ -45,10 +46,11 @@ final class Readiness: EventHandler, @unchecked Sendable {
     ///   the socket is closed meanwhile; `SocketError` (`ECANCELED`) when the loop has stopped
     ///   (its group shut down), or stops meanwhile: nothing would ever report readiness.
     func wait(for wanted: Interest) async throws {
-        let waiter = Waiter()
+        let transfer = UnsafeTransfer(Waiter())
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 loop.execute { [self] in
+                    let waiter = transfer.value
                     if waiter.cancelled {
                         continuation.resume(throwing: CancellationError())
                         return
@@ -69,6 +71,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
             }
         } onCancel: {
             loop.execute { [self] in
+                let waiter = transfer.value
                 waiter.cancelled = true
                 guard waiter.continuation != nil else { return }
                 readers.removeAll { $0 === waiter }

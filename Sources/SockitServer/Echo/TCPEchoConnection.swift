@@ -3,108 +3,6 @@ import Glibc
 #endif
 import Sockit
 
-/// The echo connections of one loop, touched by that loop's thread only.
-final class EchoLoopState {
-    unowned let loop: EventLoop
-    let core: TCPEchoServer.Core
-    /// Open connections, for the idle sweep and the end of a drain. A connection knows its slot.
-    var connections: [TCPEchoConnection] = []
-    var idleTimer: UInt64?
-    /// Connections paused by the output budget, read from again when it is no longer over.
-    /// A connection knows its place (`budgetSlot`).
-    var budgetPaused: [TCPEchoConnection] = []
-
-    init(loop: EventLoop, core: TCPEchoServer.Core) {
-        precondition(loop.readBuffer.count >= core.budget.readSize, "the loop's read buffer is smaller than a read")
-        self.loop = loop
-        self.core = core
-    }
-
-    /// Takes over an accepted descriptor: registers it for reading.
-    func adopt(_ fd: CInt) {
-        let connection = TCPEchoConnection(fd: fd, state: self, now: loop.now)
-        do {
-            try loop.register(connection, fd: fd, interest: .read)
-        } catch {
-            core.logger.warning("cannot register a connection: \(error.summary)")
-            RawIO.close(fd)
-            core.connectionClosed()
-            return
-        }
-        connection.slot = connections.count
-        connections.append(connection)
-        if core.configuration.idleTimeout != nil && idleTimer == nil { scheduleIdleSweep() }
-    }
-
-    func remove(_ connection: TCPEchoConnection) {
-        let slot = connection.slot
-        guard slot >= 0, slot < connections.count, connections[slot] === connection else { return }
-        let last = connections.removeLast()
-        if slot < connections.count {
-            connections[slot] = last
-            last.slot = slot
-        }
-        connection.slot = -1
-    }
-
-    func pauseForBudget(_ connection: TCPEchoConnection) {
-        guard connection.budgetSlot < 0 else { return }
-        connection.budgetSlot = budgetPaused.count
-        budgetPaused.append(connection)
-    }
-
-    func unpauseForBudget(_ connection: TCPEchoConnection) {
-        let slot = connection.budgetSlot
-        guard slot >= 0, slot < budgetPaused.count, budgetPaused[slot] === connection else { return }
-        let last = budgetPaused.removeLast()
-        if slot < budgetPaused.count {
-            budgetPaused[slot] = last
-            last.budgetSlot = slot
-        }
-        connection.budgetSlot = -1
-    }
-
-    /// The budget is no longer over (told by whichever loop made it so): every connection it
-    /// paused here reads again. If it is over again already, they stay paused until the next time.
-    func resumeAfterBudget() {
-        guard !core.budget.isOver, !budgetPaused.isEmpty else { return }
-        let paused = budgetPaused
-        budgetPaused.removeAll(keepingCapacity: true)
-        for connection in paused { connection.budgetSlot = -1 }
-        for connection in paused { connection.budgetResumed(loop) }
-    }
-
-    private func scheduleIdleSweep() {
-        guard let timeout = core.configuration.idleTimeout else { return }
-        let period = max(timeout / 4, .milliseconds(10))
-        idleTimer = loop.schedule(after: period) { [self] in
-            idleTimer = nil
-            sweepIdle(timeout)
-            if !connections.isEmpty { scheduleIdleSweep() }
-        }
-    }
-
-    private func sweepIdle(_ timeout: Duration) {
-        let now = ContinuousClock.now
-        var index = connections.count - 1
-        while index >= 0 {
-            if index < connections.count {
-                let connection = connections[index]
-                if connection.lastActivity.duration(to: now) >= timeout {
-                    core.logger.debug("closing an idle connection")
-                    connection.close()
-                }
-            }
-            index -= 1
-        }
-    }
-
-    /// Closes every connection (the end of a drain, or a second signal).
-    func closeAll() {
-        while let connection = connections.last { connection.close() }
-    }
-}
-
 /// One echo connection: reads into the loop's shared buffer and writes straight back from it.
 /// Only a short write allocates: the rest goes into a pending buffer, flushed when the socket is
 /// writable, and later reads go into that buffer until it is flushed. It never holds more than
@@ -176,29 +74,29 @@ final class TCPEchoConnection: EventHandler {
             return
         }
         let buffer = loop.readBuffer.baseAddress!
-        switch RawIO.receive(fd, buffer, budget.readSize) {
-        case .done(0):
+        switch ServerSys.receive(fd, buffer, budget.readSize) {
+        case .success(.processed(0)):
             peerClosed = true
             finish()
-        case .done(let count):
+        case .success(.processed(let count)):
             lastActivity = loop.now
-            switch RawIO.send(fd, buffer, count) {
-            case .done(let written) where written == count:
+            switch ServerSys.send(fd, buffer, count) {
+            case .success(.processed(let written)) where written == count:
                 return
-            case .done(let written):
+            case .success(.processed(let written)):
                 keep(buffer + written, count - written)
-            case .wouldBlock:
+            case .success(.wouldBlock):
                 keep(buffer, count)
-            case .failed(let code):
-                fail(code, "send")
+            case .failure(let errno):
+                fail(errno, "send")
                 return
             }
             if pendingCount >= budget.connectionLimit { readPaused = true }
             updateInterest(loop)
-        case .wouldBlock:
+        case .success(.wouldBlock):
             return
-        case .failed(let code):
-            fail(code, "recv")
+        case .failure(let errno):
+            fail(errno, "recv")
         }
     }
 
@@ -226,11 +124,11 @@ final class TCPEchoConnection: EventHandler {
             pendingStart = 0
             pendingEnd = live
         }
-        switch RawIO.receive(fd, pending! + pendingEnd, room) {
-        case .done(0):
+        switch ServerSys.receive(fd, pending! + pendingEnd, room) {
+        case .success(.processed(0)):
             peerClosed = true
             updateInterest(loop)
-        case .done(let count):
+        case .success(.processed(let count)):
             lastActivity = loop.now
             pendingEnd += count
             if pendingCount >= limit {
@@ -239,10 +137,10 @@ final class TCPEchoConnection: EventHandler {
                 state.pauseForBudget(self)
             }
             updateInterest(loop)
-        case .wouldBlock:
+        case .success(.wouldBlock):
             return
-        case .failed(let code):
-            fail(code, "recv")
+        case .failure(let errno):
+            fail(errno, "recv")
         }
     }
 
@@ -251,28 +149,28 @@ final class TCPEchoConnection: EventHandler {
     /// are the first ones queued). When the socket takes less, wait until it is writable.
     private func echoUnbuffered(_ loop: EventLoop) {
         let buffer = loop.readBuffer.baseAddress!
-        switch RawIO.receive(fd, buffer, budget.readSize, flags: CInt(MSG_PEEK)) {
-        case .done(0):
+        switch ServerSys.receive(fd, buffer, budget.readSize, flags: CInt(MSG_PEEK)) {
+        case .success(.processed(0)):
             peerClosed = true
             finish()
-        case .done(let count):
+        case .success(.processed(let count)):
             lastActivity = loop.now
             var sent = 0
-            switch RawIO.send(fd, buffer, count) {
-            case .done(let written):
+            switch ServerSys.send(fd, buffer, count) {
+            case .success(.processed(let written)):
                 sent = written
-            case .wouldBlock:
+            case .success(.wouldBlock):
                 break
-            case .failed(let code):
-                fail(code, "send")
+            case .failure(let errno):
+                fail(errno, "send")
                 return
             }
             if sent > 0 {
-                switch RawIO.receive(fd, buffer, sent) {
-                case .done(let consumed) where consumed == sent:
+                switch ServerSys.receive(fd, buffer, sent) {
+                case .success(.processed(let consumed)) where consumed == sent:
                     break
-                case .failed(let code):
-                    fail(code, "recv")
+                case .failure(let errno):
+                    fail(errno, "recv")
                     return
                 default:
                     // Cannot happen: the bytes were peeked. Never echo any of them twice.
@@ -285,24 +183,24 @@ final class TCPEchoConnection: EventHandler {
                 state.pauseForBudget(self)
                 updateInterest(loop)
             }
-        case .wouldBlock:
+        case .success(.wouldBlock):
             return
-        case .failed(let code):
-            fail(code, "recv")
+        case .failure(let errno):
+            fail(errno, "recv")
         }
     }
 
     private func flush(_ loop: EventLoop) {
         while pendingCount > 0 {
-            switch RawIO.send(fd, pending! + pendingStart, pendingCount) {
-            case .done(let written):
+            switch ServerSys.send(fd, pending! + pendingStart, pendingCount) {
+            case .success(.processed(let written)):
                 pendingStart += written
                 lastActivity = loop.now
-            case .wouldBlock:
+            case .success(.wouldBlock):
                 updateInterest(loop)
                 return
-            case .failed(let code):
-                fail(code, "send")
+            case .failure(let errno):
+                fail(errno, "send")
                 return
             }
         }
@@ -384,13 +282,12 @@ final class TCPEchoConnection: EventHandler {
 
     /// Everything echoed and the peer sent FIN: send ours and close.
     private func finish() {
-        RawIO.shutdownWrite(fd)
+        ServerSys.shutdownWrite(fd)
         close()
     }
 
     /// A reset or any other error ends this connection only.
-    private func fail(_ code: CInt, _ syscall: String) {
-        let errno = Errno(rawValue: code)
+    private func fail(_ errno: Errno, _ syscall: String) {
         if errno == .connectionReset || errno == .brokenPipe {
             state.core.logger.debug("connection reset by the peer")
         } else {
@@ -404,7 +301,7 @@ final class TCPEchoConnection: EventHandler {
         closed = true
         if budgetSlot >= 0 { state.unpauseForBudget(self) }
         state.loop.deregister(fd: fd)
-        RawIO.close(fd)
+        Sys.close(fd)
         release()
         state.remove(self)
         state.core.connectionClosed()

@@ -21,21 +21,18 @@ import UnixSignals
 /// ## One listener, accepted by one loop, handed out round robin
 ///
 /// The alternative is one `SO_REUSEPORT` listener per loop (`AcceptStrategy.listenerPerLoop`,
-/// kept for measurement: `sockit echo --accept-strategy reuseport`). Measured on the 2-core
-/// development machine, `--threads 2`, medians of 3 rounds, other load present (noisy):
-/// - steady state, loadgen 500 connections x 64 B: hand-out 128,510 req/s (p99 8.7 ms),
-///   reuseport 130,921 req/s (p99 7.0 ms), C `epoll_echo -t 2` 123,620: the same within noise,
-///   because accepting is off the hot path of a long-lived connection.
-/// - connection churn (2 Python clients, connect + 1-byte echo + close, 6,000 connections):
-///   hand-out 11,279 conn/s, reuseport 12,967 conn/s: reuseport is about 15% faster at
-///   accepting, as the hand-off costs one cross-thread `execute` (eventfd wake-up) per connection.
+/// kept for measurement; README's benchmarks compare the two). Steady state is the same within
+/// noise, because accepting is off the hot path of a long-lived connection; on connection churn
+/// per-loop listeners accept faster, as the hand-out costs one cross-thread `execute` (an eventfd
+/// wake-up) per connection.
 ///
-/// We keep one listener, because correctness outweighs 15% on connection setup for an echo
+/// We keep one listener, because correctness outweighs speed on connection setup for an echo
 /// server whose connections are long-lived:
-/// - With `SO_REUSEPORT` on its own listeners, `--no-reuse-address` no longer reproduces the
-///   classic failure (checked: a restart over FIN_WAIT/TIME_WAIT binds), and a second,
-///   unrelated `sockit echo` on the same port binds and silently shares the traffic instead of
-///   failing with `EADDRINUSE` (checked too). `--reuse-port` is for when that is wanted.
+/// - With `SO_REUSEPORT` on its own listeners, turning `SO_REUSEADDR` off no longer reproduces
+///   the classic failure (checked: a restart over FIN_WAIT/TIME_WAIT binds), and a second,
+///   unrelated server on the same port binds and silently shares the traffic instead of
+///   failing with `EADDRINUSE` (checked too). `ListenerConfiguration.reusePort` is for when
+///   that is wanted.
 /// - Closing one of several per-loop listeners resets the connections queued on it.
 /// - One listening descriptor is exactly what a hitless restart hands to the next process
 ///   (`ListenerConfiguration.listener` adopts it), instead of N of them.
@@ -101,7 +98,7 @@ public final class TCPEchoServer: Service, Sendable {
     /// Listeners handed to a new instance: kept open until this server is released.
     private let retainedListeners = Locked<[Socket]>([])
 
-    private struct Started: @unchecked Sendable {
+    private struct Started {
         var group: EventLoopGroup
         var states: [EchoLoopState]
         /// One, on loop 0; or with `.listenerPerLoop`, one per loop, on that loop.
@@ -174,7 +171,7 @@ public final class TCPEchoServer: Service, Sendable {
             throw error
         }
         // Until shutdown (it holds the states, which hold the core, which holds the budget).
-        let boxes = states.map { UncheckedBox($0) }
+        let boxes = states.map { UnsafeTransfer($0) }
         let logger = core.logger
         core.budget.onChange { over, bytes in
             if over {
@@ -255,7 +252,7 @@ public final class TCPEchoServer: Service, Sendable {
         guard let running = started.withLock({ $0 }) else { return }
         for (index, listener) in running.listeners.enumerated() {
             let loop = running.group.loops[index]
-            let box = UncheckedBox(listener)
+            let box = UnsafeTransfer(listener)
             let done = DispatchSemaphore(value: 0)
             loop.execute {
                 if accepting { box.value.resumeAccepting(on: loop) } else { box.value.stopAccepting(on: loop) }
@@ -287,7 +284,7 @@ public final class TCPEchoServer: Service, Sendable {
             // Wait until the loops have closed the listeners: from here on, connecting is refused.
             for (index, listener) in running.listeners.enumerated() {
                 let loop = running.group.loops[index]
-                let box = UncheckedBox(listener)
+                let box = UnsafeTransfer(listener)
                 await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
                     loop.execute {
                         box.value.close(on: loop)
@@ -325,115 +322,12 @@ public final class TCPEchoServer: Service, Sendable {
         let left = core.connectionCount.load(ordering: .acquiring)
         if left > 0 { core.logger.info("closing the connections still open", metadata: ["open": "\(left)"]) }
         for state in running.states {
-            let box = UncheckedBox(state)
+            let box = UnsafeTransfer(state)
             state.loop.execute { box.value.closeAll() }
         }
         await running.group.shutdownGracefully()
         core.budget.onChange(nil)
         started.withLock { $0 = nil }
         core.logger.info("stopped")
-    }
-}
-
-/// Moves a loop-confined object into a task for its own loop.
-struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
-/// Accepts connections on the first loop and hands them out to the loops round robin.
-final class TCPEchoListener: EventHandler {
-    let socket: Socket
-    let fd: CInt
-    let states: [EchoLoopState]
-    let core: TCPEchoServer.Core
-    private var next = 0
-    private var paused = false
-    /// Not watched while a new instance takes over (the socket stays open).
-    private var stopped = false
-    private var closed = false
-
-    init(socket: Socket, states: [EchoLoopState], core: TCPEchoServer.Core) {
-        self.socket = socket
-        self.fd = socket.fileDescriptor
-        self.states = states
-        self.core = core
-    }
-
-    override func handle(_ event: ReadyEvent, on loop: EventLoop) {
-        // Bounded, so that a flood of connections cannot starve the connections of this loop.
-        for _ in 0..<128 {
-            switch RawIO.accept(fd) {
-            case .done(let accepted):
-                let connection = CInt(accepted)
-                guard core.admit() else {
-                    core.logger.debug("over --max-connections: closing a new connection")
-                    RawIO.close(connection)
-                    continue
-                }
-                let state = states[next]
-                next = next + 1 == states.count ? 0 : next + 1
-                if state.loop === loop {
-                    state.adopt(connection)
-                } else {
-                    let box = UncheckedBox(state)
-                    state.loop.execute { box.value.adopt(connection) }
-                }
-            case .wouldBlock:
-                return
-            case .failed(let code):
-                switch code {
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    pause(loop, Errno(rawValue: code))
-                    return
-                default:
-                    // ECONNABORTED, EPROTO, EPERM (a firewall): that connection only.
-                    core.logger.debug("accept4 failed: \(Errno(rawValue: code))")
-                }
-            }
-        }
-    }
-
-    /// Out of descriptors: a level-triggered listener would report the waiting connection again
-    /// at once and spin the CPU, so stop watching it for a while instead.
-    private func pause(_ loop: EventLoop, _ errno: Errno) {
-        guard !paused, !closed else { return }
-        paused = true
-        core.logger.warning(
-            "cannot accept: \(errno); pausing accept",
-            metadata: ["for": "\(core.configuration.acceptBackoff)", "open": "\(core.connectionCount.load(ordering: .relaxed))"])
-        try? loop.reregister(fd: fd, interest: .none)
-        loop.schedule(after: core.configuration.acceptBackoff) { [self] in
-            paused = false
-            guard !closed, !stopped else { return }
-            try? loop.reregister(fd: fd, interest: .read)
-        }
-    }
-
-    func close(on loop: EventLoop) {
-        guard !closed else { return }
-        closed = true
-        if !stopped { loop.deregister(fd: fd) }
-        try? socket.close()
-    }
-
-    /// A new instance accepts on this socket now: stop watching it, but neither close it nor
-    /// shut it down (either would reset or disconnect the accept queue the new instance serves).
-    func stopAccepting(on loop: EventLoop) {
-        guard !closed, !stopped else { return }
-        stopped = true
-        loop.deregister(fd: fd)
-    }
-
-    /// The new instance went away before it confirmed: watch the socket again. Connections that
-    /// arrived meanwhile waited in its accept queue.
-    func resumeAccepting(on loop: EventLoop) {
-        guard !closed, stopped else { return }
-        do {
-            try loop.register(self, fd: fd, interest: paused ? .none : .read)
-            stopped = false
-        } catch {
-            core.logger.error("cannot accept again on the listener: \(error.summary)")
-        }
     }
 }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 import Dispatch
 import Logging
 import ServiceLifecycle
@@ -63,7 +62,7 @@ public final class UDPEchoServer: Service, Sendable {
             throw error
         }
         group.start()
-        let box = UncheckedBox(handler)
+        let box = UnsafeTransfer(handler)
         let (handedOff, handedOffContinuation) = AsyncStream.makeStream(of: Int32.self)
         let successor = Successor()
         if !inherited.isEmpty && address != configuration.listener.address {
@@ -125,72 +124,4 @@ public final class UDPEchoServer: Service, Sendable {
 /// The pid of the instance that took the socket over (0: none yet).
 private final class Successor: Sendable {
     let pid = Atomic<Int32>(0)
-}
-
-final class UDPEchoHandler: EventHandler {
-    let socket: Socket
-    let fd: CInt
-    let logger: Logger
-
-    init(socket: Socket, logger: Logger) {
-        self.socket = socket
-        self.fd = socket.fileDescriptor
-        self.logger = logger
-    }
-
-    override func handle(_ event: ReadyEvent, on loop: EventLoop) {
-        let buffer = loop.readBuffer
-        var storage = sockaddr_storage()
-        for _ in 0..<64 {
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let received = withUnsafeMutablePointer(to: &storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT), $0, &length)
-                }
-            }
-            if received < 0 {
-                let code = sockit_errno()
-                if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { return }
-                // ECONNREFUSED: an ICMP error for an earlier reply; the socket goes on.
-                logger.debug("recvfrom failed: \(Errno(rawValue: code))")
-                continue
-            }
-            let sent = withUnsafePointer(to: &storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, buffer.baseAddress, received, CInt(MSG_DONTWAIT | MSG_NOSIGNAL), $0, length)
-                }
-            }
-            if sent < 0 {
-                // A full send buffer drops the reply, as UDP may.
-                logger.debug("sendto failed: \(Errno(rawValue: sockit_errno()))")
-            }
-        }
-    }
-
-    private var reading = true
-
-    func close(on loop: EventLoop) {
-        if reading { loop.deregister(fd: fd) }
-        reading = false
-        try? socket.close()
-    }
-
-    /// A new instance reads from this socket now: stop, without closing it.
-    func stopReading(on loop: EventLoop) {
-        guard reading else { return }
-        reading = false
-        loop.deregister(fd: fd)
-    }
-
-    /// The new instance went away before it confirmed: read again (datagrams queued meanwhile).
-    func resumeReading(on loop: EventLoop) {
-        guard !reading, !socket.isClosed else { return }
-        do {
-            try loop.register(self, fd: fd, interest: .read)
-            reading = true
-        } catch {
-            logger.error("cannot read from the socket again: \(error.summary)")
-        }
-    }
 }

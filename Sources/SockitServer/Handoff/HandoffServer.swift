@@ -104,10 +104,10 @@ public final class HandoffServer: Sendable {
     public func stop() {
         let (wake, thread) = state.withLock { ($0.wake, $0.thread) }
         if let wake { try? wake.0.sendAll([1]) }
-        if let thread { pthread_join(thread, nil) }
+        if let thread { Sys.joinThread(thread) }
         state.withLock { state in
             if let identity = state.identity, Self.identity(of: path) == identity {
-                unlink(path)
+                ServerSys.removeFile(path)
             }
             try? state.control?.close()
             state.control = nil
@@ -124,8 +124,7 @@ public final class HandoffServer: Sendable {
                 "cannot listen for a hand-off at \(path): the path is \(path.utf8.count) bytes long, more than the \(Self.maximumPathLength) a Unix socket allows here",
                 explanation: ["choose a shorter path, e.g. under /run or /tmp"])
         }
-        var info = stat()
-        if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFSOCK {
+        if let info = ServerSys.fileStatus(path), (info.st_mode & S_IFMT) != S_IFSOCK {
             throw ListenerHandoff.Failure(
                 "cannot listen for a hand-off at \(path): it exists and is not a socket; refusing to replace it",
                 explanation: ["choose another path, or remove the file if it is not needed"])
@@ -133,20 +132,18 @@ public final class HandoffServer: Sendable {
         // Bind a temporary name, restrict it to 0600 before listening (until then a connect is
         // refused), then rename over PATH: PATH always leads to a live instance, and a stale file
         // is replaced atomically. Not umask: it is the whole process's, other threads create files.
-        let temporary = "\(path).\(getpid()).tmp"
-        unlink(temporary)
+        let temporary = "\(path).\(ServerSys.processID).tmp"
+        ServerSys.removeFile(temporary)
         do {
             let control = try Socket(.unix, .stream)
             try control.bind(to: .unix(.init(path: temporary)))
-            guard chmod(temporary, 0o600) == 0 else {
-                let errno = Errno.current
-                unlink(temporary)
+            if case .failure(let errno) = ServerSys.changeMode(temporary, 0o600) {
+                ServerSys.removeFile(temporary)
                 throw ListenerHandoff.Failure("cannot make the hand-off socket \(temporary) mode 0600: \(errno)")
             }
             try control.listen(backlog: 64)
-            guard rename(temporary, path) == 0 else {
-                let errno = Errno.current
-                unlink(temporary)
+            if case .failure(let errno) = ServerSys.rename(temporary, to: path) {
+                ServerSys.removeFile(temporary)
                 throw ListenerHandoff.Failure("cannot put the hand-off socket at \(path): \(errno)")
             }
             let identity = Self.identity(of: path)
@@ -157,17 +154,16 @@ public final class HandoffServer: Sendable {
         } catch let failure as ListenerHandoff.Failure {
             throw failure
         } catch let error as SocketError {
-            unlink(temporary)
+            ServerSys.removeFile(temporary)
             throw ListenerHandoff.Failure("cannot listen for a hand-off at \(path): \(error.errno)", cause: error)
         } catch {
-            unlink(temporary)
+            ServerSys.removeFile(temporary)
             throw ListenerHandoff.Failure("cannot listen for a hand-off at \(path): \(error)")
         }
     }
 
     static func identity(of path: String) -> FileIdentity? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
+        guard let info = ServerSys.fileStatus(path) else { return nil }
         return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
@@ -181,8 +177,11 @@ public final class HandoffServer: Sendable {
                 pollfd(fd: control.fileDescriptor, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wake.fileDescriptor, events: Int16(POLLIN), revents: 0),
             ]
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 { if errno == EINTR { continue } else { return } }
+            switch Sys.poll(&fds, 2, -1) {
+            case .success: break
+            case .failure(let errno) where errno.rawValue == EINTR: continue
+            case .failure: return
+            }
             if fds[1].revents != 0 { return }
             guard fds[0].revents & Int16(POLLIN) != 0, let (connection, _) = try? control.accept() else { continue }
             if let successor = state.withLock({ $0.successor }) {
@@ -206,8 +205,8 @@ public final class HandoffServer: Sendable {
         do {
             let peer = try connection.peerCredentials()
             peerPID = peer.pid
-            guard peer.uid == getuid() || peer.uid == 0 else {
-                log("refused a hand-off to pid \(peer.pid): it runs as uid \(peer.uid), we as uid \(getuid())")
+            guard peer.uid == ServerSys.userID || peer.uid == 0 else {
+                log("refused a hand-off to pid \(peer.pid): it runs as uid \(peer.uid), we as uid \(ServerSys.userID)")
                 try? connection.setOption(.sendTimeout, .seconds(1))
                 try? connection.sendAll(HandoffMessage.denied(reason: "uid \(peer.uid) may not take these sockets").encoded)
                 return

@@ -101,8 +101,7 @@ public final class HitlessRestart: Sendable {
                 activated = try SystemdActivation.listeners(type: type)
             } catch {
                 throw ListenerHandoff.Failure(
-                    "cannot use the sockets systemd passed (LISTEN_FDS): \(error.description)",
-                    explanation: ["check the unit's .socket file: ListenStream= for TCP, ListenDatagram= for --udp"])
+                    "cannot use the sockets systemd passed (LISTEN_FDS): \(error.summary)", remedies: error.remedies)
             }
             if !activated.isEmpty {
                 state.withLock { $0.origin = .systemd }
@@ -183,20 +182,4 @@ public final class HitlessRestart: Sendable {
         server?.stop()
         _ = takeover  // dropping it closes the connection: the old instance serves on
     }
-}
-
-/// Runs `body` on a thread of its own and waits for it without holding a thread of the
-/// cooperative pool: the hand-off steps block (with timeouts) on Unix-socket reads.
-func offThePool<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
-    let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, E>, Never>) in
-        let thread = spawnThread {
-            do throws(E) {
-                continuation.resume(returning: .success(try body()))
-            } catch {
-                continuation.resume(returning: .failure(error))
-            }
-        }
-        pthread_detach(thread)
-    }
-    return try result.get()
 }

@@ -35,86 +35,6 @@ import Glibc
 /// `HitlessRestart` runs the whole sequence for a server; this type and `HandoffServer` are its
 /// two halves.
 public enum ListenerHandoff {
-    /// Why a hand-off failed: one sentence (`summary`), what it means, and what to do.
-    public struct Failure: SockitError {
-        /// `cannot take over from the instance at /run/echo.sock (pid 42): it did not answer within 10 s`.
-        public var summary: String
-        /// Lines that explain the cause.
-        public var explanation: [String]
-        /// What to do about it.
-        public var remedies: [Remedy]
-        /// The hand-off did not happen because a condition was not met (a timeout, an instance
-        /// that gave up waiting), as opposed to a refusal or a system error.
-        public var conditionNotMet: Bool
-
-        public init(
-            _ summary: String, explanation: [String] = [], remedies: [Remedy] = [], conditionNotMet: Bool = false
-        ) {
-            self.summary = summary
-            self.explanation = explanation
-            self.remedies = remedies
-            self.conditionNotMet = conditionNotMet
-        }
-
-        /// A failure whose cause is `error`: its explanation and remedies carry over.
-        init(_ summary: String, cause error: SocketError) {
-            self.init(summary, explanation: error.explanation, remedies: error.remedies)
-        }
-
-        public var kind: SockitErrorKind { conditionNotMet ? .notMet : .failure }
-    }
-
-    /// Listeners received from the old instance, and the connection to tell it when we are ready.
-    /// Dropping it without `confirmReady` closes the connection: the old instance keeps serving.
-    public final class Takeover: Sendable {
-        /// The listening sockets, in the order the old instance sent them.
-        public let listeners: [Socket]
-        /// Their names (from the old instance's configuration, or systemd's `LISTEN_FDNAMES`).
-        public let names: [String]
-        /// The old instance's pid.
-        public let peerPID: Int32
-        let connection: Socket
-
-        init(listeners: [Socket], names: [String], peerPID: Int32, connection: Socket) {
-            self.listeners = listeners
-            self.names = names
-            self.peerPID = peerPID
-            self.connection = connection
-        }
-
-        /// Tells the old instance that we accept now (READY), waits (up to `timeout`) until it says
-        /// it stopped accepting (DONE), and acknowledges (ACK): from then on the old instance
-        /// drains and exits. Then start a `HandoffServer` at PATH for the next restart.
-        /// Returns true when the old instance confirmed (DONE); false when it closed the
-        /// connection without confirming: it died, or it gave up waiting and serves on
-        /// (`instanceAnswers(at:)` tells the two apart).
-        /// - Throws: `Failure` when it neither confirmed nor closed within `timeout`.
-        @discardableResult
-        public func confirmReady(timeout: Duration = .seconds(10)) throws(Failure) -> Bool {
-            defer { try? connection.close() }
-            do {
-                try connection.setOption(.sendTimeout, timeout)
-                try connection.setOption(.receiveTimeout, timeout)
-                try connection.sendAll(HandoffMessage.ready.encoded)
-                let (line, _) = try ListenerHandoff.readLine(connection)
-                guard (try? HandoffMessage(parsing: line)) == .done else { return false }
-                // If this fails the old instance went away or gave up on us (it then accepts again):
-                // either way we accept too, so there is nothing to undo.
-                try? connection.sendAll(HandoffMessage.ack.encoded)
-                return true
-            } catch where error.errno == .wouldBlock {
-                throw Failure(
-                    "the old instance (pid \(peerPID)) did not confirm within \(ListenerHandoff.seconds(timeout)) that it stopped accepting",
-                    explanation: ["both instances may accept on the socket now; stop one of them by its pid"],
-                    conditionNotMet: true)
-            } catch where error.errno == .brokenPipe || error.errno == .connectionReset {
-                return false  // it closed before reading READY
-            } catch {
-                throw Failure("cannot tell the old instance (pid \(peerPID)) that we accept: \(error.summary)", cause: error)
-            }
-        }
-    }
-
     /// Connects to PATH and takes the listeners of the instance there. Each must be a socket of
     /// `type` (`SO_TYPE`) and, for a stream socket, listening (`SO_ACCEPTCONN`).
     ///
@@ -146,9 +66,10 @@ public enum ListenerHandoff {
         do {
             let peer = try connection.peerCredentials()
             peerPID = peer.pid
-            guard peer.uid == getuid() || peer.uid == 0 else {
+            guard peer.uid == ServerSys.userID || peer.uid == 0 else {
                 throw Failure(
-                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it runs as uid \(peer.uid), we as uid \(getuid())",
+                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it runs as uid \(peer.uid), "
+                        + "we as uid \(ServerSys.userID)",
                     explanation: ["sockets are taken only from the same user or from root; it keeps serving"])
             }
             try connection.setOption(.receiveTimeout, timeout)
@@ -157,7 +78,7 @@ public enum ListenerHandoff {
             let (line, descriptors) = try readLine(connection, withDescriptors: true)
             var sockets: [Socket] = []
             var leftovers = descriptors
-            defer { for fd in leftovers { close(fd) } }
+            defer { for fd in leftovers { Sys.close(fd) } }
             if line.isEmpty {
                 throw Failure(
                     "cannot take over from the instance at \(path) (pid \(peer.pid)): it closed the connection without answering",
@@ -187,7 +108,8 @@ public enum ListenerHandoff {
                     guard socket.type == type else {
                         throw Failure(
                             "cannot take over from the instance at \(path) (pid \(peer.pid)): it sent a \(socket.type) socket, expected \(type)",
-                            explanation: ["is the old instance serving the other protocol (--udp)?"])
+                            explanation: ["the old instance serves the other transport"],
+                            remedies: [.matchTransport(datagram: socket.type == .datagram)])
                     }
                     if type == .stream, try !socket.getOption(.acceptConnections) {
                         throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): a socket it sent is not listening")
@@ -209,10 +131,8 @@ public enum ListenerHandoff {
         } catch let error as SocketError where error.errno == .wouldBlock {
             throw Failure(
                 "cannot take over from the instance at \(path) (pid \(peerPID)): it did not answer within \(seconds(timeout))",
-                explanation: [
-                    "it keeps serving; nothing changed",
-                    "is it stopped (SIGSTOP) or stuck? try again, or stop it (kill \(peerPID)) and start without --handoff",
-                ],
+                explanation: ["it keeps serving; nothing changed", "it may be stopped (SIGSTOP) or stuck"],
+                remedies: [.retry, .stopProcess(pid: peerPID), .startWithoutHandoff],
                 conditionNotMet: true)
         } catch let error as SocketError {
             throw Failure("hand-off through \(path) failed: \(error.summary)", cause: error)
@@ -246,7 +166,7 @@ public enum ListenerHandoff {
             let (bytes, received) = try socket.receiveWithDescriptors(
                 maxBytes: HandoffMessage.maximumLength + 1 - line.count,
                 maxDescriptors: withDescriptors ? HandoffMessage.maximumListeners : 1)
-            if withDescriptors { descriptors += received } else { for fd in received { close(fd) } }
+            if withDescriptors { descriptors += received } else { for fd in received { Sys.close(fd) } }
             if bytes.isEmpty { break }
             line += bytes
         }

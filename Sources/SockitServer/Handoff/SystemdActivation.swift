@@ -41,10 +41,11 @@ public enum SystemdActivation {
     {
         var environment: [String: String] = [:]
         for name in variables {
-            if let value = getenv(name) { environment[name] = String(cString: value) }
+            if let value = ServerSys.environmentVariable(name) { environment[name] = value }
         }
-        defer { for name in variables { unsetenv(name) } }
-        return try listeners(type: type, environment: environment, pid: getpid(), firstDescriptor: firstDescriptor)
+        defer { for name in variables { ServerSys.removeEnvironmentVariable(name) } }
+        return try listeners(
+            type: type, environment: environment, pid: ServerSys.processID, firstDescriptor: firstDescriptor)
     }
 
     /// The sockets described by `environment` (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`) for
@@ -57,7 +58,7 @@ public enum SystemdActivation {
         guard let pidText = environment["LISTEN_PID"], let listenPID = Int32(pidText), listenPID == pid,
             let countText = environment["LISTEN_FDS"], let count = Int32(countText), count >= 1
         else { return [] }
-        guard count <= 64 else { throw Failure(description: "LISTEN_FDS=\(count) is more than the 64 sockit accepts") }
+        guard count <= 64 else { throw Failure(description: "LISTEN_FDS=\(count) is more than the 64 accepted") }
         let names = environment["LISTEN_FDNAMES"]?.split(separator: ":", omittingEmptySubsequences: false).map(String.init) ?? []
         var result: [Listener] = []
         // Leaves every descriptor as systemd gave it, those already adopted included.
@@ -84,7 +85,7 @@ public enum SystemdActivation {
             }
             result.append(Listener(name: name, socket: socket))
         }
-        for listener in result { _ = fcntl(listener.socket.fileDescriptor, F_SETFD, FD_CLOEXEC) }
+        for listener in result { _ = Sys.fcntl(listener.socket.fileDescriptor, F_SETFD, FD_CLOEXEC) }
         return result
     }
 }

@@ -1,26 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 import Sockit
 import Synchronization
-
-/// Something registered on an event loop: told when its descriptor is ready. Called on the
-/// loop's thread only. Subclass it and override `handle`.
-///
-/// A class rather than a protocol: the loop calls it through a vtable on a table of unmanaged
-/// references, with no existential box and no retain/release per event (the hot path).
-open class EventHandler {
-    public init() {}
-
-    /// Called on the loop's thread when the registered descriptor is ready.
-    open func handle(_ event: ReadyEvent, on loop: EventLoop) {}
-
-    /// Called once when `loop` has stopped with this handler still registered: nothing will be
-    /// reported any more. Fail whatever waits for readiness; the descriptor stays open (its
-    /// owner closes it, and `execute` still runs tasks for that, see `EventLoop.execute`).
-    open func loopDidStop(_ loop: EventLoop) {}
-}
 
 /// One thread running one selector (epoll on Linux): non-blocking descriptors, no thread per
 /// connection, and nothing here ever runs on Swift's cooperative pool.
@@ -225,7 +207,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Whether the calling thread is this loop's thread.
     public var inLoop: Bool {
         guard let thread else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
+        return Sys.isCurrentThread(thread)
     }
 
     // MARK: Running
@@ -285,7 +267,7 @@ public final class EventLoop: @unchecked Sendable {
             stop()
         }
         if let thread {
-            pthread_detach(thread)
+            Sys.detachThread(thread)
             self.thread = nil
         }
     }
@@ -307,50 +289,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Waits for the loop's thread to end (after `stop()`).
     public func join() {
         guard let thread else { return }
-        pthread_join(thread, nil)
+        Sys.joinThread(thread)
         self.thread = nil
-    }
-}
-
-/// A fixed set of event loops, one thread each.
-public final class EventLoopGroup: Sendable {
-    public let loops: [EventLoop]
-
-    /// `count` loops (default: one per core), started at once unless `start` is false (then
-    /// register on them from this thread first, and call `start()`).
-    public init(count: Int = EventLoopGroup.coreCount, start: Bool = true) throws(SocketError) {
-        var loops: [EventLoop] = []
-        for index in 0..<max(1, count) { loops.append(try EventLoop(index: index)) }
-        self.loops = loops
-        if start { self.start() }
-    }
-
-    /// Starts a thread per loop.
-    public func start() {
-        for loop in loops { loop.start() }
-    }
-
-    /// The number of cores this process may run on: its affinity mask, so `taskset -c 0 sockit
-    /// echo` runs one loop, not one per core of the machine.
-    public static var coreCount: Int { Int(sockit_affinity_cpu_count()) }
-
-    /// Stops every loop and suspends until their threads are done, without blocking a thread:
-    /// the one to use from async code.
-    public func shutdownGracefully() async {
-        for loop in loops { await loop.stopGracefully() }
-    }
-
-    /// Stops every loop and waits for the threads (blocking: not from async code).
-    public func shutdown() {
-        for loop in loops { loop.stop() }
-        for loop in loops where !loop.inLoop { loop.join() }
-    }
-
-    private let counter = Atomic<Int>(0)
-
-    /// The next loop, round robin.
-    public func next() -> EventLoop {
-        let value = counter.add(1, ordering: .relaxed).oldValue
-        return loops[value % loops.count]
     }
 }

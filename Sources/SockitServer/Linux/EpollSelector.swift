@@ -22,20 +22,21 @@ final class EpollSelector: SelectorBackend {
     private let events: UnsafeMutablePointer<epoll_event>
 
     init() throws(SocketError) {
-        let epollFD = epoll_create1(CInt(EPOLL_CLOEXEC))
-        guard epollFD >= 0 else { throw SocketError(syscall: "epoll_create1", errno: Errno(rawValue: sockit_errno())) }
-        let eventFD = eventfd(0, CInt(EFD_CLOEXEC) | CInt(EFD_NONBLOCK))
-        guard eventFD >= 0 else {
-            let code = sockit_errno()
-            Glibc.close(epollFD)
-            throw SocketError(syscall: "eventfd", errno: Errno(rawValue: code))
+        let epollFD = try ServerSys.epollCreate().orThrow("epoll_create1")
+        let eventFD: CInt
+        do throws(SocketError) {
+            eventFD = try ServerSys.eventCounter().orThrow("eventfd")
+        } catch {
+            Sys.close(epollFD)
+            throw error
         }
-        let timerFD = timerfd_create(CLOCK_MONOTONIC, CInt(TFD_CLOEXEC) | CInt(TFD_NONBLOCK))
-        guard timerFD >= 0 else {
-            let code = sockit_errno()
-            Glibc.close(epollFD)
-            Glibc.close(eventFD)
-            throw SocketError(syscall: "timerfd_create", errno: Errno(rawValue: code))
+        let timerFD: CInt
+        do throws(SocketError) {
+            timerFD = try ServerSys.monotonicTimer().orThrow("timerfd_create")
+        } catch {
+            Sys.close(epollFD)
+            Sys.close(eventFD)
+            throw error
         }
         self.epollFD = epollFD
         self.eventFD = eventFD
@@ -50,9 +51,9 @@ final class EpollSelector: SelectorBackend {
     }
 
     func close() {
-        Glibc.close(timerFD)
-        Glibc.close(eventFD)
-        Glibc.close(epollFD)
+        Sys.close(timerFD)
+        Sys.close(eventFD)
+        Sys.close(epollFD)
     }
 
     @inline(__always)
@@ -67,9 +68,7 @@ final class EpollSelector: SelectorBackend {
         var event = epoll_event()
         event.events = Self.mask(interest)
         event.data.fd = fd
-        if epoll_ctl(epollFD, operation, fd, &event) != 0 {
-            throw SocketError(syscall: "epoll_ctl", errno: Errno(rawValue: sockit_errno()))
-        }
+        _ = try ServerSys.epollControl(epollFD, operation, fd, &event).orThrow("epoll_ctl")
     }
 
     func register(fd: CInt, interest: Interest) throws(SocketError) {
@@ -83,7 +82,7 @@ final class EpollSelector: SelectorBackend {
 
     func deregister(fd: CInt) {
         var event = epoll_event()
-        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
+        _ = ServerSys.epollControl(epollFD, EPOLL_CTL_DEL, fd, &event)
     }
 
     func wait(timeout: Duration?, _ body: (ReadyEvent) -> Void) throws(SocketError) -> (timer: Bool, wakeup: Bool) {
@@ -93,26 +92,24 @@ final class EpollSelector: SelectorBackend {
         } else {
             milliseconds = -1
         }
-        let count = epoll_wait(epollFD, events, CInt(capacity), milliseconds)
-        if count < 0 {
-            let code = sockit_errno()
-            if code == EINTR { return (false, false) }
-            throw SocketError(syscall: "epoll_wait", errno: Errno(rawValue: code))
+        let count: Int
+        switch ServerSys.epollWait(epollFD, events, CInt(capacity), milliseconds) {
+        case .success(let ready): count = ready
+        case .failure(let errno) where errno.rawValue == EINTR: return (false, false)
+        case .failure(let errno): throw SocketError(syscall: "epoll_wait", errno: errno)
         }
         var timer = false
         var wakeup = false
         let readMask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
         let failMask = EPOLLERR.rawValue | EPOLLHUP.rawValue
-        for index in 0..<Int(count) {
+        for index in 0..<count {
             let event = events[index]
             let fd = event.data.fd
             if fd == eventFD {
-                var value: UInt64 = 0
-                _ = read(eventFD, &value, 8)
+                ServerSys.readCounter(eventFD)
                 wakeup = true
             } else if fd == timerFD {
-                var value: UInt64 = 0
-                _ = read(timerFD, &value, 8)
+                ServerSys.readCounter(timerFD)
                 timer = true
             } else {
                 let flags = event.events
@@ -126,8 +123,7 @@ final class EpollSelector: SelectorBackend {
     }
 
     func wakeup() {
-        var one: UInt64 = 1
-        _ = write(eventFD, &one, 8)
+        ServerSys.incrementCounter(eventFD)
     }
 
     func armTimer(after delay: Duration?) {
@@ -138,7 +134,17 @@ final class EpollSelector: SelectorBackend {
             spec.it_value.tv_nsec = Int(attoseconds / 1_000_000_000)
             if spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0 { spec.it_value.tv_nsec = 1 }
         }
-        _ = timerfd_settime(timerFD, 0, &spec, nil)
+        ServerSys.setTimer(timerFD, &spec)
+    }
+}
+
+extension Result where Failure == Errno {
+    /// The success value, or the failure as the `SocketError` of `syscall`.
+    fileprivate func orThrow(_ syscall: String) throws(SocketError) -> Success {
+        switch self {
+        case .success(let value): return value
+        case .failure(let errno): throw SocketError(syscall: syscall, errno: errno)
+        }
     }
 }
 #endif

@@ -1,32 +1,9 @@
 import Sockit
 
-/// What a registration waits for. The corresponding epoll flags are `EPOLLIN` and `EPOLLOUT`.
-public struct Interest: OptionSet, Sendable, Hashable {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
-
-    /// Readable, or end-of-file, or a pending connection on a listener.
-    public static var read: Interest { Interest(rawValue: 1) }
-    /// Writable: the send buffer has room (or a connect finished).
-    public static var write: Interest { Interest(rawValue: 2) }
-    /// Neither: the descriptor stays registered but reports nothing but errors.
-    public static var none: Interest { Interest(rawValue: 0) }
-}
-
-/// One readiness report for a registered descriptor.
-public struct ReadyEvent: Sendable {
-    /// The descriptor that is ready.
-    public var fd: CInt
-    public var readable: Bool
-    public var writable: Bool
-    /// An error or a hang-up on the descriptor (`EPOLLERR`/`EPOLLHUP`): a read or write will tell which.
-    public var failed: Bool
-}
-
 /// The readiness backend of an `EventLoop`: one per loop, used from that loop's thread only,
 /// except `wakeup()`, which any thread may call.
 ///
-/// This protocol is what a new platform must implement (`Selector+Epoll.swift` is Linux's; a
+/// This protocol is what a new platform must implement (`Linux/EpollSelector.swift` is Linux's; a
 /// kqueue one would sit beside it). Callers use `PlatformSelector` and never write `#if`.
 protocol SelectorBackend: AnyObject {
     init() throws(SocketError)

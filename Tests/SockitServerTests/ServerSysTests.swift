@@ -7,9 +7,9 @@ import Testing
 
 @testable import SockitServer
 
-/// The servers' hot path calls libc on raw descriptors (`RawIO`): the same promises as `Socket`.
-@Suite("RawIO: the servers' raw calls")
-struct RawIOTests {
+/// The servers' hot path calls libc on raw descriptors (`ServerSys`): the same promises as `Socket`.
+@Suite("ServerSys: the servers' raw calls")
+struct ServerSysTests {
     /// The echo server closes a connection at its first error, which after a reset is
     /// ECONNRESET, so no black-box test reaches the EPIPE that raises SIGPIPE; this sends on a
     /// socket whose peer is gone, twice, with SIGPIPE blocked so that one raised waits, pending.
@@ -18,15 +18,15 @@ struct RawIOTests {
         try second.close()
         var bytes = [UInt8](repeating: 7, count: 64)
         let (results, raised) = TestSupport.raisesSIGPIPE {
-            (0..<2).map { _ in RawIO.send(first.fileDescriptor, &bytes, bytes.count) }
+            (0..<2).map { _ in ServerSys.send(first.fileDescriptor, &bytes, bytes.count) }
         }
-        #expect(!raised, "RawIO.send raised SIGPIPE")
+        #expect(!raised, "ServerSys.send raised SIGPIPE")
         for result in results {
-            guard case .failed(let code) = result else {
+            guard case .failure(let errno) = result else {
                 Issue.record("sent to a closed peer: \(result)")
                 continue
             }
-            #expect(code == EPIPE)
+            #expect(errno == .brokenPipe)
         }
     }
 }

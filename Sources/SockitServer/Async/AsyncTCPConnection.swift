@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Sockit
+
+/// A TCP connection with async reads and writes on an event loop.
+public final class AsyncTCPConnection: Sendable {
+    let readiness: Readiness
+    /// The peer's address, when known.
+    public let remoteAddress: SocketAddress?
+
+    init(socket: Socket, remoteAddress: SocketAddress?, loop: EventLoop) {
+        self.readiness = Readiness(socket: socket, loop: loop)
+        self.remoteAddress = remoteAddress
+    }
+
+    /// Connects to `address` (waiting without blocking a thread).
+    public static func connect(to address: SocketAddress, group: EventLoopGroup) async throws -> AsyncTCPConnection {
+        let socket = try Socket(for: address, .stream, nonBlocking: true)
+        let connection = AsyncTCPConnection(socket: socket, remoteAddress: address, loop: group.next())
+        if try !socket.connectNonBlocking(to: address) {
+            try await connection.readiness.wait(for: .write)
+            if let pending = try socket.getOption(.error) {
+                connection.close()
+                throw SocketError(syscall: "connect", errno: pending, address: address, socketType: .stream)
+            }
+        }
+        return connection
+    }
+
+    /// The underlying socket, for options (`setOption(.tcpNoDelay, true)`).
+    public var socket: Socket { readiness.socket }
+
+    /// Reads what is there (up to `maxBytes`), waiting for at least one byte; empty at end-of-file.
+    public func read(maxBytes: Int = 65536) async throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: maxBytes)
+        while true {
+            let result = try bytes.withUnsafeMutableBytes { raw throws(SocketError) in
+                try readiness.socket.receiveNonBlocking(into: raw)
+            }
+            switch result {
+            case .processed(let count):
+                bytes.removeSubrange(count...)
+                return bytes
+            case .wouldBlock:
+                try await readiness.wait(for: .read)
+            }
+        }
+    }
+
+    /// Writes every byte, waiting while the send buffer is full.
+    public func write(_ bytes: some Collection<UInt8>) async throws {
+        let array = Array(bytes)
+        var offset = 0
+        while offset < array.count {
+            let result = try array.withUnsafeBytes { raw throws(SocketError) in
+                try readiness.socket.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+            }
+            switch result {
+            case .processed(let count): offset += count
+            case .wouldBlock: try await readiness.wait(for: .write)
+            }
+        }
+    }
+
+    /// Sends FIN: the peer reads end-of-file; reading goes on.
+    public func shutdownWrite() throws {
+        try readiness.socket.shutdown(.write)
+    }
+
+    /// Closes the connection; pending reads and writes fail. Dropping the last reference closes it too.
+    public func close() {
+        readiness.close()
+    }
+
+    deinit {
+        readiness.close()
+    }
+}
