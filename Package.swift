@@ -79,18 +79,19 @@ let package = Package(
         ),
         .target(name: "SockitTestSupport", dependencies: ["Sockit", "CSockit"], swiftSettings: strict),
         .testTarget(name: "SockitTests", dependencies: ["Sockit", "SockitTestSupport"], swiftSettings: strict),
+        // The tests that run the `sockit` binary as a real process. Depends on the executable
+        // target so that `swift test` alone builds `sockit`.
         .testTarget(
-            name: "SockitCLITests", dependencies: ["Sockit", "SockitTestSupport", "SockitCLI", "SockitCommands"],
+            name: "SockitCLITests",
+            dependencies: ["CSockit", "Sockit", "SockitPorts", "SockitTestSupport", "SockitCLI", "SockitCommands"],
             swiftSettings: strict),
         .testTarget(
-            name: "SockitPortsTests", dependencies: ["Sockit", "SockitPorts", "SockitTestSupport", "SockitCLI"],
+            name: "SockitPortsTests", dependencies: ["Sockit", "SockitPorts", "SockitTestSupport"],
             swiftSettings: strict),
-        // Depends on the executable target so that `swift test` alone builds `sockit`, which the
-        // CLI tests run as a real process.
         .testTarget(
             name: "SockitServerTests",
             dependencies: [
-                "CSockit", "Sockit", "SockitServer", "SockitTestSupport", "SockitCLI",
+                "CSockit", "Sockit", "SockitServer", "SockitTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import Sockit
+import SockitTestSupport
 import SockitPorts
 import Testing
 

@@ -261,14 +261,6 @@ struct ListenerOptionTests {
         #expect(try listener.getOption(.reuseAddress) == true)
         try client.close()
     }
-
-    @Test("sockit echo rejects a malformed --keepalive with exit 2 and changes nothing")
-    func badKeepAlive() throws {
-        let child = try ChildProcess(sockitBinary(), ["echo", "127.0.0.1:0", "--keepalive", "ten"])
-        #expect(child.waitForExit() == 2)
-        #expect(child.stderr.contains("--keepalive takes IDLE or IDLE,INTVL,CNT"))
-        #expect(child.readStdout(timeout: .seconds(1)).isEmpty)
-    }
 }
 
 /// A continuation resumed once, by whichever of several tasks comes first. An `NSLock`

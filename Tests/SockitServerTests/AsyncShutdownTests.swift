@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sockit
+import SockitTestSupport
 import SockitServer
 import Synchronization
 import Testing

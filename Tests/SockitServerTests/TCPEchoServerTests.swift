@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Sockit
+import SockitTestSupport
 import SockitServer
 import Synchronization
 import Testing

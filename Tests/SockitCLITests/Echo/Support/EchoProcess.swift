@@ -38,35 +38,6 @@ final class EchoProcess {
     }
 }
 
-/// A blocking client socket with a receive timeout, so that no read in a test waits forever.
-func connectClient(_ address: SocketAddress, timeout: Duration = .seconds(10)) throws(SocketError) -> Socket {
-    let socket = try Socket(for: address, .stream)
-    try socket.connect(to: address, timeout: timeout)
-    try socket.setOption(.receiveTimeout, timeout)
-    try socket.setOption(.sendTimeout, timeout)
-    return socket
-}
-
-/// Receives exactly `count` bytes (or fewer at end-of-file).
-func receiveExactly(_ socket: Socket, _ count: Int) throws(SocketError) -> [UInt8] {
-    var bytes: [UInt8] = []
-    while bytes.count < count {
-        let chunk = try socket.receive(maxBytes: min(65536, count - bytes.count))
-        if chunk.isEmpty { break }
-        bytes += chunk
-    }
-    return bytes
-}
-
-/// A deterministic pseudo-random payload with every byte value.
-func payload(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
-    var state = seed
-    return (0..<count).map { _ in
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return UInt8(truncatingIfNeeded: state >> 33)
-    }
-}
-
 /// Runs `bash -c script` and returns (status, stdout, stderr).
 func shell(_ script: String, timeout: Duration = .seconds(30)) throws -> (Int32?, [UInt8], String) {
     let child = try ChildProcess("/bin/bash", ["-c", script])

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sockit
+import SockitTestSupport
 import Testing
 
 /// What the network does to a server: half-close, peers that never read, idle peers, too many
@@ -234,6 +235,14 @@ struct EchoRobustnessTests {
             try socket.close()
         }
         #expect(answered == waiting.count)
+    }
+
+    @Test("sockit echo rejects a malformed --keepalive with exit 2 and changes nothing")
+    func badKeepAlive() throws {
+        let child = try ChildProcess(sockitBinary(), ["echo", "127.0.0.1:0", "--keepalive", "ten"])
+        #expect(child.waitForExit() == 2)
+        #expect(child.stderr.contains("--keepalive takes IDLE or IDLE,INTVL,CNT"))
+        #expect(child.readStdout(timeout: .seconds(1)).isEmpty)
     }
 }
 

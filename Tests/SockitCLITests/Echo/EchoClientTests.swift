@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sockit
+import SockitTestSupport
 import Testing
 
 /// Clients no one here wrote talk to `sockit echo`. Needs python3, nc (netcat-openbsd) and socat.

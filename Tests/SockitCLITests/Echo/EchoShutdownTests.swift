@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sockit
+import SockitTestSupport
 import Testing
 
 /// SIGINT/SIGTERM: stop accepting, let open connections finish, exit 0.

@@ -1,0 +1,48 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Debian python3 (CI installs it), else the first python3 on PATH.
+public let python3: String = {
+    for path in ["/usr/bin/python3", "/usr/local/bin/python3"] where access(path, X_OK) == 0 { return path }
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let path = "\(directory)/python3"
+        if access(path, X_OK) == 0 { return path }
+    }
+    return "/usr/bin/python3"
+}()
+
+public let portholder = TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/portholder.py").path
+
+/// A `portholder.py` process: started, and ready (its "ready" line read) when `init` returns.
+/// Killed by pid when dropped.
+public final class Holder {
+    public let child: ChildProcess
+    /// The fields after "ready": usually the port and the pid.
+    public let fields: [String]
+
+    public init(_ arguments: [String], wrapper: [String] = []) throws {
+        let command = wrapper + [python3, portholder] + arguments
+        child = try ChildProcess(command[0], Array(command.dropFirst()), keepStdin: true)
+        guard let line = child.readLine(timeout: .seconds(20)), line.hasPrefix("ready ") else {
+            _ = child.waitForExit(timeout: .seconds(2))
+            throw HolderFailure(message: "portholder \(arguments) did not start: \(child.stderr)")
+        }
+        fields = line.split(separator: " ").dropFirst().map(String.init)
+    }
+
+    public var port: UInt16 { UInt16(fields[0])! }
+    public var pid: Int32 { child.pid }
+
+    /// Whether the process is still running. Its pidfd says so (`waitForExit`, which reaps it
+    /// once it has exited); `kill(pid, 0)` would succeed on a zombie that was never reaped.
+    public var isAlive: Bool { child.waitForExit(timeout: .milliseconds(1)) == nil }
+}
+
+public struct HolderFailure: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+    public init(message: String) { self.message = message }
+}
