@@ -8,8 +8,10 @@
 # the C reference. Then MODE=idle: RSS per idle connection with IDLE_CONNS connections open.
 #
 # Environment: ROUNDS (3) DURATION (5 s) CONNS_LIST ("1 50 500") SIZES ("64 4096")
-#              IDLE_CONNS (10000) NIO (path to NIOEchoServer; built when missing)
+#              IDLE_CONNS (10000) NIO (path to NIOEchoServer; built when missing; "none" skips it)
 #              BENCH (the shared bench directory) SKIP_IDLE=1
+#              BASELINE (another sockit binary, e.g. a build of the previous commit: it runs
+#              interleaved with the others as "before", to show a change's effect within one run)
 #
 # Building NIOEchoServer (outside the repository, several minutes, done once):
 #   git clone /opt/swift-packages/apple/swift-nio.git /tmp/nio && cd /tmp/nio &&
@@ -33,18 +35,17 @@ echo "# building: sockit (release), the C reference and loadgen" >&2
 SOCKIT="$ROOT/.build/release/sockit"
 make -s -C "$BENCH" >&2
 
-if [ ! -x "$NIO" ]; then
+if [ "$NIO" != none ] && [ ! -x "$NIO" ]; then
   echo "# building NIOEchoServer in /tmp/nio (several minutes)" >&2
   if [ ! -d /tmp/nio ]; then git clone -q /opt/swift-packages/apple/swift-nio.git /tmp/nio; fi
   (cd /tmp/nio && git checkout -q 2.101.3 && swift build -c release --product NIOEchoServer >&2)
   NIO=/tmp/nio/.build/release/NIOEchoServer
 fi
 
-servers=(
-  "c::$BENCH/epoll_echo -p {PORT}"
-  "nio::$NIO 127.0.0.1 {PORT}"
-  "sockit::$SOCKIT echo 127.0.0.1:{PORT} --threads 1"
-)
+servers=("c::$BENCH/epoll_echo -p {PORT}")
+[ "$NIO" = none ] || servers+=("nio::$NIO 127.0.0.1 {PORT}")
+servers+=("sockit::$SOCKIT echo 127.0.0.1:{PORT} --threads 1")
+[ -z "${BASELINE:-}" ] || servers+=("before::$BASELINE echo 127.0.0.1:{PORT} --threads 1")
 
 # Each command below needs more descriptors than the usual 1024 for 500+ connections.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
