@@ -20,9 +20,14 @@ let package = Package(
         .target(name: "CFuzz"),
         .executableTarget(name: "FuzzAddress", dependencies: ["CFuzz", sockit("Sockit")], swiftSettings: settings),
         .executableTarget(name: "FuzzOptions", dependencies: ["CFuzz", sockit("Sockit")], swiftSettings: settings),
-        .executableTarget(name: "FuzzInetDiag", dependencies: ["CFuzz", sockit("Sockit"), sockit("SockitPorts")], swiftSettings: settings),
-        .executableTarget(name: "FuzzProc", dependencies: ["CFuzz", sockit("Sockit"), sockit("SockitPorts")], swiftSettings: settings),
-        .executableTarget(name: "FuzzHandoff", dependencies: ["CFuzz", sockit("SockitServer")], swiftSettings: settings),
-        .executableTarget(name: "FuzzArguments", dependencies: ["CFuzz", sockit("SockitCommands")], swiftSettings: settings),
+        .executableTarget(
+            name: "FuzzInetDiag", dependencies: ["CFuzz", sockit("Sockit"), sockit("SockitPorts")],
+            swiftSettings: settings),
+        .executableTarget(
+            name: "FuzzProc", dependencies: ["CFuzz", sockit("Sockit"), sockit("SockitPorts")], swiftSettings: settings),
+        .executableTarget(
+            name: "FuzzHandoff", dependencies: ["CFuzz", sockit("SockitServer")], swiftSettings: settings),
+        .executableTarget(
+            name: "FuzzArguments", dependencies: ["CFuzz", sockit("SockitCommands")], swiftSettings: settings),
     ]
 )

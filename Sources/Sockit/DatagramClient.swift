@@ -34,7 +34,9 @@ public struct DatagramClient: Sendable {
 
     /// Waits up to `timeout` for the next datagram (from any sender); nil when none came.
     /// A datagram larger than `maxBytes` is truncated.
-    public func receive(timeout: Duration, maxBytes: Int = 65536) throws(SocketError)
+    public func receive(
+        timeout: Duration, maxBytes: Int = 65536
+    ) throws(SocketError)
         -> (bytes: [UInt8], sender: SocketAddress?)?
     {
         try socket.receiveFrom(maxBytes: maxBytes, timeout: timeout)

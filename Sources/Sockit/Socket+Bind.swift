@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 extension Socket {
     /// Binds to `address`. The corresponding C function is `bind`.
@@ -106,7 +107,8 @@ extension Socket {
         if case .failure(let errno) = result { throw SocketError(syscall: syscall, errno: errno) }
         guard let address = SocketAddress(storage: storage, length: length) else {
             throw SocketError(
-                syscall: syscall, errno: .addressFamilyNotSupported, explanation: ["the address family is not IPv4, IPv6 or Unix"])
+                syscall: syscall, errno: .addressFamilyNotSupported,
+                explanation: ["the address family is not IPv4, IPv6 or Unix"])
         }
         return address
     }

@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 extension Socket {
     /// Connects to `address`, waiting up to `timeout` (nil: as long as the kernel tries).
@@ -52,7 +53,9 @@ extension Socket {
             if wasNonBlocking { try? setNonBlocking(true) }
         }
         try withDescriptor("connect") { fd throws(SocketError) in
-            let result = address.withSockAddr { pointer, length in Sys.connect(fd, pointer, length, retryOnInterrupt: true) }
+            let result = address.withSockAddr { pointer, length in
+                Sys.connect(fd, pointer, length, retryOnInterrupt: true)
+            }
             switch result {
             case .success: return
             case .failure(.wouldBlock):

@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 // Passing descriptors between processes over Unix sockets (SCM_RIGHTS), and the peer's
 // credentials (SO_PEERCRED): what a hitless restart hands a listening socket over with.
@@ -84,7 +85,9 @@ extension Socket {
     /// are not inherited by children). The caller owns the descriptors: adopt them with
     /// `Socket(adopting:)` or close them. An empty `bytes` means end-of-file.
     /// The corresponding C call is `recvmsg`.
-    public func receiveWithDescriptors(maxBytes: Int = 4096, maxDescriptors: Int = 16) throws(SocketError) -> (
+    public func receiveWithDescriptors(
+        maxBytes: Int = 4096, maxDescriptors: Int = 16
+    ) throws(SocketError) -> (
         bytes: [UInt8], descriptors: [CInt]
     ) {
         try withDescriptor("recvmsg") { fd throws(SocketError) in
@@ -107,12 +110,15 @@ extension Socket {
                         truncated = message.msg_flags & CInt(SOCKIT_MSG_CTRUNC) != 0
                         var header = sockit_cmsg_firsthdr(&message)
                         while let current = header {
-                            if current.pointee.cmsg_level == SOL_SOCKET && current.pointee.cmsg_type == CInt(SOCKIT_SCM_RIGHTS) {
+                            if current.pointee.cmsg_level == SOL_SOCKET
+                                && current.pointee.cmsg_type == CInt(SOCKIT_SCM_RIGHTS)
+                            {
                                 let dataLength = Int(current.pointee.cmsg_len) - sockit_cmsg_len(0)
                                 let data = UnsafeRawPointer(sockit_cmsg_data(current))
                                 for index in 0..<(dataLength / MemoryLayout<CInt>.size) {
                                     descriptors.append(
-                                        data.loadUnaligned(fromByteOffset: index * MemoryLayout<CInt>.size, as: CInt.self))
+                                        data.loadUnaligned(
+                                            fromByteOffset: index * MemoryLayout<CInt>.size, as: CInt.self))
                                 }
                             }
                             header = sockit_cmsg_nxthdr(&message, current)

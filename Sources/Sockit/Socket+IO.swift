@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 // Sending always passes MSG_NOSIGNAL: a write to a connection the peer has closed returns EPIPE
 // instead of raising SIGPIPE, which would kill the process by default.
@@ -17,7 +18,8 @@ extension Socket {
     }
 
     /// Sends bytes on a non-blocking socket: `.wouldBlock` when the send buffer is full.
-    public func sendNonBlocking(_ buffer: UnsafeRawBufferPointer, flags: CInt = 0) throws(SocketError) -> IOResult<Int> {
+    public func sendNonBlocking(_ buffer: UnsafeRawBufferPointer, flags: CInt = 0) throws(SocketError) -> IOResult<Int>
+    {
         try withDescriptor("send") { fd throws(SocketError) in
             try Sys.send(fd, buffer.baseAddress, buffer.count, flags)
                 .orThrow { SocketError(syscall: "send", errno: $0, socketType: type) }
@@ -43,12 +45,15 @@ extension Socket {
         case .processed(let count): return count
         case .wouldBlock:
             throw SocketError(
-                syscall: "recv", errno: .wouldBlock, explanation: ["SO_RCVTIMEO expired, or the socket is non-blocking"])
+                syscall: "recv", errno: .wouldBlock, explanation: ["SO_RCVTIMEO expired, or the socket is non-blocking"]
+            )
         }
     }
 
     /// Receives on a non-blocking socket: `.wouldBlock` when nothing is there yet.
-    public func receiveNonBlocking(into buffer: UnsafeMutableRawBufferPointer, flags: CInt = 0) throws(SocketError)
+    public func receiveNonBlocking(
+        into buffer: UnsafeMutableRawBufferPointer, flags: CInt = 0
+    ) throws(SocketError)
         -> IOResult<Int>
     {
         try withDescriptor("recv") { fd throws(SocketError) in
@@ -82,7 +87,9 @@ extension Socket {
     /// - Throws: `SocketError`; `EACCES` to a broadcast address without `SocketOption.broadcast`
     ///   says so.
     @discardableResult
-    public func send(_ bytes: some Collection<UInt8>, to address: SocketAddress, flags: CInt = 0) throws(SocketError) -> Int {
+    public func send(
+        _ bytes: some Collection<UInt8>, to address: SocketAddress, flags: CInt = 0
+    ) throws(SocketError) -> Int {
         let array = Array(bytes)
         return try withDescriptor("sendto") { fd throws(SocketError) in
             let result = array.withUnsafeBytes { raw in
@@ -103,7 +110,9 @@ extension Socket {
     /// Waits up to `timeout` (nil: for ever) for a datagram, and receives it with its sender;
     /// nil when none arrived in time. A datagram larger than `maxBytes` is truncated.
     /// The corresponding C functions are `poll` and `recvfrom`.
-    public func receiveFrom(maxBytes: Int = 65536, timeout: Duration?) throws(SocketError)
+    public func receiveFrom(
+        maxBytes: Int = 65536, timeout: Duration?
+    ) throws(SocketError)
         -> (bytes: [UInt8], sender: SocketAddress?)?
     {
         guard try poll(for: Int16(POLLIN), timeout: timeout) else { return nil }

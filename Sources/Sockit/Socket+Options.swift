@@ -24,7 +24,8 @@ extension Socket {
                 syscall: "getsockopt", errno: .protocolNotAvailable, option: option.cName,
                 explanation: ["\(option.cName) is write-only: the kernel does not report it"])
         }
-        let bytes = try getRawOption(level: option.level, name: option.name, capacity: option.capacity, cName: option.cName)
+        let bytes = try getRawOption(
+            level: option.level, name: option.name, capacity: option.capacity, cName: option.cName)
         return try option.decode(bytes)
     }
 
@@ -50,7 +51,9 @@ extension Socket {
 
     /// Reads any option as raw bytes, at most `capacity` of them; the result has the length the
     /// kernel returned. The corresponding C function is `getsockopt`.
-    public func getRawOption(level: CInt, name: CInt, capacity: Int, cName: String? = nil) throws(SocketError) -> [UInt8] {
+    public func getRawOption(
+        level: CInt, name: CInt, capacity: Int, cName: String? = nil
+    ) throws(SocketError) -> [UInt8] {
         try withDescriptor("getsockopt") { fd throws(SocketError) in
             try Self.getRawOption(descriptor: fd, level: level, name: name, capacity: capacity, cName: cName)
         }
@@ -63,7 +66,9 @@ extension Socket {
         return try option.decode(bytes)
     }
 
-    private static func getRawOption(descriptor fd: CInt, level: CInt, name: CInt, capacity: Int, cName: String?)
+    private static func getRawOption(
+        descriptor fd: CInt, level: CInt, name: CInt, capacity: Int, cName: String?
+    )
         throws(SocketError) -> [UInt8]
     {
         var bytes = [UInt8](repeating: 0, count: capacity)

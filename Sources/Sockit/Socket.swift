@@ -1,8 +1,9 @@
+import CSockit
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Synchronization
 
 /// A socket that owns exactly one file descriptor and closes it exactly once: on `close()`, or
 /// when the last reference goes away.
@@ -47,7 +48,9 @@ public final class Socket: Sendable {
     }
 
     /// A socket for `address`'s family: `Socket(for: address, .stream)`.
-    public convenience init(for address: SocketAddress, _ type: SocketType, nonBlocking: Bool = false)
+    public convenience init(
+        for address: SocketAddress, _ type: SocketType, nonBlocking: Bool = false
+    )
         throws(SocketError)
     {
         try self.init(address.domain, type, nonBlocking: nonBlocking)
@@ -77,7 +80,9 @@ public final class Socket: Sendable {
     }
 
     /// A connected pair of Unix sockets. The corresponding C function is `socketpair`.
-    public static func pair(_ type: SocketType = .stream, nonBlocking: Bool = false) throws(SocketError) -> (
+    public static func pair(
+        _ type: SocketType = .stream, nonBlocking: Bool = false
+    ) throws(SocketError) -> (
         Socket, Socket
     ) {
         var fds: [CInt] = [-1, -1]

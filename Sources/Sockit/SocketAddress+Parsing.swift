@@ -116,7 +116,9 @@ extension SocketAddress {
         return .ipv4(IPv4(rawAddress: raw.s_addr, port: port))
     }
 
-    static func parseIPv6(_ host: Substring, port: UInt16, _ fail: (String) -> ParseError) throws(ParseError)
+    static func parseIPv6(
+        _ host: Substring, port: UInt16, _ fail: (String) -> ParseError
+    ) throws(ParseError)
         -> SocketAddress
     {
         var addressPart = host
@@ -141,7 +143,9 @@ extension SocketAddress {
     }
 
     /// Resolves a host name with `getaddrinfo`: the first IPv4 address, else the first IPv6 one.
-    static func resolve(host: String, port: UInt16, _ fail: (String) -> ParseError) throws(ParseError)
+    static func resolve(
+        host: String, port: UInt16, _ fail: (String) -> ParseError
+    ) throws(ParseError)
         -> SocketAddress
     {
         let addresses = try resolveAll(host: host, port: port, fail)
@@ -154,7 +158,9 @@ extension SocketAddress {
         try resolveAll(host: host, port: port) { ParseError(input: "\(host):\(port)", reason: $0) }
     }
 
-    static func resolveAll(host: String, port: UInt16, _ fail: (String) -> ParseError) throws(ParseError)
+    static func resolveAll(
+        host: String, port: UInt16, _ fail: (String) -> ParseError
+    ) throws(ParseError)
         -> [SocketAddress]
     {
         let found: [(sockaddr_storage, socklen_t)]
@@ -164,7 +170,8 @@ extension SocketAddress {
         }
         var result: [SocketAddress] = []
         for (storage, length) in found {
-            if let address = SocketAddress(storage: storage, length: length)?.withPort(port), !result.contains(address) {
+            if let address = SocketAddress(storage: storage, length: length)?.withPort(port), !result.contains(address)
+            {
                 result.append(address)
             }
         }

@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 /// A socket address: IPv4, IPv6 (with scope id) or Unix (a path, or a Linux abstract name).
 ///
@@ -22,7 +23,10 @@ public enum SocketAddress: Hashable, Sendable {
         /// The four bytes of the address, most significant first.
         public var octets: (UInt8, UInt8, UInt8, UInt8) {
             let hostOrder = UInt32(bigEndian: rawAddress)
-            return (UInt8(hostOrder >> 24), UInt8((hostOrder >> 16) & 0xff), UInt8((hostOrder >> 8) & 0xff), UInt8(hostOrder & 0xff))
+            return (
+                UInt8(hostOrder >> 24), UInt8((hostOrder >> 16) & 0xff), UInt8((hostOrder >> 8) & 0xff),
+                UInt8(hostOrder & 0xff)
+            )
         }
 
         public init(octets a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) {

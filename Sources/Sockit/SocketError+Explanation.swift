@@ -47,7 +47,9 @@ extension SocketError {
             ("connect", .permissionDenied):
             return (["sending to a broadcast address needs SO_BROADCAST"], [.setBroadcast])
         case ("bind", .permissionDenied):
-            return (["this user may not bind there (a Unix path in a directory it cannot write, or a security policy)"], [])
+            return (
+                ["this user may not bind there (a Unix path in a directory it cannot write, or a security policy)"], []
+            )
         case ("bind", .addressNotAvailable):
             return (
                 ["\(address.map { "\($0.host)" } ?? "the address") is not an address of this machine"],

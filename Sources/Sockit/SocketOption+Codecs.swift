@@ -11,7 +11,8 @@ extension SocketOption where Value == Bool {
         note: String? = nil
     ) -> SocketOption<Bool> {
         SocketOption(
-            level: level, name: name, levelName: levelName, cName: cName, cType: "int (boolean)", access: access, note: note,
+            level: level, name: name, levelName: levelName, cName: cName, cType: "int (boolean)", access: access,
+            note: note,
             capacity: 4, encode: { Socket.bytes(of: Int32($0 ? 1 : 0)) }, decode: { Socket.int32(from: $0) != 0 },
             render: { .bool($0) })
     }
@@ -29,7 +30,9 @@ extension SocketOption where Value == Int {
         return SocketOption(
             level: level, name: name, levelName: levelName, cName: cName, cType: unsigned ? "unsigned int" : "int",
             access: access, note: note, capacity: 4,
-            encode: { Socket.bytes(of: unsigned ? Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) : Int32(clamping: $0)) },
+            encode: {
+                Socket.bytes(of: unsigned ? Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) : Int32(clamping: $0))
+            },
             decode: { unsigned ? Int(UInt32(bitPattern: Socket.int32(from: $0))) : Int(Socket.int32(from: $0)) },
             render: { .integer($0) },
             describe: describe)
@@ -56,7 +59,9 @@ extension SocketOption where Value == Duration {
 
 extension SocketOption where Value == Duration? {
     /// `struct timeval`, for `SO_RCVTIMEO`/`SO_SNDTIMEO`: nil (zero) means wait forever.
-    public static func timeval(_ level: CInt, _ name: CInt, _ levelName: String, _ cName: String, note: String? = nil)
+    public static func timeval(
+        _ level: CInt, _ name: CInt, _ levelName: String, _ cName: String, note: String? = nil
+    )
         -> SocketOption<Duration?>
     {
         SocketOption(
@@ -93,7 +98,9 @@ extension SocketOption where Value == Duration? {
 
     /// `struct linger`, for `SO_LINGER`: nil is off (close returns at once, the kernel sends what
     /// is queued); a duration makes close wait that long; zero makes close reset the connection.
-    public static func linger(_ level: CInt, _ name: CInt, _ levelName: String, _ cName: String, note: String? = nil)
+    public static func linger(
+        _ level: CInt, _ name: CInt, _ levelName: String, _ cName: String, note: String? = nil
+    )
         -> SocketOption<Duration?>
     {
         SocketOption(

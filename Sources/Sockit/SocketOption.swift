@@ -33,7 +33,8 @@ public struct SocketOption<Value: Sendable>: Sendable {
     let describe: @Sendable (Value) -> String
 
     public init(
-        level: CInt, name: CInt, levelName: String, cName: String, cType: String, access: SocketOptionAccess = .readWrite,
+        level: CInt, name: CInt, levelName: String, cName: String, cType: String,
+        access: SocketOptionAccess = .readWrite,
         note: String? = nil, capacity: Int, encode: @escaping @Sendable (Value) throws(SocketError) -> [UInt8],
         decode: @escaping @Sendable ([UInt8]) throws(SocketError) -> Value,
         render: @escaping @Sendable (Value) -> SocketOptionValue,

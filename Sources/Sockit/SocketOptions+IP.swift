@@ -19,15 +19,21 @@ extension SocketOption where Value == Bool {
 
 extension SocketOption where Value == Int {
     /// The time-to-live of outgoing unicast packets. The corresponding C option is `IP_TTL` (`int`).
-    public static var ipTimeToLive: Self { .integer(ipLevel, IP_TTL, ipLevelName, "IP_TTL", note: "default net.ipv4.ip_default_ttl") }
+    public static var ipTimeToLive: Self {
+        .integer(ipLevel, IP_TTL, ipLevelName, "IP_TTL", note: "default net.ipv4.ip_default_ttl")
+    }
 
     /// The type-of-service byte (DSCP and ECN) of outgoing packets.
     /// The corresponding C option is `IP_TOS` (`int`).
-    public static var ipTypeOfService: Self { .integer(ipLevel, IP_TOS, ipLevelName, "IP_TOS", note: "the kernel keeps the DSCP bits; ECN bits belong to TCP") }
+    public static var ipTypeOfService: Self {
+        .integer(ipLevel, IP_TOS, ipLevelName, "IP_TOS", note: "the kernel keeps the DSCP bits; ECN bits belong to TCP")
+    }
 
     /// The time-to-live of outgoing multicast packets (default 1: this network only).
     /// The corresponding C option is `IP_MULTICAST_TTL` (`int`).
-    public static var ipMulticastTimeToLive: Self { .integer(ipLevel, IP_MULTICAST_TTL, ipLevelName, "IP_MULTICAST_TTL") }
+    public static var ipMulticastTimeToLive: Self {
+        .integer(ipLevel, IP_MULTICAST_TTL, ipLevelName, "IP_MULTICAST_TTL")
+    }
 }
 
 extension SocketOption where Value == SocketAddress.IPv4 {
@@ -35,7 +41,8 @@ extension SocketOption where Value == SocketAddress.IPv4 {
     /// decides); the port is ignored. The corresponding C option is `IP_MULTICAST_IF` (`struct in_addr`).
     public static var ipMulticastInterface: Self {
         SocketOption(
-            level: ipLevel, name: IP_MULTICAST_IF, levelName: ipLevelName, cName: "IP_MULTICAST_IF", cType: "struct in_addr",
+            level: ipLevel, name: IP_MULTICAST_IF, levelName: ipLevelName, cName: "IP_MULTICAST_IF",
+            cType: "struct in_addr",
             capacity: 4, encode: { Socket.bytes(of: $0.rawAddress) },
             decode: { bytes in
                 let raw = bytes.count >= 4 ? bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } : 0
@@ -77,7 +84,8 @@ extension SocketOption where Value == IPv4Membership {
 
     private static func membership(_ name: CInt, _ cName: String) -> Self {
         SocketOption(
-            level: ipLevel, name: name, levelName: ipLevelName, cName: cName, cType: "struct ip_mreqn", access: .writeOnly,
+            level: ipLevel, name: name, levelName: ipLevelName, cName: cName, cType: "struct ip_mreqn",
+            access: .writeOnly,
             capacity: MemoryLayout<ip_mreqn>.size, encode: { $0.bytes },
             decode: { _ in IPv4Membership(group: .any(port: 0)) }, render: { _ in .none })
     }

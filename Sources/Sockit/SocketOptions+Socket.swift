@@ -29,16 +29,24 @@ extension SocketOption where Value == Bool {
     /// if the old listener had set it too; it never allows two listeners on one port (that is
     /// `SO_REUSEPORT`). The corresponding C option is `SO_REUSEADDR` (`int`).
     public static var reuseAddress: Self {
-        .flag(solLevel, SO_REUSEADDR, solLevelName, "SO_REUSEADDR", note: "set before bind; rebinding over TIME_WAIT needs it on the old listener too")
+        .flag(
+            solLevel, SO_REUSEADDR, solLevelName, "SO_REUSEADDR",
+            note: "set before bind; rebinding over TIME_WAIT needs it on the old listener too")
     }
 
     /// Let several sockets of the same user bind the same address and port; the kernel spreads
     /// incoming connections or datagrams across them. The corresponding C option is `SO_REUSEPORT` (`int`).
-    public static var reusePort: Self { .flag(solLevel, SO_REUSEPORT, solLevelName, "SO_REUSEPORT", note: "every socket sharing the port must set it, same user") }
+    public static var reusePort: Self {
+        .flag(
+            solLevel, SO_REUSEPORT, solLevelName, "SO_REUSEPORT",
+            note: "every socket sharing the port must set it, same user")
+    }
 
     /// Whether the socket is listening (after `listen`). Read-only.
     /// The corresponding C option is `SO_ACCEPTCONN` (`int`).
-    public static var acceptConnections: Self { .flag(solLevel, SO_ACCEPTCONN, solLevelName, "SO_ACCEPTCONN", access: .readOnly) }
+    public static var acceptConnections: Self {
+        .flag(solLevel, SO_ACCEPTCONN, solLevelName, "SO_ACCEPTCONN", access: .readOnly)
+    }
 }
 
 extension SocketOption where Value == Int {
@@ -62,11 +70,15 @@ extension SocketOption where Value == Int {
 
     /// The queueing priority of outgoing packets, 0-6 (higher needs `CAP_NET_ADMIN`).
     /// The corresponding C option is `SO_PRIORITY` (`int`).
-    public static var priority: Self { .integer(solLevel, SO_PRIORITY, solLevelName, "SO_PRIORITY", note: "above 6 needs CAP_NET_ADMIN") }
+    public static var priority: Self {
+        .integer(solLevel, SO_PRIORITY, solLevelName, "SO_PRIORITY", note: "above 6 needs CAP_NET_ADMIN")
+    }
 
     /// The firewall mark of outgoing packets (for policy routing, nftables); setting it needs
     /// `CAP_NET_ADMIN`. The corresponding C option is `SO_MARK` (`unsigned int`).
-    public static var mark: Self { .integer(solLevel, SO_MARK, solLevelName, "SO_MARK", unsigned: true, note: "setting needs CAP_NET_ADMIN") }
+    public static var mark: Self {
+        .integer(solLevel, SO_MARK, solLevelName, "SO_MARK", unsigned: true, note: "setting needs CAP_NET_ADMIN")
+    }
 }
 
 extension SocketOption where Value == Duration? {
@@ -74,7 +86,9 @@ extension SocketOption where Value == Duration? {
     /// kernel still sends it; a duration makes close block up to that long; zero makes close
     /// discard it and reset the connection (RST, no TIME_WAIT).
     /// The corresponding C option is `SO_LINGER` (`struct linger`).
-    public static var linger: Self { .linger(solLevel, SO_LINGER, solLevelName, "SO_LINGER", note: "0 s: close sends RST") }
+    public static var linger: Self {
+        .linger(solLevel, SO_LINGER, solLevelName, "SO_LINGER", note: "0 s: close sends RST")
+    }
 
     /// How long a blocking receive waits before failing with `EAGAIN`; nil waits forever.
     /// The corresponding C option is `SO_RCVTIMEO` (`struct timeval`).
@@ -88,7 +102,9 @@ extension SocketOption where Value == Duration? {
 extension SocketOption where Value == String {
     /// Bind the socket to one network interface by name (`""` unbinds). Needs `CAP_NET_RAW` on
     /// kernels before 5.7. The corresponding C option is `SO_BINDTODEVICE` (`char[IFNAMSIZ]`).
-    public static var bindToDevice: Self { .string(solLevel, SO_BINDTODEVICE, solLevelName, "SO_BINDTODEVICE", capacity: Int(IF_NAMESIZE)) }
+    public static var bindToDevice: Self {
+        .string(solLevel, SO_BINDTODEVICE, solLevelName, "SO_BINDTODEVICE", capacity: Int(IF_NAMESIZE))
+    }
 }
 
 extension SocketOption where Value == Errno? {
@@ -100,7 +116,10 @@ extension SocketOption where Value == Errno? {
             level: solLevel, name: SO_ERROR, levelName: solLevelName, cName: "SO_ERROR", cType: "int (errno)",
             access: .readOnly, note: "reading clears it", capacity: 4,
             encode: { Socket.bytes(of: $0?.rawValue ?? 0) },
-            decode: { let code = Socket.int32(from: $0); return code == 0 ? nil : Errno(rawValue: code) },
+            decode: {
+                let code = Socket.int32(from: $0)
+                return code == 0 ? nil : Errno(rawValue: code)
+            },
             render: { .integer(Int($0?.rawValue ?? 0)) }, describe: { $0?.name ?? "0" })
     }
 }
@@ -120,7 +139,8 @@ extension SocketOption where Value == SocketDomain {
     /// The address family, e.g. `AF_INET`. Read-only. The corresponding C option is `SO_DOMAIN` (`int`).
     public static var domain: Self {
         SocketOption(
-            level: solLevel, name: SO_DOMAIN, levelName: solLevelName, cName: "SO_DOMAIN", cType: "int", access: .readOnly,
+            level: solLevel, name: SO_DOMAIN, levelName: solLevelName, cName: "SO_DOMAIN", cType: "int",
+            access: .readOnly,
             capacity: 4, encode: { Socket.bytes(of: $0.rawValue) },
             decode: { SocketDomain(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) },
             describe: { $0.description })
@@ -131,7 +151,8 @@ extension SocketOption where Value == IPProtocol {
     /// The protocol, e.g. `IPPROTO_TCP`. Read-only. The corresponding C option is `SO_PROTOCOL` (`int`).
     public static var `protocol`: Self {
         SocketOption(
-            level: solLevel, name: SO_PROTOCOL, levelName: solLevelName, cName: "SO_PROTOCOL", cType: "int", access: .readOnly,
+            level: solLevel, name: SO_PROTOCOL, levelName: solLevelName, cName: "SO_PROTOCOL", cType: "int",
+            access: .readOnly,
             capacity: 4, encode: { Socket.bytes(of: $0.rawValue) },
             decode: { IPProtocol(rawValue: Socket.int32(from: $0)) }, render: { .integer(Int($0.rawValue)) },
             describe: { $0.description })

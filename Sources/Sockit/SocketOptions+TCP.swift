@@ -40,13 +40,16 @@ extension SocketOption where Value == Int {
     /// The queue length for TCP Fast Open on a listener (0 off).
     /// The corresponding C option is `TCP_FASTOPEN` (`int`).
     public static var tcpFastOpen: Self {
-        .integer(tcpLevel, TCP_FASTOPEN, tcpLevelName, "TCP_FASTOPEN", note: "server side; also needs net.ipv4.tcp_fastopen")
+        .integer(
+            tcpLevel, TCP_FASTOPEN, tcpLevelName, "TCP_FASTOPEN", note: "server side; also needs net.ipv4.tcp_fastopen")
     }
 
     /// Limit of unsent bytes in the send queue before the socket stops being writable (lower
     /// latency with HTTP/2-style prioritisation). The corresponding C option is `TCP_NOTSENT_LOWAT` (`unsigned int`).
     public static var tcpNotSentLowWatermark: Self {
-        .integer(tcpLevel, TCP_NOTSENT_LOWAT, tcpLevelName, "TCP_NOTSENT_LOWAT", unsigned: true, note: "default net.ipv4.tcp_notsent_lowat")
+        .integer(
+            tcpLevel, TCP_NOTSENT_LOWAT, tcpLevelName, "TCP_NOTSENT_LOWAT", unsigned: true,
+            note: "default net.ipv4.tcp_notsent_lowat")
     }
 }
 
@@ -54,29 +57,39 @@ extension SocketOption where Value == Duration {
     /// A listener delays waking `accept` until data arrives, up to this long (rounded to the
     /// retransmission schedule). The corresponding C option is `TCP_DEFER_ACCEPT` (`int`, seconds).
     public static var tcpDeferAccept: Self {
-        .time(tcpLevel, TCP_DEFER_ACCEPT, tcpLevelName, "TCP_DEFER_ACCEPT", unit: .seconds(1), note: "the kernel rounds it to a number of SYN-ACK retransmissions")
+        .time(
+            tcpLevel, TCP_DEFER_ACCEPT, tcpLevelName, "TCP_DEFER_ACCEPT", unit: .seconds(1),
+            note: "the kernel rounds it to a number of SYN-ACK retransmissions")
     }
 
     /// Idle time before the first keep-alive probe (needs `SO_KEEPALIVE`).
     /// The corresponding C option is `TCP_KEEPIDLE` (`int`, seconds).
     public static var tcpKeepAliveIdle: Self {
-        .time(tcpLevel, TCP_KEEPIDLE, tcpLevelName, "TCP_KEEPIDLE", unit: .seconds(1), note: "default net.ipv4.tcp_keepalive_time")
+        .time(
+            tcpLevel, TCP_KEEPIDLE, tcpLevelName, "TCP_KEEPIDLE", unit: .seconds(1),
+            note: "default net.ipv4.tcp_keepalive_time")
     }
 
     /// Time between keep-alive probes. The corresponding C option is `TCP_KEEPINTVL` (`int`, seconds).
     public static var tcpKeepAliveInterval: Self {
-        .time(tcpLevel, TCP_KEEPINTVL, tcpLevelName, "TCP_KEEPINTVL", unit: .seconds(1), note: "default net.ipv4.tcp_keepalive_intvl")
+        .time(
+            tcpLevel, TCP_KEEPINTVL, tcpLevelName, "TCP_KEEPINTVL", unit: .seconds(1),
+            note: "default net.ipv4.tcp_keepalive_intvl")
     }
 
     /// How long sent data may stay unacknowledged before the connection is dropped with
     /// `ETIMEDOUT` (0: the kernel's default retries). The corresponding C option is `TCP_USER_TIMEOUT` (`unsigned int`, milliseconds).
-    public static var tcpUserTimeout: Self { .time(tcpLevel, TCP_USER_TIMEOUT, tcpLevelName, "TCP_USER_TIMEOUT", unit: .milliseconds(1)) }
+    public static var tcpUserTimeout: Self {
+        .time(tcpLevel, TCP_USER_TIMEOUT, tcpLevelName, "TCP_USER_TIMEOUT", unit: .milliseconds(1))
+    }
 }
 
 extension SocketOption where Value == String {
     /// The congestion-control algorithm, e.g. `cubic`, `bbr` (those in
     /// `net.ipv4.tcp_allowed_congestion_control`). The corresponding C option is `TCP_CONGESTION` (`char[16]`).
-    public static var tcpCongestion: Self { .string(tcpLevel, TCP_CONGESTION, tcpLevelName, "TCP_CONGESTION", capacity: 16) }
+    public static var tcpCongestion: Self {
+        .string(tcpLevel, TCP_CONGESTION, tcpLevelName, "TCP_CONGESTION", capacity: 16)
+    }
 }
 
 extension SocketOption where Value == TCPInfo {

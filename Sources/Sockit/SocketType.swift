@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 /// A socket's address family. The corresponding C constants are `AF_INET`, `AF_INET6`, `AF_UNIX`.
 public struct SocketDomain: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// The outcome of trying to bind an address, with and without `SO_REUSEADDR`.
 public struct BindProbe: Sendable, Hashable {
@@ -17,7 +18,8 @@ public struct BindProbe: Sendable, Hashable {
         return BindProbe(plain: plain, withReuseAddress: attempt(address, transport, reuseAddress: true))
     }
 
-    private static func attempt(_ address: SocketAddress, _ transport: TransportProtocol, reuseAddress: Bool) -> Errno? {
+    private static func attempt(_ address: SocketAddress, _ transport: TransportProtocol, reuseAddress: Bool) -> Errno?
+    {
         do throws(SocketError) {
             let socket = try Socket(for: address, transport == .tcp ? .stream : .datagram)
             if reuseAddress { try socket.setOption(.reuseAddress, true) }

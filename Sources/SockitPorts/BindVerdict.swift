@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// Whether a new server could bind an address now, decided by trying: `bind()` without
 /// `SO_REUSEADDR`, then with it, on a socket that is closed at once. The socket table only
@@ -85,7 +86,9 @@ extension BindVerdict {
         let time = ClosingTime.of(closing.map(\.socket), finTimeoutSeconds: finTimeoutSeconds)
         verdict.closing = time
         let live = relevant.filter { !$0.socket.isClosedConnection }
-        let listeners = live.filter { $0.socket.state == .listen || ($0.socket.transport == .udp && $0.socket.remote == nil) }
+        let listeners = live.filter {
+            $0.socket.state == .listen || ($0.socket.transport == .udp && $0.socket.remote == nil)
+        }
         let holders = Self.uniqueHolders(listeners.isEmpty ? live : listeners)
         verdict.holders = holders
         func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// Frees a port by stopping the processes that hold it, and only them: a process is a candidate
 /// when it holds a socket *bound* to the port on this machine (a listener, a bound UDP socket,
@@ -57,7 +58,9 @@ public struct PortFreer: Sendable {
     /// report. `search`: how to look for them (nil: as the inspector does). When a fast search
     /// leaves a socket bound to the port without a holder, every process is read before this
     /// answers.
-    public func candidates(port: UInt16, transports: TransportSet, search: HolderSearch? = nil)
+    public func candidates(
+        port: UInt16, transports: TransportSet, search: HolderSearch? = nil
+    )
         throws(SocketTableError) -> ([Candidate], PortReport)
     {
         var inspector = self.inspector
@@ -227,7 +230,7 @@ public struct PortFreer: Sendable {
                 signalled.append(handle)
                 report.signalled.append(handle.pid)
                 progress(.signalled(pid: handle.pid, signal: signal))
-            } catch where error.errno == .noSuchProcess {
+            } catch  where error.errno == .noSuchProcess {
                 report.skipped.append(handle.pid)
                 progress(.skipped(pid: handle.pid, exitedBeforeSignal: true))
             } catch {

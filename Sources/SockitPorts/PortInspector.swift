@@ -80,7 +80,8 @@ public struct PortInspector: Sendable {
 
     /// The report for sockets read from the table: their holders, then the verdict if asked.
     private func build(
-        port: UInt16, sockets: [PortSocket], pending: any PendingHolderSearch, verdictFor verdictAddress: SocketAddress?,
+        port: UInt16, sockets: [PortSocket], pending: any PendingHolderSearch,
+        verdictFor verdictAddress: SocketAddress?,
         verdictTransport: TransportProtocol
     ) -> PortReport {
         var owners: [UInt64: UInt32] = [:]
@@ -112,7 +113,9 @@ public struct PortInspector: Sendable {
 
     /// Whether a server could bind `address` now, and why not. Probes first: when the bind works,
     /// the tables are not read at all.
-    public func verdict(for address: SocketAddress, transport: TransportProtocol = .tcp) throws(SocketTableError)
+    public func verdict(
+        for address: SocketAddress, transport: TransportProtocol = .tcp
+    ) throws(SocketTableError)
         -> BindVerdict
     {
         let probe = BindProbe.probe(address, transport)
@@ -143,7 +146,8 @@ public struct PortInspector: Sendable {
             for holder in entry.holders where seen.insert(holder.pid).inserted {
                 diagnosis.holders.append(
                     PortDiagnosis.Holder(
-                        pid: holder.pid, command: holder.shortCommand(), user: holder.user, state: entry.socket.stateName,
+                        pid: holder.pid, command: holder.shortCommand(), user: holder.user,
+                        state: entry.socket.stateName,
                         localAddress: "\(entry.socket.local)", fd: holder.fd))
             }
             if entry.hidden {
@@ -191,7 +195,9 @@ extension PortInspector: BindDiagnoser {
     /// What holds `address` when a bind failed with `EADDRINUSE`, explained: pass the inspector
     /// to `Socket.bind(to:diagnoser:)` (or a server's configuration) and the bind error names the
     /// holder, the hidden socket, or the TIME_WAIT connections and how long they stay.
-    public func diagnoseAddressInUse(_ address: SocketAddress, type: SocketType, reuseAddressWasSet: Bool?)
+    public func diagnoseAddressInUse(
+        _ address: SocketAddress, type: SocketType, reuseAddressWasSet: Bool?
+    )
         -> BindDiagnosis?
     {
         guard let port = address.port, let diagnosis = diagnose(address, type: type) else { return nil }

@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// Picks a port that is free right now for both IPv4 and IPv6.
 public enum PortPicker {
@@ -16,16 +17,19 @@ public enum PortPicker {
                 let port = try kernelPick(.ipv6(.any(port: 0)), transport)
                 let v4 = BindProbe.probe(.ipv4(.any(port: port)), transport)
                 if v4.plain == nil { return port }
-            } catch where error.errno == .addressFamilyNotSupported {
+            } catch  where error.errno == .addressFamilyNotSupported {
                 return try kernelPick(.ipv4(.any(port: 0)), transport)
             } catch {
                 lastError = error
             }
         }
-        throw lastError ?? SocketError(syscall: "bind", errno: .addressInUse, explanation: ["no port stayed free; retry"])
+        throw lastError
+            ?? SocketError(syscall: "bind", errno: .addressInUse, explanation: ["no port stayed free; retry"])
     }
 
-    private static func kernelPick(_ address: SocketAddress, _ transport: TransportProtocol) throws(SocketError) -> UInt16 {
+    private static func kernelPick(
+        _ address: SocketAddress, _ transport: TransportProtocol
+    ) throws(SocketError) -> UInt16 {
         let socket = try Socket(for: address, transport == .tcp ? .stream : .datagram)
         if case .ipv6 = address { try socket.setOption(.ipv6Only, false) }
         try socket.bind(to: address)

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// One socket of the kernel's table: what `ss` prints for it, without the process.
 public struct PortSocket: Sendable, Hashable {

@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// Waits for a port to be listened on, or to be let go, by polling the socket table (no
 /// connection attempts, so nothing is sent to the server and its logs stay clean).
@@ -20,7 +21,9 @@ public struct PortWaiter: Sendable {
     public init(table: any SocketTableSource = SocketTable.system) { self.table = table }
 
     /// Whether `condition` holds now.
-    public func holds(_ condition: Condition, port: UInt16, transport: TransportProtocol) throws(SocketTableError)
+    public func holds(
+        _ condition: Condition, port: UInt16, transport: TransportProtocol
+    ) throws(SocketTableError)
         -> Bool
     {
         // TCP: LISTEN alone (the kernel skips every connection); UDP: bound, connected or not.

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// Signal names and numbers: `TERM`, `SIGTERM`, `15`.
 public enum SignalName {

@@ -19,7 +19,8 @@ public struct SocketHolder: Sendable, Hashable {
         var text = ""
         var lastWasSpace = false
         for character in words.joined(separator: " ") {
-            let isSpace = character.isWhitespace || character.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
+            let isSpace =
+                character.isWhitespace || character.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
             if isSpace {
                 if !lastWasSpace && !text.isEmpty { text.append(" ") }
                 lastWasSpace = true

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// What to read from the socket table.
 public struct SocketQuery: Sendable, Hashable {

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// The system's socket table: netlink, and `/proc/net` for a transport netlink is not available
 /// for. Any other netlink error is an error: a broken netlink path never turns into `/proc`.

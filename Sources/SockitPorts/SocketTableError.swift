@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// The socket table could not be read.
 public struct SocketTableError: SockitError, Hashable {

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// One transport read from `/proc/net` instead of netlink, and the netlink error that made it so.
 /// The library says it and never prints it; the CLI prints it under `SOCKIT_DEBUG`.

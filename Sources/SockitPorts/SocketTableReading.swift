@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// What a read of the socket table gave: the sockets, and the transports read from `/proc/net`
 /// because netlink is not available here.

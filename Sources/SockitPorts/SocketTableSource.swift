@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// Where the socket table comes from. `SocketTable.system` reads it through netlink
 /// (`NETLINK_SOCK_DIAG`), and from `/proc/net` where netlink is not available.

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 extension TCPState {
     /// The bit of this state in `inet_diag_req_v2.idiag_states`.

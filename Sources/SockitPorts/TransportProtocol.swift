@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// The transport of a socket in the table: TCP or UDP.
 public enum TransportProtocol: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {

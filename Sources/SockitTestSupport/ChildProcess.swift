@@ -1,9 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSockit
 import Sockit
 
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A child process the test started, with its stdout and stderr on pipes. Killed (SIGKILL) and
 /// reaped when dropped, by pid: nothing else is ever signalled.
@@ -19,7 +19,9 @@ public final class ChildProcess {
 
     /// Starts `path` with `arguments`; stdin is a pipe (closed at once unless `keepStdin`).
     /// - Parameter environment: variables to set (or override) on top of this process's.
-    public init(_ path: String, _ arguments: [String], keepStdin: Bool = false, environment: [String: String] = [:])
+    public init(
+        _ path: String, _ arguments: [String], keepStdin: Bool = false, environment: [String: String] = [:]
+    )
         throws
     {
         var outPipe: [CInt] = [-1, -1]
@@ -115,7 +117,10 @@ public final class ChildProcess {
     /// Reads whatever the child wrote to stdout and stderr, waiting up to `timeout` for something.
     @discardableResult
     private func pump(timeout: Duration) -> Bool {
-        var fds = [pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0), pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0),
+        ]
         let ready = poll(&fds, 2, CInt(max(0, timeout.milliseconds)))
         guard ready > 0 else { return false }
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -259,4 +264,3 @@ public final class ChildProcess {
         return 0
     }
 }
-

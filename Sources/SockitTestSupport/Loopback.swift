@@ -26,7 +26,7 @@ public func receiveExactly(_ socket: Socket, _ count: Int) throws(SocketError) -
 public func payload(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
     var state = seed
     return (0..<count).map { _ in
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return UInt8(truncatingIfNeeded: state >> 33)
     }
 }

@@ -86,7 +86,9 @@ public enum TestSupport {
     }
 
     /// Runs the built `sockit` with `arguments`.
-    public static func sockit(_ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(30))
+    public static func sockit(
+        _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(30)
+    )
         throws -> ProcessResult
     {
         try run(sockitBinary, arguments, stdin: stdin, timeout: timeout)
@@ -126,7 +128,9 @@ public enum TestSupport {
     }
 
     /// A listening TCP socket on 127.0.0.1 (or ::1) with an ephemeral port.
-    public static func loopbackListener(ipv6: Bool = false, reuseAddress: Bool = false) throws -> (Socket, SocketAddress) {
+    public static func loopbackListener(
+        ipv6: Bool = false, reuseAddress: Bool = false
+    ) throws -> (Socket, SocketAddress) {
         let address: SocketAddress = ipv6 ? .ipv6(.loopback(port: 0)) : .ipv4(.loopback(port: 0))
         let socket = try Socket(for: address, .stream)
         if reuseAddress { try socket.setOption(.reuseAddress, true) }

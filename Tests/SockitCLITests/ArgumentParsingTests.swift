@@ -1,6 +1,5 @@
-import Testing
-
 @_spi(Fuzzing) import SockitCommands
+import Testing
 
 /// The argument parser in-process (`SockitCommand.parseOnly`), as Fuzz/ (target arguments) drives it.
 @Suite("sockit argument parsing in-process")

@@ -53,7 +53,10 @@ struct BadInputTests {
         (["pick", "abc"], "unexpected argument 'abc'"),
         (["bogus"], "unexpected argument 'bogus'"),
         // Processes
-        (["options", "--pid", "999999999", "--fd", "3"], "cannot open pid 999999999: no such process (ESRCH, errno 3)"),
+        (
+            ["options", "--pid", "999999999", "--fd", "3"],
+            "cannot open pid 999999999: no such process (ESRCH, errno 3)"
+        ),
         (["options", "--pid", "-1", "--fd", "3"], "--pid takes a process id of 1 or more, not -1"),
         (["options", "--pid", "1"], "--pid and --fd go together"),
         (["options", "--fd", "3"], "--pid and --fd go together"),

@@ -14,7 +14,8 @@ import Glibc
 struct BinaryUnderTestTests {
     /// The sanitizer runtime this test process carries, if any (`__tsan_init`, `__asan_init`).
     static var sanitizerEntry: String? {
-        for symbol in ["__tsan_init", "__asan_init"] where dlsym(UnsafeMutableRawPointer(bitPattern: 0), symbol) != nil {
+        for symbol in ["__tsan_init", "__asan_init"] where dlsym(UnsafeMutableRawPointer(bitPattern: 0), symbol) != nil
+        {
             return symbol
         }
         return nil

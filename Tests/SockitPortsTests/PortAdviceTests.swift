@@ -1,6 +1,6 @@
 import Sockit
-import SockitTestSupport
 import SockitPorts
+import SockitTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -27,7 +27,8 @@ struct PortAdviceTests {
         #expect(refusal.remedies == [.includeOtherUsers])
         #expect(!refusal.description.contains("--"), "\(refusal)")
         #expect(PortFreer(allowOtherUsers: true).refusal(for: stranger) == nil)
-        #expect(PortFreer().refusal(for: SocketHolder(pid: 1, fd: 3, uid: geteuid(), user: "root", command: "init"))?
-            .remedies == [])
+        #expect(
+            PortFreer().refusal(for: SocketHolder(pid: 1, fd: 3, uid: geteuid(), user: "root", command: "init"))?
+                .remedies == [])
     }
 }

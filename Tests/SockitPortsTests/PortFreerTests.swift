@@ -1,6 +1,6 @@
 import Sockit
-import SockitTestSupport
 import SockitPorts
+import SockitTestSupport
 import Testing
 
 #if canImport(Glibc)

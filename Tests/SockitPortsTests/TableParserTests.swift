@@ -167,7 +167,7 @@ struct TableParserTests {
         for size in [0, 1, 15, 16, 17, 71, 88, 200, 4096] {
             for _ in 0..<50 {
                 let bytes = (0..<size).map { _ -> UInt8 in
-                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                     return UInt8(truncatingIfNeeded: state >> 33)
                 }
                 var parser = InetDiag.ReplyParser(transport: .tcp)
@@ -211,13 +211,16 @@ struct TableParserTests {
     @Test func shortCommandIsOneLineOfBoundedLength() {
         let holder = SocketHolder(
             pid: 1, fd: 3, uid: 0, user: "root",
-            command: "/usr/lib/very/long/checkout/path/bin/python3 -c\nimport socket\t" + String(repeating: "x", count: 200))
+            command: "/usr/lib/very/long/checkout/path/bin/python3 -c\nimport socket\t"
+                + String(repeating: "x", count: 200))
         let short = holder.shortCommand()
         #expect(short.hasPrefix("python3 -c import socket x"))
         #expect(short.count == 72)
         #expect(short.hasSuffix("…"))
         #expect(!short.contains("\n") && !short.contains("\t"))
-        #expect(SocketHolder(pid: 1, fd: 3, uid: 0, user: "u", command: "/usr/bin/python3 server.py").shortCommand() == "python3 server.py")
+        #expect(
+            SocketHolder(pid: 1, fd: 3, uid: 0, user: "u", command: "/usr/bin/python3 server.py").shortCommand()
+                == "python3 server.py")
     }
 
     @Test func statParentSkipsCommandsWithParentheses() {
@@ -252,14 +255,18 @@ struct TableParserTests {
     @Test func diagnosisOfTimeWaitFromAListenerWithoutReuseSaysWait() {
         let diagnosis = PortDiagnosis(timeWaitCount: 3, timeWaitLongestMilliseconds: 56_200, timeWaitReusable: false)
         let explained = diagnosis.explained(port: 8080, reuseAddressWasSet: false)
-        #expect(explained.explanation.first == "3 connections on this port are in TIME_WAIT (up to 57 s left); no process listens")
+        #expect(
+            explained.explanation.first
+                == "3 connections on this port are in TIME_WAIT (up to 57 s left); no process listens")
         #expect(explained.explanation.contains { $0.contains("no option helps now") })
         #expect(explained.remedies == [.waitFor(seconds: 57, exact: true)])
     }
 
     @Test func diagnosisOfAHolderNamesIt() {
         let diagnosis = PortDiagnosis(holders: [
-            .init(pid: 4242, command: "python3 server.py", user: "dev", state: "LISTEN", localAddress: "0.0.0.0:8080", fd: 3)
+            .init(
+                pid: 4242, command: "python3 server.py", user: "dev", state: "LISTEN", localAddress: "0.0.0.0:8080",
+                fd: 3)
         ])
         let explained = diagnosis.explained(port: 8080, reuseAddressWasSet: true)
         #expect(explained.explanation == ["held by pid 4242 (python3 server.py, user dev) in LISTEN on 0.0.0.0:8080"])

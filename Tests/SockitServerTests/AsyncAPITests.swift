@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Sockit
-@testable import SockitServer
 import SockitTestSupport
 import Testing
+
+@testable import SockitServer
 
 /// The async/await API on the event loops, and the echo server used in-process.
 @Suite("SockitServer: async API")
@@ -87,7 +88,9 @@ struct AsyncAPITests {
 
     /// How `task` ended, or nil when it has not ended within `limit`: a cancellation that never
     /// reaches the waiting task fails the test instead of hanging it.
-    private func outcome<T: Sendable>(of task: Task<T, any Error>, within limit: Duration = .seconds(180)) async
+    private func outcome<T: Sendable>(
+        of task: Task<T, any Error>, within limit: Duration = .seconds(180)
+    ) async
         -> Result<T, any Error>?
     {
         let once = ResumeOnce<Result<T, any Error>?>()
@@ -250,7 +253,7 @@ struct ListenerOptionTests {
         configuration.backlog = 16
         let listener = try configuration.makeListener()
         let client = try connectClient(try listener.localAddress())
-        #expect(try listener.poll(for: Int16(1) /* POLLIN */, timeout: .seconds(10)))
+        #expect(try listener.poll(for: Int16(POLLIN), timeout: .seconds(10)))
         let (accepted, _) = try listener.accept(nonBlocking: true)
         #expect(try accepted.getOption(.tcpNoDelay) == true)
         #expect(try accepted.getOption(.keepAlive) == true)

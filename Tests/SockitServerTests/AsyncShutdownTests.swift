@@ -1,11 +1,12 @@
+import Sockit
+import SockitServer
+import SockitTestSupport
+import Synchronization
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
-import SockitTestSupport
-import SockitServer
-import Synchronization
-import Testing
 
 /// Async sockets outlive their event loops: a program shuts its `EventLoopGroup` down, then
 /// drops or closes what it still holds, or was waiting on a read at that moment. Nothing may

@@ -21,7 +21,8 @@ struct HandoffMessageTests {
         "SOCKIT-HANDOFF 1 LISTENERS", "SOCKIT-HANDOFF 1 LISTENERS 0", "SOCKIT-HANDOFF 1 LISTENERS 17",
         "SOCKIT-HANDOFF 1 LISTENERS -1", "SOCKIT-HANDOFF 1 LISTENERS 2 a", "SOCKIT-HANDOFF 1 LISTENERS 1 a,b",
         "SOCKIT-HANDOFF 1 LISTENERS 2 a,", "SOCKIT-HANDOFF 1 LISTENERS 99999999999999999999",
-        "SOCKIT-HANDOFF 1 READY\u{0}", "SOCKIT-HANDOFF 1 DENIED", "SOCKIT-HANDOFF 1 EXPLODE", "SOCKIT-HANDOFF 1 ACK now",
+        "SOCKIT-HANDOFF 1 READY\u{0}", "SOCKIT-HANDOFF 1 DENIED", "SOCKIT-HANDOFF 1 EXPLODE",
+        "SOCKIT-HANDOFF 1 ACK now",
         "SOCKIT-HANDOFF 1 ack",
         "SOCKIT-HANDOFF 1 " + String(repeating: "A", count: 300),
     ])
@@ -53,7 +54,9 @@ struct HandoffMessageTests {
 
     /// A reason loses its control characters (not only newlines) and is cut to fit the line.
     @Test func deniedReasonsAlwaysParse() throws {
-        #expect(try HandoffMessage(parsing: HandoffMessage.denied(reason: "a\tb\u{7f}c\r\n").encoded) == .denied(reason: "abc"))
+        #expect(
+            try HandoffMessage(parsing: HandoffMessage.denied(reason: "a\tb\u{7f}c\r\n").encoded)
+                == .denied(reason: "abc"))
         let long = HandoffMessage.denied(reason: String(repeating: "é", count: 300))
         #expect(long.encoded.count <= HandoffMessage.maximumLength)
         guard case .denied(let reason) = try HandoffMessage(parsing: long.encoded) else {
@@ -192,7 +195,9 @@ struct ListenerHandoffTests {
             "stopped once, never resumed: \(events.lines)")
         // Until the new instance's control socket replaces it, PATH leads to the old one, which
         // now turns everybody away with a reason.
-        let early = try #require(throws: ListenerHandoff.Failure.self) { try ListenerHandoff.acquire(path: path, timeout: .seconds(5)) }
+        let early = try #require(throws: ListenerHandoff.Failure.self) {
+            try ListenerHandoff.acquire(path: path, timeout: .seconds(5))
+        }
         #expect(early.summary.contains("handed its sockets to pid \(getpid())"), "\(early)")
         let next = server(path, [inherited])
         try next.start()
@@ -313,12 +318,16 @@ struct ListenerHandoffTests {
         #expect(chmod((path as NSString).deletingLastPathComponent, 0o755) == 0)
         // Mode 0600 keeps user nobody out of the socket file altogether...
         let blocked = try TestSupport.run(
-            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
-        #expect(blocked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "EACCES", "\(blocked.stdout) \(blocked.stderr)")
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
+        #expect(
+            blocked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "EACCES",
+            "\(blocked.stdout) \(blocked.stderr)")
         // ...and with the file opened up, SO_PEERCRED still refuses it, sending no descriptor.
         #expect(chmod(path, 0o666) == 0)
         let denied = try TestSupport.run(
-            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", python, path])
         #expect(
             denied.stdout.hasPrefix("SOCKIT-HANDOFF 1 DENIED uid 65534 may not take these sockets"),
             "\(denied.stdout) \(denied.stderr)")
@@ -407,7 +416,9 @@ struct SystemdActivationTests {
         defer { close(start) }
         let pid = getpid()
         for environment in [variables(pid: pid + 1, count: 1), variables(count: 0), ["LISTEN_FDS": "1"], [:]] {
-            #expect(try SystemdActivation.listeners(environment: environment, pid: pid, firstDescriptor: start).isEmpty, "\(environment)")
+            #expect(
+                try SystemdActivation.listeners(environment: environment, pid: pid, firstDescriptor: start).isEmpty,
+                "\(environment)")
         }
         #expect(fcntl(start, F_GETFD) != -1, "not adopted, so not closed")
         let tooMany = try #require(throws: SystemdActivation.Failure.self) {
@@ -467,7 +478,8 @@ struct SystemdActivationTests {
             setenv("LISTEN_FDS", "1", 1)
             setenv("LISTEN_FDNAMES", "echo", 1)
             guard let listeners = try? SystemdActivation.listeners(firstDescriptor: fd) else { exit(2) }
-            guard listeners.count == 1, listeners[0].name == "echo", (try? listeners[0].socket.localAddress()) == address
+            guard listeners.count == 1, listeners[0].name == "echo",
+                (try? listeners[0].socket.localAddress()) == address
             else { exit(3) }
             guard fcntl(fd, F_GETFD) & FD_CLOEXEC != 0 else { exit(4) }
             guard SystemdActivation.variables.allSatisfy({ getenv($0) == nil }) else { exit(5) }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
 
 @testable import SockitServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The servers' hot path calls libc on raw descriptors (`ServerSys`): the same promises as `Socket`.
 @Suite("ServerSys: the servers' raw calls")

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import Sockit
-import SockitTestSupport
 import SockitServer
+import SockitTestSupport
 import Synchronization
 import Testing
 

@@ -110,7 +110,8 @@ struct SocketOptionTests {
         let socket = try Socket(.ipv4, .stream)
         try socket.setRawOption(level: SOL_SOCKET, name: SO_KEEPALIVE, value: 1)
         #expect(try socket.getOption(.keepAlive))
-        try socket.setRawOption(level: CInt(IPPROTO_TCP), name: TCP_KEEPCNT, bytes: withUnsafeBytes(of: Int32(7)) { Array($0) })
+        try socket.setRawOption(
+            level: CInt(IPPROTO_TCP), name: TCP_KEEPCNT, bytes: withUnsafeBytes(of: Int32(7)) { Array($0) })
         #expect(try socket.getOption(.tcpKeepAliveCount) == 7)
         try socket.setOption(.ipTimeToLive, 33)
         #expect(try socket.getRawOption(level: CInt(IPPROTO_IP), name: IP_TTL) == 33)
@@ -328,7 +329,9 @@ struct SocketOptionTests {
             for option in SocketOptionCatalog.all { _ = (try? option.value(decoding: bytes))?.description }
         }
         let reuseAddress = SocketOptionCatalog.all.first { $0.cName == "SO_REUSEADDR" }
-        #expect(try reuseAddress?.value(decoding: count >= 4 ? [1] + [UInt8](repeating: 0, count: count - 1) : []) == .bool(count >= 4))
+        #expect(
+            try reuseAddress?.value(decoding: count >= 4 ? [1] + [UInt8](repeating: 0, count: count - 1) : [])
+                == .bool(count >= 4))
     }
 
     /// The catalogue is every `public static var` key of `Sources/Sockit/SocketOptions+*.swift`,
@@ -349,7 +352,8 @@ struct SocketOptionTests {
             for (index, match) in matches.enumerated() {
                 let end = index + 1 < matches.count ? matches[index + 1].range.lowerBound : text.endIndex
                 let name = try #require(text[match.range.upperBound..<end].firstMatch(of: cName)?.output[1].substring)
-                #expect(declared.updateValue("\(file): \(match.output[1].substring ?? "")", forKey: String(name)) == nil)
+                #expect(
+                    declared.updateValue("\(file): \(match.output[1].substring ?? "")", forKey: String(name)) == nil)
             }
         }
         let listed = SocketOptionCatalog.all.map(\.cName)

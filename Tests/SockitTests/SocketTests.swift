@@ -47,7 +47,10 @@ struct SocketTests {
     @Test func adoptingANonSocketFailsAndLeavesItOpen() throws {
         var fds: [CInt] = [0, 0]
         #expect(pipe(&fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
         let error = try #require(throws: SocketError.self) { try Socket(adopting: fds[0]) }
         #expect(error.errno == .notSocket)
         #expect(fcntl(fds[0], F_GETFD) != -1)
@@ -62,7 +65,10 @@ struct SocketTests {
         #expect(try server.remoteAddress() == (try client.localAddress()))
 
         let payload = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let sender = Thread { try? client.sendAll(payload); try? client.shutdown(.write) }
+        let sender = Thread {
+            try? client.sendAll(payload)
+            try? client.shutdown(.write)
+        }
         sender.start()
         let received = try server.receiveAll(limit: 1 << 20)
         #expect(received == payload, "binary-safe, every byte, then end-of-file")
@@ -154,7 +160,8 @@ struct SocketTests {
     static let connectCalls = [203]
     #endif
 
-    final class Blocked<Value: Sendable>: @unchecked Sendable {  // written by the thread before it ends, read after the join
+    // Written by the thread before it ends, read after the join.
+    final class Blocked<Value: Sendable>: @unchecked Sendable {
         var tid: Int32 = 0
         var result: Result<Value, SocketError>?
     }
@@ -220,7 +227,8 @@ struct SocketTests {
         let client = try Socket(.ipv4, .stream)
         let error = try #require(throws: SocketError.self) { try client.connect(to: address, timeout: .seconds(5)) }
         #expect(error.errno == .connectionRefused)
-        #expect(error.description.hasPrefix("cannot connect to \(address): connection refused (ECONNREFUSED, errno 111)"))
+        #expect(
+            error.description.hasPrefix("cannot connect to \(address): connection refused (ECONNREFUSED, errno 111)"))
         #expect(error.description.contains("nothing listens on \(address)"))
         #expect(try client.isNonBlocking() == false, "blocking mode restored after a timed connect")
     }
@@ -228,7 +236,8 @@ struct SocketTests {
     /// A Unix listener that never accepts, its backlog full: a connect with a timeout fails with
     /// ETIMEDOUT after about that long, and does not report a connection that was never made.
     @Test func unixConnectToAFullBacklogTimesOut() throws {
-        let address = SocketAddress.unix(.init(path: "sockit-test-backlog-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", isAbstract: true))
+        let address = SocketAddress.unix(
+            .init(path: "sockit-test-backlog-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", isAbstract: true))
         let listener = try Socket(.unix, .stream)
         try listener.bind(to: address)
         try listener.listen(backlog: 0)
@@ -249,7 +258,9 @@ struct SocketTests {
         let late = try Socket(.unix, .stream)
         let clock = ContinuousClock()
         let start = clock.now
-        let error = try #require(throws: SocketError.self) { try late.connect(to: address, timeout: .milliseconds(300)) }
+        let error = try #require(throws: SocketError.self) {
+            try late.connect(to: address, timeout: .milliseconds(300))
+        }
         let waited = start.duration(to: clock.now)
         #expect(error.errno == .timedOut, "\(error)")
         #expect(waited >= .milliseconds(250) && waited < .seconds(3), "gave up after \(waited)")
@@ -329,7 +340,8 @@ struct SocketTests {
         let error = try #require(throws: SocketError.self) { try again.bind(to: address) }
         #expect(error.errno == .addressInUse)
         #expect(error.description.contains("SO_REUSEADDR is set"))
-        #expect(error.remedies == [.findHolder(port: address.port!, datagram: false), .stopHolder(port: address.port!)])
+        #expect(
+            error.remedies == [.findHolder(port: address.port!, datagram: false), .stopHolder(port: address.port!)])
     }
 }
 
@@ -352,7 +364,8 @@ struct SocketErrorTests {
         (Errno.tooManyOpenFilesInSystem, "socket", "fs.file-max"),
     ])
     func everyCommonErrnoHasAnExplanation(errno: Errno, syscall: String, phrase: String) {
-        let error = SocketError(syscall: syscall, errno: errno, address: .ipv4(.init(octets: 10, 9, 9, 9, port: 8080)), option: "SO_MARK")
+        let error = SocketError(
+            syscall: syscall, errno: errno, address: .ipv4(.init(octets: 10, 9, 9, 9, port: 8080)), option: "SO_MARK")
         #expect(error.explanation.contains { $0.contains(phrase) }, "\(error.description)")
         #expect(error.summary.contains("(\(errno.name), errno \(errno.rawValue))"))
     }
@@ -376,10 +389,14 @@ struct SocketErrorTests {
     /// A diagnoser passed to `bind` explains an EADDRINUSE; without one the error is the plain one.
     @Test func aDiagnoserPassedToBindExplainsAddressInUse() throws {
         struct Fixed: BindDiagnoser {
-            func diagnoseAddressInUse(_ address: SocketAddress, type: SocketType, reuseAddressWasSet: Bool?)
+            func diagnoseAddressInUse(
+                _ address: SocketAddress, type: SocketType, reuseAddressWasSet: Bool?
+            )
                 -> BindDiagnosis?
             {
-                BindDiagnosis(explanation: ["held by the test (\(type), reuse \(reuseAddressWasSet ?? true))"], remedies: [.retry])
+                BindDiagnosis(
+                    explanation: ["held by the test (\(type), reuse \(reuseAddressWasSet ?? true))"], remedies: [.retry]
+                )
             }
         }
         let (listener, address) = try TestSupport.loopbackListener()

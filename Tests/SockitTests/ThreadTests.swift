@@ -1,11 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSockit
+import Sockit
 import Synchronization
 import Testing
 
-import Sockit
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// sockit's own helper threads (`startThread`): the /proc scan's helpers start on a CPU other
 /// than their creator's, and are then as free to move as their creator.

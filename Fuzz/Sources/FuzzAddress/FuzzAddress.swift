@@ -22,7 +22,9 @@ public func fuzzAddress(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         address = try SocketAddress(text)
     } catch {
         _ = error.description
-        if SocketAddress(parsing: text) != nil { fatalError("init?(parsing:) accepts what init(_:) rejects: \(text.debugDescription)") }
+        if SocketAddress(parsing: text) != nil {
+            fatalError("init?(parsing:) accepts what init(_:) rejects: \(text.debugDescription)")
+        }
         return 0
     }
     if SocketAddress(parsing: text) != address {
@@ -37,7 +39,8 @@ public func fuzzAddress(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     do {
         let again = try SocketAddress(printed)
         if again != address {
-            fatalError("round trip changed \(text.debugDescription): printed \(printed.debugDescription), re-parsed \(again)")
+            fatalError(
+                "round trip changed \(text.debugDescription): printed \(printed.debugDescription), re-parsed \(again)")
         }
     } catch {
         fatalError("\(text.debugDescription) parses, but what it prints does not: \(error)")

@@ -20,7 +20,9 @@ public func fuzzHandoff(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if let message = try? HandoffMessage(parsing: bytes) {
         let encoded = message.encoded
         if encoded != bytes && encoded != bytes + [UInt8(ascii: "\n")] {
-            fatalError("accepted \(String(decoding: bytes, as: UTF8.self).debugDescription), which encodes as \(String(decoding: encoded, as: UTF8.self).debugDescription)")
+            fatalError(
+                "accepted \(String(decoding: bytes, as: UTF8.self).debugDescription), which encodes as \(String(decoding: encoded, as: UTF8.self).debugDescription)"
+            )
         }
         guard (try? HandoffMessage(parsing: encoded)) == message else { fatalError("\(message) does not parse back") }
     }
@@ -43,7 +45,9 @@ public func fuzzHandoff(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     } catch {
         // Only a listener count out of 1...maximumListeners may fail: the sender never sends one.
         if case .listeners(let count, _) = message, !(1...HandoffMessage.maximumListeners).contains(count) { return 0 }
-        fatalError("\(message) encodes as \(String(decoding: encoded, as: UTF8.self).debugDescription), which does not parse: \(error)")
+        fatalError(
+            "\(message) encodes as \(String(decoding: encoded, as: UTF8.self).debugDescription), which does not parse: \(error)"
+        )
     }
     if parsed.encoded != encoded { fatalError("\(message): encoded, parsed and encoded again, the line changes") }
     switch message {
@@ -58,7 +62,9 @@ public func fuzzHandoff(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             names.count == count
             && (HandoffMessage.prefix + "LISTENERS \(count) " + names.joined(separator: ",") + "\n").utf8.count
                 <= HandoffMessage.maximumLength
-            && names.allSatisfy { !$0.isEmpty && !$0.utf8.contains { $0 <= 0x20 || $0 == 0x7f || $0 == UInt8(ascii: ",") } }
+            && names.allSatisfy {
+                !$0.isEmpty && !$0.utf8.contains { $0 <= 0x20 || $0 == 0x7f || $0 == UInt8(ascii: ",") }
+            }
         if parsed != (carried ? message : .listeners(count: count, names: [])) {
             fatalError("\(message) parses back as \(parsed)")
         }

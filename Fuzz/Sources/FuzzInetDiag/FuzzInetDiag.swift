@@ -33,11 +33,15 @@ public func fuzzInetDiag(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let view = UnsafeRawBufferPointer(datagram)
         // The message decoder on its own, at the start and past a netlink header.
         _ = InetDiag.socket(from: view, transport: transport).map(describe)
-        if length > 16 { _ = InetDiag.socket(from: UnsafeRawBufferPointer(rebasing: view[16...]), transport: transport).map(describe) }
+        if length > 16 {
+            _ = InetDiag.socket(from: UnsafeRawBufferPointer(rebasing: view[16...]), transport: transport).map(describe)
+        }
         let wasFinished = parser.finished
         let before = parser.sockets.count
         parser.consume(view)
-        if wasFinished && parser.sockets.count != before { fatalError("the parser took sockets after the dump finished") }
+        if wasFinished && parser.sockets.count != before {
+            fatalError("the parser took sockets after the dump finished")
+        }
         consumed += length
         if parser.sockets.count > consumed / 88 { fatalError("\(parser.sockets.count) sockets from \(consumed) bytes") }
     }

@@ -42,7 +42,9 @@ package final class Locked<Value>: @unchecked Sendable {  // every access to `va
 
     /// Waits until `ready` holds (checked with the lock held, and again after each change made
     /// through `withLock`), then runs `body` as `withLock` does.
-    package func withLock<Result>(when ready: (Value) -> Bool, _ body: (inout Value) throws -> Result) rethrows
+    package func withLock<Result>(
+        when ready: (Value) -> Bool, _ body: (inout Value) throws -> Result
+    ) rethrows
         -> Result
     {
         Sys.lock(mutex)

@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 // Every libc call of the Sockit module is made here (Scripts/check-layers.sh checks it), and the
 // other modules use these too (`package`). One policy for all of them:
@@ -72,7 +73,8 @@ package enum Sys {
         call { Glibc.socketpair(domain, type, 0, &fds) }
     }
 
-    package static func bind(_ fd: CInt, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Result<CInt, Errno> {
+    package static func bind(_ fd: CInt, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Result<CInt, Errno>
+    {
         call { Glibc.bind(fd, address, length) }
     }
 
@@ -112,7 +114,9 @@ package enum Sys {
         call { Glibc.shutdown(fd, how) }
     }
 
-    package static func setsockopt(_ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeRawPointer?, _ length: socklen_t)
+    package static func setsockopt(
+        _ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeRawPointer?, _ length: socklen_t
+    )
         -> Result<CInt, Errno>
     {
         call { Glibc.setsockopt(fd, level, name, value, length) }
@@ -130,7 +134,9 @@ package enum Sys {
     }
 
     /// `poll`, not retried on `EINTR`: the caller knows its deadline and waits for what is left.
-    package static func poll(_ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ timeout: CInt) -> Result<CInt, Errno> {
+    package static func poll(
+        _ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ timeout: CInt
+    ) -> Result<CInt, Errno> {
         call(retryOnInterrupt: false) { Glibc.poll(fds, count, timeout) }
     }
 
@@ -138,14 +144,18 @@ package enum Sys {
 
     /// `send`, always with `MSG_NOSIGNAL`: a peer that went away is `EPIPE`, never `SIGPIPE`.
     @inline(__always)
-    package static func send(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ flags: CInt)
+    package static func send(
+        _ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ flags: CInt
+    )
         -> Result<IOResult<Int>, Errno>
     {
         nonBlocking { Glibc.send(fd, buffer, count, flags | CInt(SOCKIT_MSG_NOSIGNAL)) }
     }
 
     @inline(__always)
-    package static func recv(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ flags: CInt)
+    package static func recv(
+        _ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ flags: CInt
+    )
         -> Result<IOResult<Int>, Errno>
     {
         nonBlocking { Glibc.recv(fd, buffer, count, flags) }
@@ -167,20 +177,26 @@ package enum Sys {
     }
 
     /// `sendmsg`, always with `MSG_NOSIGNAL`.
-    package static func sendmsg(_ fd: CInt, _ message: UnsafePointer<msghdr>, _ flags: CInt)
+    package static func sendmsg(
+        _ fd: CInt, _ message: UnsafePointer<msghdr>, _ flags: CInt
+    )
         -> Result<IOResult<Int>, Errno>
     {
         nonBlocking { Glibc.sendmsg(fd, message, flags | CInt(SOCKIT_MSG_NOSIGNAL)) }
     }
 
-    package static func recvmsg(_ fd: CInt, _ message: UnsafeMutablePointer<msghdr>, _ flags: CInt)
+    package static func recvmsg(
+        _ fd: CInt, _ message: UnsafeMutablePointer<msghdr>, _ flags: CInt
+    )
         -> Result<IOResult<Int>, Errno>
     {
         nonBlocking { Glibc.recvmsg(fd, message, flags) }
     }
 
     /// `read` on any descriptor (a pipe, a file, an eventfd).
-    package static func read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Result<IOResult<Int>, Errno> {
+    package static func read(
+        _ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int
+    ) -> Result<IOResult<Int>, Errno> {
         nonBlocking { Glibc.read(fd, buffer, count) }
     }
 
@@ -192,7 +208,9 @@ package enum Sys {
     // MARK: Addresses and names
 
     /// `inet_pton`: the address's bytes written to `destination`; false when the text is not one.
-    package static func presentationToNetwork(_ family: CInt, _ text: String, _ destination: UnsafeMutableRawPointer)
+    package static func presentationToNetwork(
+        _ family: CInt, _ text: String, _ destination: UnsafeMutableRawPointer
+    )
         -> Bool
     {
         inet_pton(family, text, destination) == 1
@@ -223,7 +241,8 @@ package enum Sys {
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, nil, &hints, &list)
         guard status == 0, let first = list else {
-            return .failure(ResolveFailure(message: status == 0 ? "no addresses" : String(cString: gai_strerror(status))))
+            return .failure(
+                ResolveFailure(message: status == 0 ? "no addresses" : String(cString: gai_strerror(status))))
         }
         defer { freeaddrinfo(list) }
         var result: [(sockaddr_storage, socklen_t)] = []
@@ -232,7 +251,9 @@ package enum Sys {
             if let address = entry.pointee.ai_addr {
                 var storage = sockaddr_storage()
                 let length = min(Int(entry.pointee.ai_addrlen), MemoryLayout<sockaddr_storage>.size)
-                withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: length)) }
+                withUnsafeMutableBytes(of: &storage) {
+                    $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: length))
+                }
                 result.append((storage, socklen_t(length)))
             }
             cursor = entry.pointee.ai_next
@@ -301,7 +322,8 @@ package enum Sys {
     /// (`sockit_thread_create_elsewhere`); the error number, or 0.
     package static func createThread(
         _ thread: inout pthread_t, onAnotherCPU: Bool,
-        _ start: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?, _ argument: UnsafeMutableRawPointer
+        _ start: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?,
+        _ argument: UnsafeMutableRawPointer
     ) -> CInt {
         onAnotherCPU
             ? sockit_thread_create_elsewhere(&thread, start, argument) : pthread_create(&thread, nil, start, argument)
@@ -312,7 +334,9 @@ package enum Sys {
     package static func currentThread() -> pthread_t { pthread_self() }
     package static func isCurrentThread(_ thread: pthread_t) -> Bool { pthread_equal(thread, pthread_self()) != 0 }
 
-    package static func initializeMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) { pthread_mutex_init(mutex, nil) }
+    package static func initializeMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) {
+        pthread_mutex_init(mutex, nil)
+    }
     package static func destroyMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) { pthread_mutex_destroy(mutex) }
     package static func lock(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) { pthread_mutex_lock(mutex) }
     package static func unlock(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) { pthread_mutex_unlock(mutex) }
@@ -322,10 +346,14 @@ package enum Sys {
     package static func destroyCondition(_ condition: UnsafeMutablePointer<pthread_cond_t>) {
         pthread_cond_destroy(condition)
     }
-    package static func wait(_ condition: UnsafeMutablePointer<pthread_cond_t>, _ mutex: UnsafeMutablePointer<pthread_mutex_t>) {
+    package static func wait(
+        _ condition: UnsafeMutablePointer<pthread_cond_t>, _ mutex: UnsafeMutablePointer<pthread_mutex_t>
+    ) {
         pthread_cond_wait(condition, mutex)
     }
-    package static func broadcast(_ condition: UnsafeMutablePointer<pthread_cond_t>) { pthread_cond_broadcast(condition) }
+    package static func broadcast(_ condition: UnsafeMutablePointer<pthread_cond_t>) {
+        pthread_cond_broadcast(condition)
+    }
 }
 
 extension Result {

@@ -1,7 +1,8 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
 
 /// Starts a thread running `body`; the caller joins it (`pthread_join`). For sockit's own
 /// modules (event loops, the hand-off server), not public API. Traps when no thread can be made.

@@ -44,7 +44,9 @@ struct Echo: AsyncParsableCommand {
     @Flag(help: "Echo UDP datagrams instead of TCP.")
     var udp = false
 
-    @Option(parsing: .unconditional, help: "Event-loop threads for TCP (default: the cores it may run on, so taskset counts; UDP uses one).")
+    @Option(
+        parsing: .unconditional,
+        help: "Event-loop threads for TCP (default: the cores it may run on, so taskset counts; UDP uses one).")
     var threads: Int?
 
     @Flag(help: "Set SO_REUSEPORT: several processes may listen on the port together.")
@@ -56,25 +58,34 @@ struct Echo: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "The accept queue length (default: net.core.somaxconn).")
     var backlog: Int32?
 
-    @Option(help: ArgumentHelp("TCP keep-alive: idle seconds, then probe interval and count.", valueName: "IDLE[,INTVL,CNT]"))
+    @Option(
+        help: ArgumentHelp(
+            "TCP keep-alive: idle seconds, then probe interval and count.", valueName: "IDLE[,INTVL,CNT]"))
     var keepalive: String?
 
     @Flag(help: "Set TCP_NODELAY on every connection.")
     var nodelay = false
 
-    @Option(name: .customLong("recv-buffer"), parsing: .unconditional, help: ArgumentHelp("SO_RCVBUF in bytes (Linux doubles it).", valueName: "N"))
+    @Option(
+        name: .customLong("recv-buffer"), parsing: .unconditional,
+        help: ArgumentHelp("SO_RCVBUF in bytes (Linux doubles it).", valueName: "N"))
     var receiveBuffer: Int?
 
-    @Option(name: .customLong("send-buffer"), parsing: .unconditional, help: ArgumentHelp("SO_SNDBUF in bytes (Linux doubles it).", valueName: "N"))
+    @Option(
+        name: .customLong("send-buffer"), parsing: .unconditional,
+        help: ArgumentHelp("SO_SNDBUF in bytes (Linux doubles it).", valueName: "N"))
     var sendBuffer: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Close connections idle this long.", valueName: "SECONDS"))
     var idleTimeout: Double?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Close new connections at once beyond this many.", valueName: "N"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("Close new connections at once beyond this many.", valueName: "N"))
     var maxConnections: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("On SIGINT/SIGTERM, let connections finish this long.", valueName: "SECONDS"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("On SIGINT/SIGTERM, let connections finish this long.", valueName: "SECONDS"))
     var drainTimeout: Double = 10
 
     @Option(
@@ -84,10 +95,14 @@ struct Echo: AsyncParsableCommand {
             valueName: "BYTES"))
     var maxBuffered: String = "256M"
 
-    @Option(help: ArgumentHelp("Hitless restart through this Unix socket: take the listener from the instance running there, then serve it for the next one.", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Hitless restart through this Unix socket: take the listener from the instance running there, then serve it for the next one.",
+            valueName: "PATH"))
     var handoff: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("How long each step of a hand-off may take.", valueName: "SECONDS"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("How long each step of a hand-off may take.", valueName: "SECONDS"))
     var handoffTimeout: Double = 10
 
     @Option(help: .hidden)
@@ -108,7 +123,9 @@ struct Echo: AsyncParsableCommand {
         _ = try Self.parseByteCount(maxBuffered, option: "--max-buffered")
         if !(handoffTimeout > 0) { throw ValidationError("--handoff-timeout must be more than 0 seconds") }
         if let handoff {
-            if handoff.isEmpty { throw ValidationError("--handoff takes the path of a Unix socket, e.g. /tmp/echo.sock") }
+            if handoff.isEmpty {
+                throw ValidationError("--handoff takes the path of a Unix socket, e.g. /tmp/echo.sock")
+            }
             if handoff.utf8.count > HandoffServer.maximumPathLength {
                 throw ValidationError(
                     "--handoff path is \(handoff.utf8.count) bytes long; a Unix socket path may have at most \(HandoffServer.maximumPathLength) here"
@@ -119,8 +136,9 @@ struct Echo: AsyncParsableCommand {
 
     static func parseKeepAlive(_ text: String) throws -> KeepAlive {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-        guard (parts.count == 1 || parts.count == 3), parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("--keepalive takes IDLE or IDLE,INTVL,CNT in whole seconds (and a count), e.g. 60 or 60,10,5")
+        guard parts.count == 1 || parts.count == 3, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError(
+                "--keepalive takes IDLE or IDLE,INTVL,CNT in whole seconds (and a count), e.g. 60 or 60,10,5")
         }
         let values = parts.map { $0! }
         if values.count == 1 { return KeepAlive(idle: .seconds(values[0])) }
@@ -137,7 +155,8 @@ struct Echo: AsyncParsableCommand {
         let unit = units.first { upper.hasSuffix($0.suffix) }
         let digits = upper.dropLast(unit?.suffix.count ?? 0)
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(digits) else {
-            throw ValidationError("\(option) takes a number of bytes, with an optional suffix K, M or G (KiB, MiB, GiB), e.g. 8M")
+            throw ValidationError(
+                "\(option) takes a number of bytes, with an optional suffix K, M or G (KiB, MiB, GiB), e.g. 8M")
         }
         let (bytes, overflow) = value.multipliedReportingOverflow(by: unit?.size ?? 1)
         guard !overflow else { throw ValidationError("\(option) \(text) is too large") }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Sockit
 import SockitPorts
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `sockit free PORT`: stop the processes that hold a port, and only them.
 struct Free: AsyncParsableCommand {
@@ -38,16 +39,21 @@ struct Free: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The port (or HOST:PORT: the final bind check is for that address).", valueName: "PORT"))
+    @Argument(
+        help: ArgumentHelp("The port (or HOST:PORT: the final bind check is for that address).", valueName: "PORT"))
     var target: String
 
     @Flag(help: "Only TCP or only UDP holders (default: both).")
     var transport: TransportFlag?
 
-    @Option(name: .customLong("signal"), help: ArgumentHelp("The first signal: TERM, INT, HUP, QUIT, KILL or a number.", valueName: "SIGNAL"))
+    @Option(
+        name: .customLong("signal"),
+        help: ArgumentHelp("The first signal: TERM, INT, HUP, QUIT, KILL or a number.", valueName: "SIGNAL"))
     var signalName = "TERM"
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for the holders to exit before SIGKILL.", valueName: "SECONDS"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Seconds to wait for the holders to exit before SIGKILL.", valueName: "SECONDS"))
     var grace: Double = 5
 
     @Flag(help: "Show what would be signalled; signal nothing.")
@@ -64,7 +70,8 @@ struct Free: AsyncParsableCommand {
     func validate() throws {
         _ = try PortArgument.parse(target)
         guard SignalName.parse(signalName) != nil else {
-            throw ValidationError("unknown signal \"\(signalName)\": use TERM, INT, HUP, QUIT, KILL, USR1, USR2 or a number")
+            throw ValidationError(
+                "unknown signal \"\(signalName)\": use TERM, INT, HUP, QUIT, KILL, USR1, USR2 or a number")
         }
         guard grace >= 0, grace.isFinite, grace <= 86_400 else {
             throw ValidationError("--grace takes seconds from 0 to 86400, not \(Free.number(grace))")

@@ -24,7 +24,9 @@ struct Listen: ParsableCommand {
     @Flag(help: "Listen for UDP datagrams (the only kind this command receives).")
     var udp = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Give up when no datagram arrives for this many seconds.", valueName: "SECONDS"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Give up when no datagram arrives for this many seconds.", valueName: "SECONDS"))
     var timeout: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Exit 0 after this many datagrams.", valueName: "N"))
@@ -52,7 +54,9 @@ struct Listen: ParsableCommand {
                 throw CommandFailure.notMet(
                     "no datagram on \(try socket.localAddress()) within \(limit!.secondsDescription)")
             }
-            print("from \(sender.map { "\($0)" } ?? "?") (\(bytes.count) bytes): " + String(decoding: bytes, as: UTF8.self))
+            print(
+                "from \(sender.map { "\($0)" } ?? "?") (\(bytes.count) bytes): "
+                    + String(decoding: bytes, as: UTF8.self))
             flushStandardStreams()
             received += 1
         }

@@ -57,19 +57,28 @@ struct Options: AsyncParsableCommand {
     @Flag(help: "The kind of socket to open (default: --tcp).")
     var kind: Kind?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Read a live socket of this process instead (with --fd).", valueName: "PID"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Read a live socket of this process instead (with --fd).", valueName: "PID"))
     var pid: Int32?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The descriptor number of that socket in the process (ls -l /proc/PID/fd).", valueName: "FD"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The descriptor number of that socket in the process (ls -l /proc/PID/fd).", valueName: "FD")
+    )
     var fd: Int32?
 
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if (pid == nil) != (fd == nil) { throw ValidationError("--pid and --fd go together: sockit options --pid PID --fd FD") }
+        if (pid == nil) != (fd == nil) {
+            throw ValidationError("--pid and --fd go together: sockit options --pid PID --fd FD")
+        }
         if let pid, pid < 1 { throw ValidationError("--pid takes a process id of 1 or more, not \(pid)") }
         if let fd, fd < 0 { throw ValidationError("--fd takes a descriptor number of 0 or more, not \(fd)") }
-        if pid != nil && kind != nil { throw ValidationError("--pid reads the socket as it is: leave out --\(kind!.rawValue)") }
+        if pid != nil && kind != nil {
+            throw ValidationError("--pid reads the socket as it is: leave out --\(kind!.rawValue)")
+        }
     }
 
     func run() async throws {
@@ -80,7 +89,8 @@ struct Options: AsyncParsableCommand {
             do {
                 socket = try Socket.duplicate(fd: fd, ofProcess: pid)
             } catch let error as SocketError where error.errno == .notSocket {
-                throw CommandFailure.error("descriptor \(fd) of pid \(pid) is not a socket (ls -l /proc/\(pid)/fd/\(fd))")
+                throw CommandFailure.error(
+                    "descriptor \(fd) of pid \(pid) is not a socket (ls -l /proc/\(pid)/fd/\(fd))")
             }
             description = .object([
                 ("pid", .int(Int(pid))), ("fd", .int(Int(fd))), ("domain", .string(socket.domain.description)),
@@ -101,7 +111,9 @@ struct Options: AsyncParsableCommand {
         } else {
             print(listing.table())
             if !listing.unsupported.isEmpty {
-                print(Terminal.dim("not supported on this socket: " + listing.unsupported.map(\.cName).joined(separator: ", ")))
+                print(
+                    Terminal.dim(
+                        "not supported on this socket: " + listing.unsupported.map(\.cName).joined(separator: ", ")))
             }
         }
     }

@@ -37,7 +37,11 @@ struct Send: ParsableCommand {
     @Flag(help: "Set SO_BROADCAST (needed to send to a broadcast address).")
     var broadcast = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Give up after this many seconds without progress (default: 10, UDP: 2, broadcast: 1).", valueName: "SECONDS"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Give up after this many seconds without progress (default: 10, UDP: 2, broadcast: 1).",
+            valueName: "SECONDS"))
     var timeout: Double?
 
     func validate() throws {
@@ -79,7 +83,9 @@ struct Send: ParsableCommand {
         var replies = 0
         while let (reply, sender) = try client.receive(timeout: limit) {
             if broadcast {
-                print("from \(sender.map { "\($0)" } ?? "?") (\(reply.count) bytes): " + String(decoding: reply, as: UTF8.self))
+                print(
+                    "from \(sender.map { "\($0)" } ?? "?") (\(reply.count) bytes): "
+                        + String(decoding: reply, as: UTF8.self))
             } else {
                 reply.withUnsafeBytes { writeOut($0) }
             }

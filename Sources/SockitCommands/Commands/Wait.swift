@@ -43,7 +43,9 @@ struct Wait: AsyncParsableCommand {
     @Flag(help: "A UDP port (a bound socket) instead of TCP.")
     var udp = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Give up after this many seconds (0: check once).", valueName: "SECONDS"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Give up after this many seconds (0: check once).", valueName: "SECONDS"))
     var timeout: Double = 30
 
     @OptionGroup var output: OutputOptions

@@ -41,7 +41,10 @@ struct Who: AsyncParsableCommand {
     @Flag(help: "Only TCP or only UDP (default: both; the verdict is for TCP).")
     var transport: TransportFlag?
 
-    @Flag(help: "Only listeners and bound UDP sockets: skips the kernel's walk of every connection (fast on a busy machine).")
+    @Flag(
+        help:
+            "Only listeners and bound UDP sockets: skips the kernel's walk of every connection (fast on a busy machine)."
+    )
     var listening = false
 
     @Flag(help: "Read the descriptors of every process (finds a socket passed to an unrelated process).")
@@ -211,7 +214,8 @@ struct WhoRequest: Equatable, Sendable {
         var explaining = report
         if listening && probe.plain != nil && report.local.isEmpty {
             // Busy, but no listener: the explanation needs the other sockets (TIME-WAIT, ...).
-            explaining = (try? inspector.report(port: target.port, transports: [verdictTransport], localOnly: true))
+            explaining =
+                (try? inspector.report(port: target.port, transports: [verdictTransport], localOnly: true))
                 ?? report
         }
         report.verdict = BindVerdict.decide(

@@ -31,7 +31,10 @@ enum JSON: Equatable {
             }
         case .string(let value): JSON.quote(value, into: &out)
         case .array(let values):
-            if values.isEmpty { out += "[]"; return }
+            if values.isEmpty {
+                out += "[]"
+                return
+            }
             out += "["
             for (index, value) in values.enumerated() {
                 if index > 0 { out += "," }
@@ -41,7 +44,10 @@ enum JSON: Equatable {
             if pretty { out += "\n" + String(repeating: "  ", count: indent) }
             out += "]"
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
+            if members.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{"
             for (index, (key, value)) in members.enumerated() {
                 if index > 0 { out += "," }

@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// The inet_diag wire format: the request, the bytecode filter and the reply parser. Pure
 /// functions of bytes, so the parser can be fed anything (and fuzzed: the reply parser is
@@ -37,7 +38,9 @@ import Sockit
 
     /// `nlmsghdr` (a dump request) + `body` + the port's bytecode filter as an
     /// INET_DIAG_REQ_BYTECODE attribute, when a port is given.
-    private static func dumpMessage(type: UInt16, body: [UInt8], port: UInt16?, localOnly: Bool, sequence: UInt32)
+    private static func dumpMessage(
+        type: UInt16, body: [UInt8], port: UInt16?, localOnly: Bool, sequence: UInt32
+    )
         -> [UInt8]
     {
         let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? []
@@ -79,7 +82,8 @@ import Sockit
                     fail(EPROTO)
                     return
                 }
-                let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + InetDiag.headerSize)..<(offset + length)])
+                let payload = UnsafeRawBufferPointer(
+                    rebasing: bytes[(offset + InetDiag.headerSize)..<(offset + length)])
                 switch type {
                 // The status is a negative errno. Negated with wrapping: -Int32.min would trap, and
                 // wraps to a negative code, which `fail` reports as EPROTO.

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// Reads a `/proc` directory with `getdents64` into one reusable buffer: per directory an
 /// `openat`, usually one `getdents64`, and a `close` (`opendir`/`readdir` add an `fstat`, an

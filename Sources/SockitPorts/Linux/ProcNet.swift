@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// The `/proc/net/tcp` text format (`tcp4_seq_show` in `net/ipv4/tcp_ipv4.c`): one socket per
 /// line after a header,
@@ -9,14 +10,19 @@ import Sockit
 /// addresses as the hex of native-order 32-bit words, ports and states in hex, the timer in
 /// clock ticks. Malformed lines are skipped; nothing here traps (`@_spi(Fuzzing)` for `Fuzz/`).
 @_spi(Fuzzing) public enum ProcNet {
-    public static func parse(_ bytes: [UInt8], transport: TransportProtocol, ticksPerSecond: Int = clockTicks) -> [PortSocket] {
+    public static func parse(
+        _ bytes: [UInt8], transport: TransportProtocol, ticksPerSecond: Int = clockTicks
+    ) -> [PortSocket] {
         var result: [PortSocket] = []
         var lineStart = 0
         var first = true
         bytes.withUnsafeBufferPointer { buffer in
             for index in 0...buffer.count where index == buffer.count || buffer[index] == UInt8(ascii: "\n") {
                 defer { lineStart = index + 1 }
-                if first { first = false; continue }  // the header
+                if first {
+                    first = false
+                    continue
+                }  // the header
                 guard index > lineStart else { continue }
                 let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<index])
                 if let socket = parseLine(line, transport: transport, ticksPerSecond: ticksPerSecond) {
@@ -29,7 +35,9 @@ import Sockit
 
     public static var clockTicks: Int { PortSys.clockTicks }
 
-    private static func parseLine(_ line: UnsafeBufferPointer<UInt8>, transport: TransportProtocol, ticksPerSecond: Int)
+    private static func parseLine(
+        _ line: UnsafeBufferPointer<UInt8>, transport: TransportProtocol, ticksPerSecond: Int
+    )
         -> PortSocket?
     {
         // Fields split on spaces and colons would mix addresses and ports; split on spaces only.
@@ -38,7 +46,10 @@ import Sockit
         for index in 0...line.count {
             let isSpace = index == line.count || line[index] == UInt8(ascii: " ")
             if isSpace {
-                if start >= 0 { fields.append(UnsafeBufferPointer(rebasing: line[start..<index])); start = -1 }
+                if start >= 0 {
+                    fields.append(UnsafeBufferPointer(rebasing: line[start..<index]))
+                    start = -1
+                }
                 if fields.count == 10 { break }
             } else if start < 0 {
                 start = index

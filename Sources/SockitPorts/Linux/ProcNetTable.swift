@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// The socket table from `/proc/net/{tcp,tcp6,udp,udp6}`: the fallback where netlink is refused
 /// (a seccomp filter, a container without `NETLINK_SOCK_DIAG`, or no `udp_diag` module). It reads

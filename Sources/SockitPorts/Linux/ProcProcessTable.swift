@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// The process table from `/proc`: `/proc/PID/fd/N -> socket:[INODE]` maps sockets to processes.
 public struct ProcProcessTable: ProcessTableSource {
@@ -19,7 +20,8 @@ public struct ProcProcessTable: ProcessTableSource {
     /// (`ProcScan`). With one core to run on (`taskset`), nothing would overlap: the search then
     /// waits.
     public func startSearch(_ search: HolderSearch) -> any PendingHolderSearch {
-        Self.scanWorkers > 1 ? ProcReadAhead(table: self, search: search) : DeferredHolderSearch(source: self, search: search)
+        Self.scanWorkers > 1
+            ? ProcReadAhead(table: self, search: search) : DeferredHolderSearch(source: self, search: search)
     }
 
     /// The search; `scan`: one started before the sockets were known (`ProcReadAhead`), whose

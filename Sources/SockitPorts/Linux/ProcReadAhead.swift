@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// `ProcProcessTable.startSearch`: a thread lists the processes and reads each one's sockets, in
 /// pid order, until `holders(of:)` says which sockets (the thread then goes on with the rest of

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// One search of the processes' descriptors (`/proc/PID/fd`), shared by the threads that read
 /// it: each takes the next process nobody has read, until none is left or, for a fast search,
@@ -66,7 +67,8 @@ final class ProcScan: Sendable {
         /// What is not taken yet, owners' processes first, each group in pid order.
         mutating func reorder(owners: Set<UInt32>) {
             let left = order[position...].filter { !claimed[$0] }
-            order = left.filter { owners.contains(processes[$0].uid) } + left.filter { !owners.contains(processes[$0].uid) }
+            order =
+                left.filter { owners.contains(processes[$0].uid) } + left.filter { !owners.contains(processes[$0].uid) }
             position = 0
         }
 
@@ -105,7 +107,7 @@ final class ProcScan: Sendable {
             let processes = ProcProcessTable.listProcesses(procFD)
             state.withLock { $0.setProcesses(processes) }
         } else {
-            state.withLock(when: { $0.listing == .done }) { _ in }
+            state.withLock(when: { $0.listing == .done }, { _ in })
         }
     }
 
@@ -126,7 +128,8 @@ final class ProcScan: Sendable {
     @discardableResult
     private func readNext(_ directory: borrowing ProcDirectory) -> Bool {
         guard let next = state.withLock({ $0.claim() }) else { return false }
-        let result = ProcProcessTable.socketDescriptors(procFD, pid: next.pid, wanted: next.wanted, directory: directory)
+        let result = ProcProcessTable.socketDescriptors(
+            procFD, pid: next.pid, wanted: next.wanted, directory: directory)
         state.withLock { $0.record((next.index, result, next.wanted == nil)) }
         return true
     }
@@ -160,7 +163,10 @@ final class ProcScan: Sendable {
     /// the processes and every read, in no particular order.
     func finish() -> (processes: [ProcProcessTable.ProcessEntry], reads: [Read]) {
         read()
-        for thread in helpers.withLock({ running in defer { running = [] }; return running }) {
+        for thread in helpers.withLock({ running in
+            defer { running = [] }
+            return running
+        }) {
             Sys.joinThread(thread)
         }
         return state.withLock { ($0.processes, $0.reads) }
@@ -169,7 +175,10 @@ final class ProcScan: Sendable {
     /// Stops the helpers after the process each is reading; nothing is waited for.
     func cancel() {
         state.withLock { $0.stopped = true }
-        for thread in helpers.withLock({ running in defer { running = [] }; return running }) {
+        for thread in helpers.withLock({ running in
+            defer { running = [] }
+            return running
+        }) {
             Sys.detachThread(thread)
         }
     }

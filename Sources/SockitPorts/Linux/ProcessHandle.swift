@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// A process held by a pidfd (`pidfd_open`, Linux 5.3): a signal sent through it reaches this
 /// process or fails with `ESRCH`, never a new process that was given the same pid meanwhile.
@@ -51,7 +52,8 @@ public final class ProcessHandle: Sendable {
     /// Waits until every process in `handles` has exited or `timeout` passes, calling `progress`
     /// about ten times a second with the handles still alive. Returns those still alive.
     public static func waitForExit(
-        _ handles: [ProcessHandle], timeout: Duration, progress: (_ alive: [ProcessHandle], _ elapsed: Duration) -> Void =
+        _ handles: [ProcessHandle], timeout: Duration,
+        progress: (_ alive: [ProcessHandle], _ elapsed: Duration) -> Void =
             { _, _ in }
     ) -> [ProcessHandle] {
         let clock = ContinuousClock()

@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 // The socket table through NETLINK_SOCK_DIAG (`linux/inet_diag.h`, `linux/sock_diag.h`): what
 // `ss` reads. The port and the states are filtered in the kernel: the states by the request's
@@ -55,7 +56,9 @@ struct SockDiag: SocketTableSource {
     }
 
     /// Sends one dump request and reads the reply up to `NLMSG_DONE`.
-    private func dump(_ socket: Socket, _ request: [UInt8], transport: TransportProtocol, buffer: UnsafeMutableRawBufferPointer)
+    private func dump(
+        _ socket: Socket, _ request: [UInt8], transport: TransportProtocol, buffer: UnsafeMutableRawBufferPointer
+    )
         throws(SocketTableError) -> [PortSocket]
     {
         let sent = request.withUnsafeBytes { bytes in Result { () throws(SocketError) in try socket.send(bytes) } }

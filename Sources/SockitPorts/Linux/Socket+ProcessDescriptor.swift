@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 extension Socket {
     /// A copy of another process's socket descriptor, to read its options: `pidfd_open` and

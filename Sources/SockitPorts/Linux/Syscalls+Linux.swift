@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 // Every libc call of SockitPorts is made here or through Sockit's `Sys` (Scripts/check-layers.sh
 // checks it), with `Sys`'s policy: `EINTR` is retried (never by `close`, which is `Sys.close`),
@@ -46,9 +47,10 @@ enum PortSys {
     }
 
     /// `readlinkat`: the link's target written to `buffer` (not NUL-terminated); its length.
-    static func readLink(at directory: CInt, _ name: UnsafePointer<CChar>, into buffer: UnsafeMutablePointer<CChar>,
-        count: Int) -> Result<Int, Errno>
-    {
+    static func readLink(
+        at directory: CInt, _ name: UnsafePointer<CChar>, into buffer: UnsafeMutablePointer<CChar>,
+        count: Int
+    ) -> Result<Int, Errno> {
         retrying { Glibc.readlinkat(directory, name, buffer, count) }
     }
 

@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 /// User names by uid, looked up once each (`getpwuid_r`); the number when the user has no name.
 struct UserNames {

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// A TCP connection with async reads and writes on an event loop.
 public final class AsyncTCPConnection: Sendable {

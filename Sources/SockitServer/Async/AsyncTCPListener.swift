@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// A TCP listener whose connections arrive as an `AsyncSequence`, for any Swift program:
 ///

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// A UDP socket with async send and receive on an event loop.
 public final class AsyncUDPSocket: Sendable {

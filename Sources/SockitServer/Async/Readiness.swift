@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// Suspends tasks until a descriptor is ready, using an event loop: the bridge between the
 /// loops and async/await. The syscalls themselves are non-blocking and made by the awaiting
@@ -57,7 +58,8 @@ final class Readiness: EventHandler, @unchecked Sendable {
                     }
                     if closed {
                         continuation.resume(
-                            throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, explanation: ["the socket is closed"]))
+                            throwing: SocketError(
+                                syscall: "poll", errno: .badFileDescriptor, explanation: ["the socket is closed"]))
                         return
                     }
                     if loop.hasStopped {
@@ -146,7 +148,8 @@ final class Readiness: EventHandler, @unchecked Sendable {
             guard !closed else { return }
             closed = true
             if registered { loop.deregister(fd: fd) }
-            let error = SocketError(syscall: "close", errno: .badFileDescriptor, explanation: ["the socket was closed while waiting"])
+            let error = SocketError(
+                syscall: "close", errno: .badFileDescriptor, explanation: ["the socket was closed while waiting"])
             for waiter in readers + writers { waiter.resume(throwing: error) }
             readers.removeAll()
             writers.removeAll()

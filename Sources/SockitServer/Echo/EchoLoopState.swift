@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// The echo connections of one loop, touched by that loop's thread only.
 final class EchoLoopState {

@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// One echo connection: reads into the loop's shared buffer and writes straight back from it.
 /// Only a short write allocates: the rest goes into a pending buffer, flushed when the socket is

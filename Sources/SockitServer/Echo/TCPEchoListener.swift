@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// Accepts connections on the first loop and hands them out to the loops round robin.
 final class TCPEchoListener: EventHandler {
@@ -62,7 +63,10 @@ final class TCPEchoListener: EventHandler {
         paused = true
         core.logger.warning(
             "cannot accept: \(errno); pausing accept",
-            metadata: ["for": "\(core.configuration.acceptBackoff)", "open": "\(core.connectionCount.load(ordering: .relaxed))"])
+            metadata: [
+                "for": "\(core.configuration.acceptBackoff)",
+                "open": "\(core.connectionCount.load(ordering: .relaxed))",
+            ])
         try? loop.reregister(fd: fd, interest: .none)
         loop.schedule(after: core.configuration.acceptBackoff) { [self] in
             paused = false

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Logging
 import ServiceLifecycle
 import Sockit
 import Synchronization
 import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The TCP echo server: event loops on epoll, one listener, graceful shutdown. A `Service`, so
 /// it composes in a `ServiceGroup`, which gives it SIGINT/SIGTERM handling:
@@ -175,7 +176,9 @@ public final class TCPEchoServer: Service, Sendable {
         let logger = core.logger
         core.budget.onChange { over, bytes in
             if over {
-                logger.info("output buffers reached the bound: pausing reads that need more", metadata: ["buffered": "\(bytes)"])
+                logger.info(
+                    "output buffers reached the bound: pausing reads that need more", metadata: ["buffered": "\(bytes)"]
+                )
             } else {
                 logger.info("output buffers below the bound again: resuming reads", metadata: ["buffered": "\(bytes)"])
                 for box in boxes { box.value.loop.execute { box.value.resumeAfterBudget() } }
@@ -204,7 +207,8 @@ public final class TCPEchoServer: Service, Sendable {
             }
         }
         if inherited.count > 1 {
-            core.logger.warning("serving the first of \(inherited.count) inherited listening sockets; the others stay unused")
+            core.logger.warning(
+                "serving the first of \(inherited.count) inherited listening sockets; the others stay unused")
         }
         let address: SocketAddress
         do {
@@ -214,7 +218,8 @@ public final class TCPEchoServer: Service, Sendable {
             throw error
         }
         if !inherited.isEmpty && address != core.configuration.listener.address {
-            core.logger.info("serving the inherited listener on \(address); \(core.configuration.listener.address) is not used")
+            core.logger.info(
+                "serving the inherited listener on \(address); \(core.configuration.listener.address) is not used")
         }
         if let restart, let running = started.withLock({ $0 }) {
             let sockets = running.listeners.map(\.socket)
@@ -224,11 +229,13 @@ public final class TCPEchoServer: Service, Sendable {
                         listeners: sockets, names: ["echo"],
                         stopAccepting: { [self] pid in
                             setAccepting(false)
-                            core.logger.info("pid \(pid) accepts on the listener: stopped accepting (the socket stays open)")
+                            core.logger.info(
+                                "pid \(pid) accepts on the listener: stopped accepting (the socket stays open)")
                         },
                         resumeAccepting: { [self] pid in
                             setAccepting(true)
-                            core.logger.warning("pid \(pid) went away before it confirmed the hand-off: resumed accepting")
+                            core.logger.warning(
+                                "pid \(pid) went away before it confirmed the hand-off: resumed accepting")
                         },
                         onHandedOff: { [self] pid in handOff(to: pid) })
                 }
@@ -298,7 +305,8 @@ public final class TCPEchoServer: Service, Sendable {
         let open = core.connectionCount.load(ordering: .acquiring)
         core.logger.info(
             successor != 0
-                ? "handed off to pid \(successor): draining connections" : "shutting down: stopped accepting, draining connections",
+                ? "handed off to pid \(successor): draining connections"
+                : "shutting down: stopped accepting, draining connections",
             metadata: ["open": "\(open)", "timeout": "\(core.configuration.drainTimeout)"])
         if open > 0 {
             let drained = core.drained

@@ -1,8 +1,9 @@
+import Logging
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import Sockit
 
 /// Echoes each datagram to its sender, on the loop of a `UDPEchoServer`.
 final class UDPEchoHandler: EventHandler {

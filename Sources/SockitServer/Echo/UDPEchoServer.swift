@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Logging
 import ServiceLifecycle
 import Sockit
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The UDP echo server: each datagram goes back to its sender. One socket on one loop (a
 /// datagram socket has no connections to spread over loops). A `Service`: on a graceful

@@ -49,7 +49,8 @@ public enum HandoffMessage: Equatable, Sendable {
             let carried = !names.isEmpty && names.count == count && names.allSatisfy(Self.isWireName) && fits
             body = carried ? withNames : "LISTENERS \(count)"
         case .denied(let reason):
-            var text = "DENIED " + String(String.UnicodeScalarView(reason.unicodeScalars.filter { !Self.isControl($0.value) }))
+            var text =
+                "DENIED " + String(String.UnicodeScalarView(reason.unicodeScalars.filter { !Self.isControl($0.value) }))
             while Self.prefix.utf8.count + text.utf8.count >= Self.maximumLength { text.unicodeScalars.removeLast() }
             body = text
         case .ready: body = "READY"
@@ -63,7 +64,8 @@ public enum HandoffMessage: Equatable, Sendable {
 
     /// A listener name the line can carry: non-empty, no space, comma or control character.
     private static func isWireName(_ name: String) -> Bool {
-        !name.isEmpty && !name.utf8.contains { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: ",") || isControl(UInt32($0)) }
+        !name.isEmpty
+            && !name.utf8.contains { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: ",") || isControl(UInt32($0)) }
     }
 
     /// Parses one line (a trailing newline is allowed). Rejects anything not produced by
@@ -72,12 +74,18 @@ public enum HandoffMessage: Equatable, Sendable {
     /// `maximumLength` with its newline.
     /// It reads bytes, not Characters: a combining mark after a space must not merge with it.
     public init(parsing bytes: some Collection<UInt8>) throws(ParseError) {
-        guard bytes.count <= Self.maximumLength else { throw ParseError(reason: "longer than \(Self.maximumLength) bytes") }
+        guard bytes.count <= Self.maximumLength else {
+            throw ParseError(reason: "longer than \(Self.maximumLength) bytes")
+        }
         var line = Array(bytes)
         if line.last == UInt8(ascii: "\n") { line.removeLast() }
         // The limit counts the newline, as `encoded` does: 256 bytes without one is a 257-byte line.
-        guard line.count < Self.maximumLength else { throw ParseError(reason: "longer than \(Self.maximumLength) bytes") }
-        guard !line.contains(where: { Self.isControl(UInt32($0)) }) else { throw ParseError(reason: "control character") }
+        guard line.count < Self.maximumLength else {
+            throw ParseError(reason: "longer than \(Self.maximumLength) bytes")
+        }
+        guard !line.contains(where: { Self.isControl(UInt32($0)) }) else {
+            throw ParseError(reason: "control character")
+        }
         guard String(validating: line, as: UTF8.self) != nil else { throw ParseError(reason: "not UTF-8") }
         guard line.starts(with: Self.prefix.utf8) else { throw ParseError(reason: "no \"\(Self.prefix)\" prefix") }
         let body = line[Self.prefix.utf8.count...]
@@ -99,7 +107,8 @@ public enum HandoffMessage: Equatable, Sendable {
         } else if verb("LISTENERS", 2...3) {
             let digits = words[1]
             guard (1...2).contains(digits.count), digits.first != UInt8(ascii: "0"),
-                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let count = Int(text(digits)),
+                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                let count = Int(text(digits)),
                 (1...Self.maximumListeners).contains(count)
             else { throw ParseError(reason: "listener count \"\(text(digits))\" not in 1...\(Self.maximumListeners)") }
             var names: [String] = []

@@ -171,7 +171,10 @@ public final class HandoffServer: Sendable {
 
     private func serve() {
         while true {
-            guard let (control, wake) = state.withLock({ state in state.control.flatMap { c in state.wake.map { (c, $0.1) } } })
+            guard
+                let (control, wake) = state.withLock({ state in
+                    state.control.flatMap { c in state.wake.map { (c, $0.1) } }
+                })
             else { return }
             var fds = [
                 pollfd(fd: control.fileDescriptor, events: Int16(POLLIN), revents: 0),
@@ -188,7 +191,8 @@ public final class HandoffServer: Sendable {
                 // Between the successor's ACK and its rename, PATH still leads here.
                 try? connection.setOption(.sendTimeout, .seconds(1))
                 try? connection.sendAll(
-                    HandoffMessage.denied(reason: "this instance handed its sockets to pid \(successor); try again").encoded)
+                    HandoffMessage.denied(reason: "this instance handed its sockets to pid \(successor); try again")
+                        .encoded)
             } else {
                 exchange(with: connection)
             }
@@ -208,7 +212,8 @@ public final class HandoffServer: Sendable {
             guard peer.uid == ServerSys.userID || peer.uid == 0 else {
                 log("refused a hand-off to pid \(peer.pid): it runs as uid \(peer.uid), we as uid \(ServerSys.userID)")
                 try? connection.setOption(.sendTimeout, .seconds(1))
-                try? connection.sendAll(HandoffMessage.denied(reason: "uid \(peer.uid) may not take these sockets").encoded)
+                try? connection.sendAll(
+                    HandoffMessage.denied(reason: "uid \(peer.uid) may not take these sockets").encoded)
                 return
             }
             try connection.setOption(.receiveTimeout, .seconds(5))
@@ -225,14 +230,18 @@ public final class HandoffServer: Sendable {
             try connection.setOption(.receiveTimeout, readyTimeout)
             let (answer, _) = try ListenerHandoff.readLine(connection)
             guard (try? HandoffMessage(parsing: answer)) == .ready else {
-                log("the new instance (pid \(peer.pid)) \(answer.isEmpty ? "exited" : "sent something else") before it was ready; still serving")
+                log(
+                    "the new instance (pid \(peer.pid)) \(answer.isEmpty ? "exited" : "sent something else") before it was ready; still serving"
+                )
                 return
             }
         } catch {
             let reason =
                 error.errno == .wouldBlock
                 ? "it did not get ready within \(ListenerHandoff.seconds(readyTimeout))" : error.summary
-            log("a hand-off\(peerPID.map { " to pid \($0)" } ?? "") failed before the new instance was ready (\(reason)); still serving")
+            log(
+                "a hand-off\(peerPID.map { " to pid \($0)" } ?? "") failed before the new instance was ready (\(reason)); still serving"
+            )
             return
         }
         guard let pid = peerPID else { return }
@@ -262,7 +271,8 @@ public final class HandoffServer: Sendable {
             if (try? HandoffMessage(parsing: line)) == .ack { return nil }
             return line.isEmpty ? "it closed the connection" : "it sent something else"
         } catch {
-            return error.errno == .wouldBlock ? "no answer within \(ListenerHandoff.seconds(readyTimeout))" : error.summary
+            return error.errno == .wouldBlock
+                ? "no answer within \(ListenerHandoff.seconds(readyTimeout))" : error.summary
         }
     }
 }

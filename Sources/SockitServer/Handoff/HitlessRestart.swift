@@ -105,7 +105,9 @@ public final class HitlessRestart: Sendable {
             }
             if !activated.isEmpty {
                 state.withLock { $0.origin = .systemd }
-                log("using \(activated.count) listening socket(s) from systemd (\(activated.map(\.name).joined(separator: ",")))")
+                log(
+                    "using \(activated.count) listening socket(s) from systemd (\(activated.map(\.name).joined(separator: ",")))"
+                )
                 return activated.map(\.socket)
             }
         }
@@ -163,7 +165,7 @@ public final class HitlessRestart: Sendable {
             stopAccepting: stopAccepting, resumeAccepting: resumeAccepting, onHandedOff: onHandedOff, log: log)
         do throws(ListenerHandoff.Failure) {
             try handoff.start()
-        } catch where takeover != nil {
+        } catch  where takeover != nil {
             log("cannot serve \(path) for the next restart: \(error.summary); serving on")
             return
         }

@@ -39,15 +39,16 @@ extension ListenerHandoff {
                 // either way we accept too, so there is nothing to undo.
                 try? connection.sendAll(HandoffMessage.ack.encoded)
                 return true
-            } catch where error.errno == .wouldBlock {
+            } catch  where error.errno == .wouldBlock {
                 throw Failure(
                     "the old instance (pid \(peerPID)) did not confirm within \(ListenerHandoff.seconds(timeout)) that it stopped accepting",
                     explanation: ["both instances may accept on the socket now; stop one of them by its pid"],
                     conditionNotMet: true)
-            } catch where error.errno == .brokenPipe || error.errno == .connectionReset {
+            } catch  where error.errno == .brokenPipe || error.errno == .connectionReset {
                 return false  // it closed before reading READY
             } catch {
-                throw Failure("cannot tell the old instance (pid \(peerPID)) that we accept: \(error.summary)", cause: error)
+                throw Failure(
+                    "cannot tell the old instance (pid \(peerPID)) that we accept: \(error.summary)", cause: error)
             }
         }
     }

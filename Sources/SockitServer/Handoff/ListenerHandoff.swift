@@ -42,7 +42,9 @@ public enum ListenerHandoff {
     /// - Throws: `Failure` when an instance answers but the hand-off fails: it is another user's,
     ///   it refused, it did not answer within `timeout`, or it sent something malformed. The old
     ///   instance keeps serving in every such case.
-    public static func acquire(path: String, type: SocketType = .stream, timeout: Duration = .seconds(10))
+    public static func acquire(
+        path: String, type: SocketType = .stream, timeout: Duration = .seconds(10)
+    )
         throws(Failure) -> Takeover?
     {
         let address = SocketAddress.unix(.init(path: path))
@@ -50,9 +52,9 @@ public enum ListenerHandoff {
         do {
             connection = try Socket(.unix, .stream)
             try connection.connect(to: address, timeout: timeout)
-        } catch where [Errno.noSuchFile, .connectionRefused].contains(error.errno) {
+        } catch  where [Errno.noSuchFile, .connectionRefused].contains(error.errno) {
             return nil  // nobody there: no file, or a stale one with no process behind it
-        } catch where error.errno == .permissionDenied {
+        } catch  where error.errno == .permissionDenied {
             throw Failure(
                 "cannot reach the running instance at \(path): \(error.errno)",
                 explanation: [
@@ -88,7 +90,8 @@ public enum ListenerHandoff {
             do {
                 message = try HandoffMessage(parsing: line)
             } catch {
-                throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): it answered with a \(error)")
+                throw Failure(
+                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it answered with a \(error)")
             }
             switch message {
             case .listeners(let count, let names):
@@ -102,7 +105,9 @@ public enum ListenerHandoff {
                     do {
                         socket = try Socket(adopting: fd)
                     } catch {
-                        throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): descriptor it sent is not a socket")
+                        throw Failure(
+                            "cannot take over from the instance at \(path) (pid \(peer.pid)): descriptor it sent is not a socket"
+                        )
                     }
                     leftovers.removeFirst()
                     guard socket.type == type else {
@@ -112,7 +117,9 @@ public enum ListenerHandoff {
                             remedies: [.matchTransport(datagram: socket.type == .datagram)])
                     }
                     if type == .stream, try !socket.getOption(.acceptConnections) {
-                        throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): a socket it sent is not listening")
+                        throw Failure(
+                            "cannot take over from the instance at \(path) (pid \(peer.pid)): a socket it sent is not listening"
+                        )
                     }
                     sockets.append(socket)
                 }
@@ -124,7 +131,8 @@ public enum ListenerHandoff {
                     "cannot take over from the instance at \(path) (pid \(peer.pid)): it refused: \(reason)",
                     explanation: ["it keeps serving"])
             default:
-                throw Failure("cannot take over from the instance at \(path) (pid \(peer.pid)): it answered out of turn")
+                throw Failure(
+                    "cannot take over from the instance at \(path) (pid \(peer.pid)): it answered out of turn")
             }
         } catch let failure as Failure {
             throw failure
@@ -146,7 +154,7 @@ public enum ListenerHandoff {
     private static func sendRequest(_ connection: Socket) throws(SocketError) {
         do {
             try connection.sendAll(HandoffMessage.request.encoded)
-        } catch where error.errno == .brokenPipe || error.errno == .connectionReset {
+        } catch  where error.errno == .brokenPipe || error.errno == .connectionReset {
             return
         }
     }

@@ -36,7 +36,9 @@ public enum SystemdActivation {
     ///
     /// - Parameter firstDescriptor: where the sockets start; 3 in every real activation.
     /// - Throws: `Failure` when a descriptor is not a socket, not listening, or of another type.
-    public static func listeners(type: SocketType = .stream, firstDescriptor: CInt = SystemdActivation.firstDescriptor)
+    public static func listeners(
+        type: SocketType = .stream, firstDescriptor: CInt = SystemdActivation.firstDescriptor
+    )
         throws(Failure) -> [Listener]
     {
         var environment: [String: String] = [:]
@@ -59,7 +61,9 @@ public enum SystemdActivation {
             let countText = environment["LISTEN_FDS"], let count = Int32(countText), count >= 1
         else { return [] }
         guard count <= 64 else { throw Failure(description: "LISTEN_FDS=\(count) is more than the 64 accepted") }
-        let names = environment["LISTEN_FDNAMES"]?.split(separator: ":", omittingEmptySubsequences: false).map(String.init) ?? []
+        let names =
+            environment["LISTEN_FDNAMES"]?.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            ?? []
         var result: [Listener] = []
         // Leaves every descriptor as systemd gave it, those already adopted included.
         func failure(_ description: String) -> Failure {

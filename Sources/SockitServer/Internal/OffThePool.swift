@@ -1,7 +1,8 @@
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
 
 /// Runs `body` on a thread of its own and waits for it without holding a thread of the
 /// cooperative pool: the hand-off steps block (with timeouts) on Unix-socket reads.

@@ -1,8 +1,9 @@
+import CSockit
+import Sockit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSockit
-import Sockit
 
 // Every libc call of SockitServer is made here, or through Sockit's `Sys` where it has the call
 // (Scripts/check-layers.sh checks it). Sockit's policy throughout:
@@ -44,7 +45,9 @@ enum ServerSys {
 
     /// `recv(2)`; with `MSG_PEEK` in `flags` the bytes stay queued.
     @inline(__always) @usableFromInline
-    static func receive(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int, flags: CInt = 0)
+    static func receive(
+        _ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int, flags: CInt = 0
+    )
         -> Result<IOResult<Int>, Errno>
     {
         nonBlocking { recv(fd, buffer, count, flags) }
@@ -97,7 +100,9 @@ enum ServerSys {
     }
 
     @inline(__always)
-    static func epollControl(_ epollFD: CInt, _ operation: CInt, _ fd: CInt, _ event: inout epoll_event)
+    static func epollControl(
+        _ epollFD: CInt, _ operation: CInt, _ fd: CInt, _ event: inout epoll_event
+    )
         -> Result<Int, Errno>
     {
         call { Int(epoll_ctl(epollFD, operation, fd, &event)) }

@@ -1,8 +1,9 @@
+import Sockit
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sockit
-import Synchronization
 
 /// One thread running one selector (epoll on Linux): non-blocking descriptors, no thread per
 /// connection, and nothing here ever runs on Swift's cooperative pool.

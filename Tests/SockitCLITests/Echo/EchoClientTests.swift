@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Clients no one here wrote talk to `sockit echo`. Needs python3, nc (netcat-openbsd) and socat.
 @Suite("sockit echo: real clients")

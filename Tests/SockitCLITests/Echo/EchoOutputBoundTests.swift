@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The memory the echo server holds for peers that do not read: `--max-buffered` for all of
 /// them together, and reading again once it is free.
@@ -57,11 +58,13 @@ struct EchoOutputBoundTests {
         // the server's RSS includes (the bytes held, above, are checked all the same).
         let peak = try #require(statusKiB(pid, "VmHWM"))
         if sanitizerRuntime == nil {
-            #expect(peak - before <= (bound + 1024 * 1024) / 1024, "RSS grew from \(before) KiB to a peak of \(peak) KiB")
+            #expect(
+                peak - before <= (bound + 1024 * 1024) / 1024, "RSS grew from \(before) KiB to a peak of \(peak) KiB")
         }
     }
 
-    @Test("once clients holding most of the buffered output leave, the paused ones are read from again, up to the bound")
+    @Test(
+        "once clients holding most of the buffered output leave, the paused ones are read from again, up to the bound")
     func pausedConnectionsResume() throws {
         let count = 64
         let bound = 2 * 1024 * 1024
@@ -96,7 +99,8 @@ struct EchoOutputBoundTests {
         #expect(now.allSatisfy { $0 <= Self.connectionCap })
     }
 
-    @Test("--max-buffered 0: the server holds no output at all, and still echoes every byte, in order, to a slow reader")
+    @Test(
+        "--max-buffered 0: the server holds no output at all, and still echoes every byte, in order, to a slow reader")
     func nothingBuffered() throws {
         let server = try EchoProcess(["--threads", "1", "--send-buffer", "4096", "--max-buffered", "0"])
         // Small reads against a small receive buffer: most of the server's writes are short.
@@ -139,11 +143,14 @@ func echoWhileReading(_ address: SocketAddress, _ message: [UInt8], readSize: In
         guard try client.poll(for: events, timeout: .seconds(10)) else { break }
         if sent < message.count {
             let result = try message.withUnsafeBytes { raw throws(SocketError) in
-                try client.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[sent..<min(sent + 65536, message.count)]))
+                try client.sendNonBlocking(
+                    UnsafeRawBufferPointer(rebasing: raw[sent..<min(sent + 65536, message.count)]))
             }
             if case .processed(let count) = result { sent += count }
         }
-        let result = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in try client.receiveNonBlocking(into: raw) }
+        let result = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in
+            try client.receiveNonBlocking(into: raw)
+        }
         if case .processed(let count) = result {
             if count == 0 { break }
             received += buffer[0..<count]

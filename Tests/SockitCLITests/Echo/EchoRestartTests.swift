@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The classic scenario: a server with open connections is killed and started again at once.
 @Suite("sockit echo: restart")
@@ -57,7 +58,8 @@ struct EchoRestartTests {
         let restart = try ChildProcess(sockitBinary(), ["echo", "\(server.address)", "--no-reuse-address"])
         #expect(restart.waitForExit(timeout: .seconds(20)) == 2)
         let message = restart.stderr
-        #expect(message.hasPrefix("sockit: cannot bind \(server.address): address already in use (EADDRINUSE, errno 98)"))
+        #expect(
+            message.hasPrefix("sockit: cannot bind \(server.address): address already in use (EADDRINUSE, errno 98)"))
         #expect(message.contains("TIME_WAIT"))
         #expect(message.contains("SO_REUSEADDR"))
         #expect(restart.readStdout(timeout: .seconds(1)).isEmpty)
@@ -71,7 +73,8 @@ struct EchoRestartTests {
         let address = try holder.localAddress()
         let child = try ChildProcess(sockitBinary(), ["echo", "\(address)"])
         #expect(child.waitForExit(timeout: .seconds(20)) == 2)
-        #expect(child.stderr.hasPrefix("sockit: cannot bind \(address): address already in use (EADDRINUSE, errno 98)\n  "))
+        #expect(
+            child.stderr.hasPrefix("sockit: cannot bind \(address): address already in use (EADDRINUSE, errno 98)\n  "))
         // The CLI's diagnoser names the holder: this test process.
         #expect(child.stderr.contains("  held by pid \(getpid()) ("))
         #expect(child.stderr.contains("in LISTEN on \(address)"))
@@ -107,6 +110,7 @@ struct EchoOptionTests {
         let (status, out, stderr) = try shell("\(sockitBinary()) send \(address) hello")
         #expect(status == 2)
         #expect(out.isEmpty)
-        #expect(stderr.hasPrefix("sockit: cannot connect to \(address): connection refused (ECONNREFUSED, errno 111)\n"))
+        #expect(
+            stderr.hasPrefix("sockit: cannot connect to \(address): connection refused (ECONNREFUSED, errno 111)\n"))
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the network does to a server: half-close, peers that never read, idle peers, too many
 /// peers, resets, and running out of descriptors.
@@ -27,16 +28,21 @@ struct EchoRobustnessTests {
                 finSent = true
             }
             // Ten seconds without progress ends the loop (and the test fails below).
-            guard try client.poll(for: Int16(POLLIN) | (finSent ? 0 : Int16(POLLOUT)), timeout: .seconds(10)) else { break }
+            guard try client.poll(for: Int16(POLLIN) | (finSent ? 0 : Int16(POLLOUT)), timeout: .seconds(10)) else {
+                break
+            }
             var buffer = [UInt8](repeating: 0, count: 65536)
-            let result = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in try client.receiveNonBlocking(into: raw) }
+            let result = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in
+                try client.receiveNonBlocking(into: raw)
+            }
             if case .processed(let count) = result {
                 if count == 0 { break }
                 received += buffer[0..<count]
             }
             if !finSent {
                 let wrote = try data.withUnsafeBytes { raw throws(SocketError) in
-                    try client.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[sent..<min(sent + 65536, data.count)]))
+                    try client.sendNonBlocking(
+                        UnsafeRawBufferPointer(rebasing: raw[sent..<min(sent + 65536, data.count)]))
                 }
                 if case .processed(let count) = wrote { sent += count }
             }
@@ -45,7 +51,9 @@ struct EchoRobustnessTests {
         #expect(differenceOf(received, data) == nil)
     }
 
-    @Test("a client that never reads: the server holds exactly the 256 KiB cap of its output, not a byte more, and serves others")
+    @Test(
+        "a client that never reads: the server holds exactly the 256 KiB cap of its output, not a byte more, and serves others"
+    )
     func neverReadingClient() throws {
         let server = try EchoProcess(["--threads", "1"])
         let clients = try NonReadingClients(count: 1, to: server.address)
@@ -141,7 +149,9 @@ struct EchoRobustnessTests {
         #expect(try receiveExactly(client, 5) == Array("alive".utf8))
     }
 
-    @Test("after 200 connections end in resets (also mid-write), half-closes and closes, the server's descriptor count is back where it started")
+    @Test(
+        "after 200 connections end in resets (also mid-write), half-closes and closes, the server's descriptor count is back where it started"
+    )
     func descriptorsReturnAfterChurn() throws {
         let server = try EchoProcess(["--threads", "1"])
         let start = try #require(descriptorCount(server.child.pid))
@@ -171,7 +181,9 @@ struct EchoRobustnessTests {
                     try client.setNonBlocking(true)
                     let chunk = payload(65536)
                     for _ in 0..<200 {
-                        let result = try chunk.withUnsafeBytes { raw throws(SocketError) in try client.sendNonBlocking(raw) }
+                        let result = try chunk.withUnsafeBytes { raw throws(SocketError) in
+                            try client.sendNonBlocking(raw)
+                        }
                         if case .wouldBlock = result { break }
                     }
                     try client.setOption(.linger, Duration.zero)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SIGINT/SIGTERM: stop accepting, let open connections finish, exit 0.
 @Suite("sockit echo: graceful shutdown")

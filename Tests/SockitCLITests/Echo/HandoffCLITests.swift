@@ -31,7 +31,8 @@ struct HandoffCLITests {
         return try roundTrip(client, text)
     }
 
-    @Test("the new instance takes the listener; a connection open across the hand-off works until the old one drained it")
+    @Test(
+        "the new instance takes the listener; a connection open across the hand-off works until the old one drained it")
     func takeOverAndDrain() throws {
         let path = try controlPath()
         // Under umask 000, so that the mode 0600 is sockit's doing, not the umask's.
@@ -44,10 +45,13 @@ struct HandoffCLITests {
 
         let new = try EchoProcess(["--threads", "1", "--handoff", path], address: "\(old.address)")
         #expect(new.address == old.address)
-        #expect(new.child.stderr.contains("received 1 listening socket(s) from pid \(old.child.pid)"), "\(new.child.stderr)")
+        #expect(
+            new.child.stderr.contains("received 1 listening socket(s) from pid \(old.child.pid)"), "\(new.child.stderr)"
+        )
         // The old process stopped accepting but drains: the held connection still echoes, and
         // the old process stays until it is closed.
-        #expect(old.child.waitForStderr("handed off to pid \(new.child.pid): draining connections"), "\(old.child.stderr)")
+        #expect(
+            old.child.waitForStderr("handed off to pid \(new.child.pid): draining connections"), "\(old.child.stderr)")
         #expect(try roundTrip(held, "during the drain"))
         #expect(try echoes(new.address, "a new connection"))
         // Answered by the old process, so it is still there: it waits for its connection.
@@ -84,7 +88,9 @@ struct HandoffCLITests {
         #expect(FileManager.default.createFile(atPath: path, contents: Data("precious".utf8)))
         let child = try ChildProcess(sockitBinary(), ["echo", "127.0.0.1:0", "--threads", "1", "--handoff", path])
         #expect(child.waitForExit(timeout: .seconds(20)) == 2)
-        #expect(child.stderr.contains("sockit: cannot listen for a hand-off at \(path): it exists and is not a socket"), "\(child.stderr)")
+        #expect(
+            child.stderr.contains("sockit: cannot listen for a hand-off at \(path): it exists and is not a socket"),
+            "\(child.stderr)")
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious")
     }
 
@@ -95,11 +101,15 @@ struct HandoffCLITests {
         let new = try ChildProcess(sockitBinary(), ["echo", "127.0.0.1:0", "--threads", "1", "--handoff", path])
         #expect(new.waitForExit(timeout: .seconds(20)) == 2)
         #expect(
-            new.stderr.contains("(pid \(old.child.pid)): it sent a SOCK_DGRAM socket, expected SOCK_STREAM"), "\(new.stderr)")
-        #expect(new.stderr.contains("\n  the running instance serves UDP: start this one with --udp\n"), "\(new.stderr)")
+            new.stderr.contains("(pid \(old.child.pid)): it sent a SOCK_DGRAM socket, expected SOCK_STREAM"),
+            "\(new.stderr)")
+        #expect(
+            new.stderr.contains("\n  the running instance serves UDP: start this one with --udp\n"), "\(new.stderr)")
     }
 
-    @Test("an old instance that is stuck: the new one says so within --handoff-timeout, exits 1, the old one keeps serving")
+    @Test(
+        "an old instance that is stuck: the new one says so within --handoff-timeout, exits 1, the old one keeps serving"
+    )
     func stuckOldInstance() throws {
         let path = try controlPath()
         let old = try EchoProcess(["--threads", "1", "--handoff", path])
@@ -110,7 +120,8 @@ struct HandoffCLITests {
         #expect(new.waitForExit(timeout: .seconds(20)) == 1)
         #expect(
             new.stderr.hasPrefix(
-                "sockit: cannot take over from the instance at \(path) (pid \(old.child.pid)): it did not answer within 1 s\n  it keeps serving"),
+                "sockit: cannot take over from the instance at \(path) (pid \(old.child.pid)): it did not answer within 1 s\n  it keeps serving"
+            ),
             "\(new.stderr)")
         #expect(new.stderr.contains("\n  stop it: kill \(old.child.pid)\n"), "\(new.stderr)")
         #expect(new.readStdout(timeout: .milliseconds(100)).isEmpty, "never said listening")
@@ -142,7 +153,9 @@ struct HandoffCLITests {
         #expect(old.child.waitForExit(timeout: .seconds(15)) == 0, "\(old.child.stderr)")
     }
 
-    @Test("a new instance that dies after READY, before its ACK: the old one accepts again; connections made meanwhile are served")
+    @Test(
+        "a new instance that dies after READY, before its ACK: the old one accepts again; connections made meanwhile are served"
+    )
     func newInstanceDiesAfterReady() throws {
         let path = try controlPath()
         let old = try EchoProcess(["--threads", "1", "--handoff", path])
@@ -153,7 +166,8 @@ struct HandoffCLITests {
         #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 LISTENERS 1 echo fds=1", "\(doomed.stderr)")
         #expect(doomed.readLine(timeout: .seconds(10)) == "SOCKIT-HANDOFF 1 DONE", "\(doomed.stderr)")
         #expect(
-            old.child.waitForStderr("pid \(doomed.pid) accepts on the listener: stopped accepting"), "\(old.child.stderr)")
+            old.child.waitForStderr("pid \(doomed.pid) accepts on the listener: stopped accepting"),
+            "\(old.child.stderr)")
         // Nobody accepts now: the doomed instance never does, the old one stopped. These connect
         // (the kernel completes them into the accept queue) and wait.
         let waiting = try (0..<3).map { index in
@@ -194,7 +208,8 @@ struct HandoffCLITests {
         // Root may connect to nobody's 0600 socket; the check that stops it is SO_PEERCRED's uid.
         let new = try ChildProcess(sockitBinary(), ["echo", "\(old.address)", "--threads", "1", "--handoff", path])
         #expect(new.waitForExit(timeout: .seconds(20)) == 2)
-        let refusal = "cannot take over from the instance at \(path) (pid \(old.child.pid)): it runs as uid 65534, we as uid 0"
+        let refusal =
+            "cannot take over from the instance at \(path) (pid \(old.child.pid)): it runs as uid 65534, we as uid 0"
         #expect(new.stderr.hasPrefix("sockit: \(refusal)\n"), "\(new.stderr)")
         #expect(new.readStdout(timeout: .seconds(5)).isEmpty, "never said listening")
         #expect(try echoes(old.address, "still nobody's instance"))
@@ -208,16 +223,19 @@ struct HandoffCLITests {
         let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups"]
         // Mode 0600: user nobody cannot even connect.
         let blocked = try TestSupport.run(
-            "/usr/bin/setpriv", asNobody + [sockitBinary(), "echo", "\(old.address)", "--threads", "1", "--handoff", path])
+            "/usr/bin/setpriv",
+            asNobody + [sockitBinary(), "echo", "\(old.address)", "--threads", "1", "--handoff", path])
         #expect(blocked.status == 2)
         #expect(
-            blocked.stderr.hasPrefix("sockit: cannot reach the running instance at \(path): permission denied (EACCES, errno 13)\n"),
+            blocked.stderr.hasPrefix(
+                "sockit: cannot reach the running instance at \(path): permission denied (EACCES, errno 13)\n"),
             "\(blocked.stderr)")
         #expect(blocked.stdout.isEmpty)
         // With the file opened up, SO_PEERCRED still refuses: no descriptor is sent.
         #expect(chmod(path, 0o666) == 0)
         let denied = try TestSupport.run(
-            "/usr/bin/setpriv", asNobody + [sockitBinary(), "echo", "\(old.address)", "--threads", "1", "--handoff", path])
+            "/usr/bin/setpriv",
+            asNobody + [sockitBinary(), "echo", "\(old.address)", "--threads", "1", "--handoff", path])
         #expect(denied.status == 2)
         #expect(denied.stderr.contains("it refused: uid 65534 may not take these sockets"), "\(denied.stderr)")
         #expect(denied.stdout.isEmpty)

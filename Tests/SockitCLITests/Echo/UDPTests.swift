@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("UDP: echo, send, listen, broadcast")
 struct UDPTests {
@@ -35,7 +36,8 @@ struct UDPTests {
 
     @Test("broadcast to 127.255.255.255: EACCES explained without --broadcast, delivered with it")
     func broadcast() throws {
-        let listener = try ChildProcess(sockitBinary(), ["listen", "0.0.0.0:0", "--udp", "--count", "1", "--timeout", "10"])
+        let listener = try ChildProcess(
+            sockitBinary(), ["listen", "0.0.0.0:0", "--udp", "--count", "1", "--timeout", "10"])
         let line = try #require(listener.readLine())
         let bound = try SocketAddress(String(line.dropFirst("listening on ".count)))
         let target = "127.255.255.255:\(bound.port!)"

@@ -31,7 +31,9 @@ struct FreeTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stdout.contains("SIGKILL"))
         #expect(holder.child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
-        #expect(result.stdout.contains("port \(holder.port) is free: nothing holds it: a server can bind 127.0.0.1:\(holder.port) now"))
+        #expect(
+            result.stdout.contains(
+                "port \(holder.port) is free: nothing holds it: a server can bind 127.0.0.1:\(holder.port) now"))
     }
 
     @Test func jsonReportsWhatWasDone() throws {
@@ -68,7 +70,8 @@ struct FreeTests {
 
     @Test func refusesItsOwnParent() throws {
         // portholder.py holds the port and runs sockit free as its child.
-        let run = try ChildProcess(python3, [portholder, "run", "--", TestSupport.sockitBinary, "free", "{port}", "--yes"])
+        let run = try ChildProcess(
+            python3, [portholder, "run", "--", TestSupport.sockitBinary, "free", "{port}", "--yes"])
         let output = String(decoding: run.readStdout(timeout: .seconds(60)), as: UTF8.self)
         #expect(run.waitForExit(timeout: .seconds(30)) == 0)
         #expect(output.contains("refused: this is sockit's parent process"), "\(output)")
@@ -80,8 +83,10 @@ struct FreeTests {
         // In a new pid namespace (with its own /proc) the holder is pid 1; sockit runs below a shell.
         let run = try ChildProcess(
             "/usr/bin/unshare",
-            ["--pid", "--fork", "--mount-proc", python3, portholder, "run", "--", "/bin/sh", "-c",
-             "\(TestSupport.sockitBinary) free {port} --yes; exit $?"])
+            [
+                "--pid", "--fork", "--mount-proc", python3, portholder, "run", "--", "/bin/sh", "-c",
+                "\(TestSupport.sockitBinary) free {port} --yes; exit $?",
+            ])
         let output = String(decoding: run.readStdout(timeout: .seconds(60)), as: UTF8.self)
         _ = run.waitForExit(timeout: .seconds(30))
         #expect(output.contains("refused: pid 1 (init) is never signalled"), "\(output)")
@@ -211,13 +216,15 @@ struct FreeTests {
 struct WaitPickOptionsTests {
     @Test func waitListeningReturnsOnceAServerStartsAndFreeOnceItStops() throws {
         let port = try freePort()
-        let waiter = try ChildProcess(TestSupport.sockitBinary, ["wait", String(port), "--listening", "--timeout", "30"])
+        let waiter = try ChildProcess(
+            TestSupport.sockitBinary, ["wait", String(port), "--listening", "--timeout", "30"])
         #expect(waiter.waitForExit(timeout: .milliseconds(200)) == nil)  // nothing listens yet
         let server = try Holder(["listen", "--port", String(port)])
         #expect(waiter.waitForExit(timeout: .seconds(20)) == 0)
         #expect(waiter.readLine(timeout: .seconds(1))?.hasPrefix("port \(port) is listening") == true)
 
-        let freeWaiter = try ChildProcess(TestSupport.sockitBinary, ["wait", String(port), "--free", "--timeout", "30"])
+        let freeWaiter = try ChildProcess(
+            TestSupport.sockitBinary, ["wait", String(port), "--free", "--timeout", "30"])
         #expect(freeWaiter.waitForExit(timeout: .milliseconds(200)) == nil)  // still listening
         server.child.signal(SIGTERM)
         #expect(server.child.waitForExit(timeout: .seconds(10)) != nil)

@@ -16,7 +16,9 @@ func sockitJSON(_ arguments: [String]) throws -> (TestSupport.ProcessResult, [St
             message: "sockit \(arguments.joined(separator: " ")) printed no JSON (exit \(result.status)): "
                 + "stdout \(result.stdout.debugDescription), stderr \(result.stderr)")
     }
-    guard let document = object as? [String: Any] else { throw HolderFailure(message: "not an object: \(result.stdout)") }
+    guard let document = object as? [String: Any] else {
+        throw HolderFailure(message: "not an object: \(result.stdout)")
+    }
     return (result, document)
 }
 

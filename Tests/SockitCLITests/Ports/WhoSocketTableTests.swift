@@ -41,7 +41,8 @@ struct WhoSocketTableTests {
         #expect(!quiet.stderr.contains("debug"), "\(quiet.stderr)")
 
         let forced = try TestSupport.run(
-            "/usr/bin/strace", inject + who, environment: Self.traced.merging(["SOCKIT_SOCKET_TABLE": "netlink"]) { $1 })
+            "/usr/bin/strace", inject + who, environment: Self.traced.merging(["SOCKIT_SOCKET_TABLE": "netlink"]) { $1 }
+        )
         #expect(forced.status == 2)
         #expect(forced.stdout.isEmpty)
         #expect(
@@ -51,7 +52,8 @@ struct WhoSocketTableTests {
         // Not "unavailable": an error, also without forcing.
         let broken = try TestSupport.run(
             "/usr/bin/strace",
-            ["-o", "/dev/null", "-e", "trace=socket", "-e", "inject=socket:error=EMFILE:when=1"] + who, environment: Self.traced)
+            ["-o", "/dev/null", "-e", "trace=socket", "-e", "inject=socket:error=EMFILE:when=1"] + who,
+            environment: Self.traced)
         #expect(broken.status == 2)
         #expect(broken.stderr.contains("too many open files (EMFILE"), "\(broken.stderr)")
 

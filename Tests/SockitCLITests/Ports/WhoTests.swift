@@ -40,7 +40,8 @@ struct WhoTests {
         let fromSockit = Set(
             entries.map { entry in
                 let remote = entry["remote"] as? String ?? "*"
-                return "\(entry["state"] as! String) \(entry["local"] as! String) \(remote) \(entry["pid"] as? Int ?? -1)"
+                return
+                    "\(entry["state"] as! String) \(entry["local"] as! String) \(remote) \(entry["pid"] as? Int ?? -1)"
             })
         #expect(!fromSS.isEmpty)
         #expect(fromSockit == fromSS)
@@ -95,7 +96,10 @@ struct WhoTests {
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("PROTO  STATE") == true)
-        #expect(lines.contains { $0.contains("LISTEN") && $0.contains("127.0.0.1:\(holder.port)") && $0.contains(" \(holder.pid) ") })
+        #expect(
+            lines.contains {
+                $0.contains("LISTEN") && $0.contains("127.0.0.1:\(holder.port)") && $0.contains(" \(holder.pid) ")
+            })
         #expect(lines.last?.contains("bind 0.0.0.0:\(holder.port) (tcp): in use: pid \(holder.pid) (") == true)
     }
 
@@ -131,10 +135,13 @@ struct WhoTests {
         // sockit echo sets SO_REUSEADDR, and its error says that it cannot help here.
         let echo = try TestSupport.sockit(["echo", "127.0.0.1:\(holder.port)"], timeout: .seconds(20))
         #expect(echo.status == 2)
-        #expect(echo.stderr.contains("cannot bind 127.0.0.1:\(holder.port): address already in use (EADDRINUSE, errno 98)"))
+        #expect(
+            echo.stderr.contains("cannot bind 127.0.0.1:\(holder.port): address already in use (EADDRINUSE, errno 98)"))
         #expect(echo.stderr.contains("2 connections on this port are in TIME_WAIT"))
         #expect(echo.stderr.contains("did not set SO_REUSEADDR, so no option helps now"))
-        #expect(echo.stderr.split(separator: "\n").contains { $0.hasPrefix("  wait ") && $0.hasSuffix(" s") }, "\(echo.stderr)")
+        #expect(
+            echo.stderr.split(separator: "\n").contains { $0.hasPrefix("  wait ") && $0.hasSuffix(" s") },
+            "\(echo.stderr)")
     }
 
     @Test func liveListenerIsInUseAndEchoNamesIt() throws {
@@ -148,7 +155,9 @@ struct WhoTests {
         let echo = try TestSupport.sockit(["echo", "127.0.0.1:\(holder.port)"], timeout: .seconds(20))
         #expect(echo.status == 2)
         let lines = echo.stderr.split(separator: "\n").map(String.init)
-        #expect(lines.first == "sockit: cannot bind 127.0.0.1:\(holder.port): address already in use (EADDRINUSE, errno 98)")
+        #expect(
+            lines.first == "sockit: cannot bind 127.0.0.1:\(holder.port): address already in use (EADDRINUSE, errno 98)"
+        )
         #expect(
             lines.contains {
                 $0.hasPrefix("  held by pid \(holder.pid) (python3 ")
@@ -202,8 +211,10 @@ struct WhoTests {
         let holder = try Holder(["listen"])
         let result = try TestSupport.run(
             "/usr/bin/setpriv",
-            ["--reuid=nobody", "--regid=nogroup", "--clear-groups", TestSupport.sockitBinary, "who",
-             "127.0.0.1:\(holder.port)", "--tcp", "--json"])
+            [
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", TestSupport.sockitBinary, "who",
+                "127.0.0.1:\(holder.port)", "--tcp", "--json",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let listener = try #require(sockets(document).first { $0["state"] as? String == "LISTEN" })

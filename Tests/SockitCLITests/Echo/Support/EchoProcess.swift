@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSockit
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `sockit` under test: the one helper every suite uses (`TestSupport.sockitBinary`), so a
 /// sanitizer build runs its own instrumented `sockit` in every process a test starts.

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Sockit
 import SockitTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Clients of an echo server that send and never read, and what the server holds for them,
 /// worked out from the kernel's queues rather than from anything the server says.
@@ -88,8 +89,10 @@ final class NonReadingClients {
         return try sockets.indices.map { index -> Int? in
             guard !sockets[index].isClosed else { return nil }
             let clientEnd = "127.0.0.1:\(try sockets[index].localAddress().port ?? 0)"
-            let client = try #require(queues["\(clientEnd) \(serverEnd)"], "ss does not list the client end \(clientEnd)")
-            let server = try #require(queues["\(serverEnd) \(clientEnd)"], "ss does not list the server end for \(clientEnd)")
+            let client = try #require(
+                queues["\(clientEnd) \(serverEnd)"], "ss does not list the client end \(clientEnd)")
+            let server = try #require(
+                queues["\(serverEnd) \(clientEnd)"], "ss does not list the server end for \(clientEnd)")
             let read = sent[index] - client.1 - server.0
             let written = server.1 + client.0
             return read - written
