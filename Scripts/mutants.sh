@@ -98,6 +98,10 @@ def main(argv):
     for m in mutants:
         start = time.monotonic()
         path = m["file"]
+        if not os.path.exists(path):
+            results.append((m, "INVALID", f"{path} does not exist", 0))
+            print(f"{m['id']}: INVALID: {path} does not exist", flush=True)
+            continue
         text = open(path, encoding="utf-8").read()
         mutated, problem = text, None
         for find, replace in m["edits"]:

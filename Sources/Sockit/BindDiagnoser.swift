@@ -9,14 +9,3 @@ public protocol BindDiagnoser: Sendable {
     /// it cannot tell.
     func diagnoseAddressInUse(_ address: SocketAddress, type: SocketType, reuseAddressWasSet: Bool?) -> BindDiagnosis?
 }
-
-/// What a `BindDiagnoser` found: the lines that explain the failed bind, and what to do.
-public struct BindDiagnosis: Sendable, Hashable {
-    public var explanation: [String]
-    public var remedies: [Remedy]
-
-    public init(explanation: [String], remedies: [Remedy]) {
-        self.explanation = explanation
-        self.remedies = remedies
-    }
-}

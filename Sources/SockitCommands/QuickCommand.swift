@@ -4,8 +4,8 @@ import SockitPorts
 /// The commands scripts run in loops and people run to see a port at once (`who`, `wait`,
 /// `pick`, `--version`), read from the words by hand so that they answer without
 /// ArgumentParser's parse: that reflects over every command's properties and looks up protocol
-/// conformances through the whole binary, about 3.5 ms of a 7 ms `sockit wait` here, more than
-/// the query itself.
+/// conformances through the whole binary, which costs more than the query itself (README, "How
+/// fast").
 ///
 /// Only the plain spellings are taken: long flags, each at most once, `--timeout N` or
 /// `--timeout=N`, printable ASCII, and values that validate. Anything else (help, a short flag,

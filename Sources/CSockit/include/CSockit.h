@@ -72,7 +72,7 @@ static inline size_t sockit_cmsg_len(size_t length) { return CMSG_LEN(length); }
 /// affinity mask other than the one the caller runs on, then takes the caller's whole mask. A
 /// new thread is otherwise queued on its creator's CPU (Linux places it by load, and the creator
 /// that has only just started shows none), where it waits until the creator blocks or the idle
-/// CPU pulls it: 1-4 ms on a 2-vCPU VM, longer than the work it was made for. Plain
+/// CPU pulls it, which can take longer than the work it was made for (README, "How fast"). Plain
 /// `pthread_create` when the mask has one CPU.
 int sockit_thread_create_elsewhere(pthread_t *_Nonnull thread, void *_Nullable (*_Nonnull start)(void *_Nullable),
                                    void *_Nullable argument);

@@ -14,22 +14,28 @@ import Glibc
 //   into the runtime, which may touch errno);
 // - a non-blocking call that would block returns `.wouldBlock`, not an error.
 
-/// The outcome of a call on a non-blocking descriptor: done, or it would block. The one
-/// would-block result of sockit (the servers' hot path uses it too).
-public enum IOResult<Value: Sendable>: Sendable {
-    /// The call would block (`EAGAIN`/`EWOULDBLOCK`); try again once the descriptor is ready.
-    case wouldBlock
-    /// The call completed with this value.
-    case processed(Value)
-}
-
-extension IOResult: Equatable where Value: Equatable {}
-
 /// The syscall layer: thin wrappers that return a `Result` with a typed `Errno`.
 package enum Sys {
     /// Runs `body` until it returns something other than -1, retrying `EINTR` when asked.
     @inline(never)
     package static func call<T: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ body: () -> T) -> Result<T, Errno> {
+        retrying(retryOnInterrupt: retryOnInterrupt, body)
+    }
+
+    /// Like `call`, but `EAGAIN`/`EWOULDBLOCK` becomes `.wouldBlock` instead of an error.
+    @inline(never)
+    package static func nonBlocking<T: FixedWidthInteger & Sendable>(_ body: () -> T) -> Result<IOResult<T>, Errno> {
+        retryingNonBlocking(body)
+    }
+
+    /// The policy of `call`, inlined into the caller: for the servers' per-packet calls, where an
+    /// out-of-line generic call would cost more than the syscall's own bookkeeping.
+    @inlinable @inline(__always)
+    package static func retrying<T: FixedWidthInteger>(
+        retryOnInterrupt: Bool = true, _ body: () -> T
+    )
+        -> Result<T, Errno>
+    {
         while true {
             let result = body()
             if result != -1 { return .success(result) }
@@ -39,16 +45,18 @@ package enum Sys {
         }
     }
 
-    /// Like `call`, but `EAGAIN`/`EWOULDBLOCK` becomes `.wouldBlock` instead of an error.
-    @inline(never)
-    package static func nonBlocking<T: FixedWidthInteger & Sendable>(_ body: () -> T) -> Result<IOResult<T>, Errno> {
-        while true {
-            let result = body()
-            if result != -1 { return .success(.processed(result)) }
-            let code = sockit_errno()
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { return .success(.wouldBlock) }
-            return .failure(Errno(rawValue: code))
+    /// The policy of `nonBlocking`, inlined into the caller (see `retrying`).
+    @inlinable @inline(__always)
+    package static func retryingNonBlocking<T: FixedWidthInteger & Sendable>(
+        _ body: () -> T
+    )
+        -> Result<IOResult<T>, Errno>
+    {
+        switch retrying(body) {
+        case .success(let value): return .success(.processed(value))
+        case .failure(let errno) where errno.rawValue == EAGAIN || errno.rawValue == EWOULDBLOCK:
+            return .success(.wouldBlock)
+        case .failure(let errno): return .failure(errno)
         }
     }
 

@@ -9,7 +9,7 @@ func printError(_ line: String) {
 
 /// `line` and a newline on stdout, through the same buffer as `print` but without its dynamic
 /// casts: each first cast looks through every protocol conformance in the binary, a measurable
-/// part of a command that answers in 3 ms.
+/// part of a command that answers in a few milliseconds.
 func printLine(_ line: String) {
     var text = line
     text += "\n"

@@ -38,14 +38,7 @@ final class EchoLoopState {
     }
 
     func remove(_ connection: TCPEchoConnection) {
-        let slot = connection.slot
-        guard slot >= 0, slot < connections.count, connections[slot] === connection else { return }
-        let last = connections.removeLast()
-        if slot < connections.count {
-            connections[slot] = last
-            last.slot = slot
-        }
-        connection.slot = -1
+        Self.swapRemove(connection, from: &connections, slot: \.slot)
     }
 
     func pauseForBudget(_ connection: TCPEchoConnection) {
@@ -55,14 +48,23 @@ final class EchoLoopState {
     }
 
     func unpauseForBudget(_ connection: TCPEchoConnection) {
-        let slot = connection.budgetSlot
-        guard slot >= 0, slot < budgetPaused.count, budgetPaused[slot] === connection else { return }
-        let last = budgetPaused.removeLast()
-        if slot < budgetPaused.count {
-            budgetPaused[slot] = last
-            last.budgetSlot = slot
+        Self.swapRemove(connection, from: &budgetPaused, slot: \.budgetSlot)
+    }
+
+    /// Removes `connection` from `list` in O(1): the last element takes its place, and each
+    /// connection keeps its index in the list in `slot` (-1 when it is in none).
+    private static func swapRemove(
+        _ connection: TCPEchoConnection, from list: inout [TCPEchoConnection],
+        slot: ReferenceWritableKeyPath<TCPEchoConnection, Int>
+    ) {
+        let index = connection[keyPath: slot]
+        guard index >= 0, index < list.count, list[index] === connection else { return }
+        let last = list.removeLast()
+        if index < list.count {
+            list[index] = last
+            last[keyPath: slot] = index
         }
-        connection.budgetSlot = -1
+        connection[keyPath: slot] = -1
     }
 
     /// The budget is no longer over (told by whichever loop made it so): every connection it

@@ -17,28 +17,16 @@ import Glibc
 
 @usableFromInline
 enum ServerSys {
-    /// Runs `body` until it returns something other than -1 (retrying `EINTR` when asked), and
-    /// reads errno once when it failed. `Sys.call`, inlined for the hot path.
+    /// Sockit's `Sys.call` policy, inlined for the hot path.
     @inline(__always) @usableFromInline
     static func call(retryOnInterrupt: Bool = true, _ body: () -> Int) -> Result<Int, Errno> {
-        while true {
-            let result = body()
-            if result != -1 { return .success(result) }
-            let code = sockit_errno()
-            if code == EINTR && retryOnInterrupt { continue }
-            return .failure(Errno(rawValue: code))
-        }
+        Sys.retrying(retryOnInterrupt: retryOnInterrupt, body)
     }
 
-    /// Like `call`, but `EAGAIN`/`EWOULDBLOCK` becomes `.wouldBlock`. `Sys.nonBlocking`, inlined.
+    /// Sockit's `Sys.nonBlocking` policy, inlined for the hot path.
     @inline(__always) @usableFromInline
     static func nonBlocking(_ body: () -> Int) -> Result<IOResult<Int>, Errno> {
-        switch call(body) {
-        case .success(let value): return .success(.processed(value))
-        case .failure(let errno) where errno.rawValue == EAGAIN || errno.rawValue == EWOULDBLOCK:
-            return .success(.wouldBlock)
-        case .failure(let errno): return .failure(errno)
-        }
+        Sys.retryingNonBlocking(body)
     }
 
     // MARK: Connections (the hot path)
