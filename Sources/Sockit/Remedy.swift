@@ -1,3 +1,5 @@
+import CSockit
+
 /// What to do about a failure, as data. The library says *what* helps; whoever shows the error
 /// says it in its own words, or acts on it. `sockit` prints `.findHolder(port: 8080)` as
 /// "find it with: sockit who 8080"; `description` says it for a Swift program, naming the API.

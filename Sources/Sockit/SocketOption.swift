@@ -1,3 +1,5 @@
+import CSockit
+
 /// A typed socket option: its C level and name, the C type behind it, and how a Swift value
 /// maps to the bytes `setsockopt` takes and `getsockopt` returns.
 ///

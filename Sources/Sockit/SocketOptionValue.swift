@@ -1,3 +1,5 @@
+import CSockit
+
 /// An option value in a form that prints and serialises: JSON numbers are bytes for sizes and
 /// seconds for times.
 public enum SocketOptionValue: Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import CSockit
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,5 @@
+import CSockit
+
 /// The state of a TCP socket, as the kernel numbers them (`TCP_ESTABLISHED` = 1 …
 /// `TCP_NEW_SYN_RECV` = 12, `include/net/tcp_states.h`), named as `ss` prints them. The kernel
 /// reports UDP sockets in the same terms: `close` when unconnected (`ss` prints `UNCONN`),

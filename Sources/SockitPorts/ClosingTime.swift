@@ -1,3 +1,5 @@
+import CSockit
+
 /// How long closed connections on a port may still block a bind.
 ///
 /// Only TIME-WAIT's timer is time left: when it runs out, the connection is gone. A connection

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSockit
 import Sockit
 import SockitPorts
 

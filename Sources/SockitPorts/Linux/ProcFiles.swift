@@ -1,3 +1,4 @@
+import CSockit
 import Sockit
 
 /// Small readers for `/proc` files, without Foundation (the CLI starts faster without it).

@@ -1,3 +1,4 @@
+import CSockit
 import Sockit
 
 /// TCP keep-alive settings: idle time before the first probe, time between probes, probes

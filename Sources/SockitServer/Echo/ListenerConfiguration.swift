@@ -1,3 +1,4 @@
+import CSockit
 import Sockit
 
 /// How a server's listening socket is made, and the options its connections get.
