@@ -1,3 +1,4 @@
+import Foundation
 import Sockit
 import SockitTestSupport
 import Testing
@@ -130,6 +131,24 @@ struct TableParserTests {
         #expect(local.allSatisfy { $0.side(for: address.port!) == .local })
         #expect(local.count == all.count - 1)
         _ = listener
+    }
+
+    /// A row the kernel wrote twice (the table changed between two reads of the file) is one
+    /// socket; another connection on the same port is not a repeat.
+    @Test func procNetRowsWrittenTwiceAreOneSocket() throws {
+        let row = "0100007F:1F90 0100007F:C350 06 00000000:00000000 03:00000BB8 00000000     0        0 0 3 0"
+        let text = """
+              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: \(row)
+               1: \(row)
+               2: 0100007F:1F90 0100007F:C351 06 00000000:00000000 03:00000BB7 00000000     0        0 0 3 0
+               3: \(row.replacingOccurrences(of: "00000BB8", with: "00000BB0"))
+            """
+        let directory = try TestSupport.temporaryDirectory("procnet").path
+        try text.write(toFile: directory + "/tcp", atomically: true, encoding: .utf8)
+        let sockets = try ProcNetTable(directory: directory).sockets(SocketQuery(port: 8080, transports: [.tcp]))
+        #expect(sockets.map { "\($0.remote!)" } == ["127.0.0.1:50000", "127.0.0.1:50001"])
+        #expect(sockets.first?.timerMilliseconds == 30_000)
     }
 
     @Test func procNetTextParses() {

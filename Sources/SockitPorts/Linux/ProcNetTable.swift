@@ -20,10 +20,27 @@ struct ProcNetTable: SocketTableSource {
                 // A kernel without IPv6 has no tcp6/udp6: that family then has no sockets.
                 guard let bytes = ProcFiles.read(name) else { continue }
                 readAny = true
-                result += ProcNet.parse(bytes, transport: transport).filter(query.matches)
+                result += Self.withoutRepeats(ProcNet.parse(bytes, transport: transport).filter(query.matches))
             }
         }
         if !readAny { throw SocketTableError("cannot read the socket table from \(directory)") }
         return result
+    }
+
+    /// The kernel writes these files a buffer at a time and finds its place again by counting
+    /// rows, so a table that changes between two reads can show a row twice (seen: one TIME-WAIT
+    /// connection four times). A socket is one row: the first is kept (a repeat differs at most
+    /// in its timer, read later).
+    static func withoutRepeats(_ sockets: [PortSocket]) -> [PortSocket] {
+        struct Identity: Hashable {
+            var state: TCPState
+            var local: SocketAddress
+            var remote: SocketAddress?
+            var inode: UInt64
+        }
+        var seen = Set<Identity>()
+        return sockets.filter {
+            seen.insert(Identity(state: $0.state, local: $0.local, remote: $0.remote, inode: $0.inode)).inserted
+        }
     }
 }
