@@ -1,6 +1,11 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+// SOCKIT_PORTABLE=1 (Scripts/package.sh): a release binary for the distributions people run. It
+// leaves out DT_RELR packed relocations, which need glibc 2.36 (GLIBC_ABI_DT_RELR): without them
+// it starts on Ubuntu 22.04 (glibc 2.35) too. README, "Install", says what each choice costs.
+let portable = Context.environment["SOCKIT_PORTABLE"] == "1"
+
 /// Settings shared by every target of ours: Swift 6 language mode and no warnings.
 /// `treatAllWarnings(as: .error)` applies to our targets only, never to dependencies.
 let strict: [SwiftSetting] = [
@@ -68,10 +73,9 @@ let package = Package(
             // loading an NSS module such as libnss_systemd).
             linkerSettings: [
                 .unsafeFlags(
-                    [
-                        "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld",
-                        "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-                    ], .when(configuration: .release)),
+                    ["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld"]
+                        + (portable ? [] : ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]),
+                    .when(configuration: .release)),
                 .unsafeFlags(
                     ["-Xclang-linker", "-L\(Context.packageDirectory)/Scripts/linker"],
                     .when(platforms: [.linux], configuration: .release)),

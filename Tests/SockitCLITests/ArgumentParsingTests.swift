@@ -1,4 +1,6 @@
+import Foundation
 @_spi(Fuzzing) import SockitCommands
+import SockitTestSupport
 import Testing
 
 /// The argument parser in-process (`SockitCommand.parseOnly`), as Fuzz/ (target arguments) drives it.
@@ -17,10 +19,14 @@ struct ArgumentParsingTests {
         #expect(!failure.message.isEmpty)
     }
 
-    @Test func versionIsACleanExit() throws {
+    /// The version is written once, in SockitCommand.swift; the changelog's top entry must be it.
+    @Test func versionIsACleanExitAndTheChangelogsTopEntry() throws {
         let exit = try #require(SockitCommand.parseOnly(["--version"]))
         #expect(exit.status == 0)
-        #expect(exit.message == "0.1.0")
+        let changelog = try String(
+            contentsOf: TestSupport.packageRoot.appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
+        let top = changelog.split(separator: "\n").first { $0.hasPrefix("## [") }
+        #expect(top?.hasPrefix("## [\(exit.message)]") == true, "\(String(describing: top))")
     }
 
     /// Help parses (into ArgumentParser's help command, which prints when run).
