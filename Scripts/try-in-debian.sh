@@ -16,7 +16,8 @@ mirror="${MIRROR:-http://deb.debian.org/debian}"
 if [ ! -x "$root/usr/bin/dpkg" ]; then
     echo "try-in-debian: debootstrap --variant=minbase $suite $root" >&2
     log="$(mktemp)"
-    if ! debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$log" 2>&1; then
+    # shellcheck disable=SC2086 # DEBOOTSTRAP_OPTIONS is words (e.g. --no-check-gpg for Ubuntu here)
+    if ! debootstrap ${DEBOOTSTRAP_OPTIONS:-} --variant=minbase "$suite" "$root" "$mirror" >"$log" 2>&1; then
         # No root to try in (the archive unreachable, a proxy, no space): nothing about sockit.
         tail -3 "$log" >&2
         echo "try-in-debian: SKIPPED: debootstrap could not make the root from $mirror" >&2

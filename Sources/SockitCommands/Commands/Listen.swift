@@ -10,8 +10,10 @@ struct Listen: ParsableCommand {
             Binds ADDRESS (SO_REUSEADDR), prints "listening on HOST:PORT", then one line per \
             datagram: "from SENDER (N bytes): TEXT". Bind 0.0.0.0 to receive broadcasts.
 
-            Exit status: 0 after --count datagrams, 1 when --timeout passes without a datagram, \
-            2 on error.
+            --timeout is an idle timeout: listening ends when no datagram arrives for that long.
+
+            Exit status: 0 after --count datagrams, or when the idle timeout ends listening after \
+            at least one datagram; 1 when none arrived; 2 on error.
 
             Example:
               sockit listen 0.0.0.0:9999 --udp --timeout 5
@@ -26,7 +28,9 @@ struct Listen: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Give up when no datagram arrives for this many seconds.", valueName: "SECONDS"))
+        help: ArgumentHelp(
+            "Stop when no datagram arrives for this many seconds (exit 1 only if none arrived at all).",
+            valueName: "SECONDS"))
     var timeout: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Exit 0 after this many datagrams.", valueName: "N"))
@@ -51,6 +55,7 @@ struct Listen: ParsableCommand {
         var received = 0
         while count.map({ received < $0 }) ?? true {
             guard let (bytes, sender) = try socket.receiveFrom(timeout: limit) else {
+                if received > 0 { return }  // an idle timeout: what arrived was printed
                 throw CommandFailure.notMet(
                     "no datagram on \(try socket.localAddress()) within \(limit!.secondsDescription)")
             }

@@ -13,7 +13,9 @@ struct Send: ParsableCommand {
             payload cannot deadlock against an echo server.
 
             UDP (--udp): sends one datagram and prints the reply. With --broadcast (SO_BROADCAST), \
-            every reply that arrives before --timeout is printed, and none is not an error.
+            it says what it sent and exits: a broadcast rarely gets a reply. With --reply (or a \
+            --timeout) it then waits and prints every reply that arrives before the timeout; none \
+            is not an error.
 
             Exit status: 0 done, 1 no reply in time, 2 error (refused, unreachable, ...).
 
@@ -22,6 +24,7 @@ struct Send: ParsableCommand {
               head -c 1048576 /dev/urandom | sockit send 127.0.0.1:65432 > copy
               sockit send 127.0.0.1:65432 --udp ping
               sockit send 127.255.255.255:9999 --udp --broadcast hello
+              sockit send 192.168.1.255:5353 --udp --broadcast --reply query
             """
     )
 
@@ -37,16 +40,22 @@ struct Send: ParsableCommand {
     @Flag(help: "Set SO_BROADCAST (needed to send to a broadcast address).")
     var broadcast = false
 
+    @Flag(help: "With --broadcast: wait for replies (--timeout, default 1 s) and print them.")
+    var reply = false
+
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Give up after this many seconds without progress (default: 10, UDP: 2, broadcast: 1).",
+            "Give up after this many seconds without progress (default: 10, UDP: 2, broadcast with --reply: 1).",
             valueName: "SECONDS"))
     var timeout: Double?
 
     func validate() throws {
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
         if broadcast && !udp { throw ValidationError("--broadcast needs --udp (TCP cannot broadcast)") }
+        if reply && !broadcast {
+            throw ValidationError("--reply goes with --broadcast (a UDP send always waits for its reply)")
+        }
     }
 
     private func payload() -> [UInt8] {
@@ -80,6 +89,10 @@ struct Send: ParsableCommand {
         let limit = Duration.milliseconds(Int64((timeout ?? (broadcast ? 1 : 2)) * 1000))
         let client = try DatagramClient(sendingTo: target, broadcast: broadcast)
         try client.send(bytes)
+        if broadcast {
+            printError("sockit: sent \(bytes.count) bytes to \(target) (broadcast)")
+            if !reply && timeout == nil { return }
+        }
         var replies = 0
         while let (reply, sender) = try client.receive(timeout: limit) {
             if broadcast {

@@ -56,6 +56,38 @@ struct UDPTests {
         #expect(listener.waitForExit() == 0)
     }
 
+    @Test("sockit send --broadcast says what it sent and waits for replies only with --reply")
+    func broadcastWaitsOnlyWhenAsked() throws {
+        let echo = try EchoProcess(["--udp"], address: "0.0.0.0:0")
+        let target = "127.255.255.255:\(echo.port)"
+
+        let (sent, quiet, said) = try shell("\(sockitBinary()) send \(target) --udp --broadcast hello")
+        #expect(sent == 0, "\(said)")
+        #expect(quiet.isEmpty, "printed a reply it was not asked to wait for")
+        #expect(said == "sockit: sent 6 bytes to \(target) (broadcast)\n")
+
+        let (asked, replies, _) = try shell("\(sockitBinary()) send \(target) --udp --broadcast --reply hello")
+        #expect(asked == 0)
+        let text = String(decoding: replies, as: UTF8.self)
+        #expect(text.hasPrefix("from 127.0.0.1:\(echo.port) (6 bytes): hello"), "\(text)")
+
+        let (misused, _, why) = try shell("\(sockitBinary()) send \(target) --udp --reply hello")
+        #expect(misused == 2)
+        #expect(why.contains("--reply goes with --broadcast"))
+    }
+
+    @Test("sockit listen --timeout is an idle timeout: exit 0 once datagrams arrived and then stopped")
+    func listenIdleTimeoutAfterDatagrams() throws {
+        let listener = try ChildProcess(sockitBinary(), ["listen", "127.0.0.1:0", "--udp", "--timeout", "0.5"])
+        let line = try #require(listener.readLine())
+        let bound = try SocketAddress(String(line.dropFirst("listening on ".count)))
+        let sender = try Socket(.ipv4, .datagram)
+        try sender.send(Array("one\n".utf8), to: bound)
+        #expect(listener.readLine()?.hasSuffix("(4 bytes): one") == true)
+        #expect(listener.waitForExit() == 0, "\(listener.stderr)")
+        #expect(!listener.stderr.contains("no datagram"))
+    }
+
     @Test("sockit listen --timeout: exit 1 with a clear message when nothing arrives")
     func listenTimeout() throws {
         let listener = try ChildProcess(sockitBinary(), ["listen", "127.0.0.1:0", "--udp", "--timeout", "0.3"])
