@@ -59,9 +59,7 @@ struct Listen: ParsableCommand {
                 throw CommandFailure.notMet(
                     "no datagram on \(try socket.localAddress()) within \(limit!.secondsDescription)")
             }
-            print(
-                "from \(sender.map { "\($0)" } ?? "?") (\(bytes.count) bytes): "
-                    + String(decoding: bytes, as: UTF8.self))
+            print(datagramLine(bytes, from: sender))
             flushStandardStreams()
             received += 1
         }

@@ -96,9 +96,7 @@ struct Send: ParsableCommand {
         var replies = 0
         while let (reply, sender) = try client.receive(timeout: limit) {
             if broadcast {
-                print(
-                    "from \(sender.map { "\($0)" } ?? "?") (\(reply.count) bytes): "
-                        + String(decoding: reply, as: UTF8.self))
+                print(datagramLine(reply, from: sender))
             } else {
                 reply.withUnsafeBytes { writeOut($0) }
             }
