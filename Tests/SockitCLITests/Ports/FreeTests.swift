@@ -152,7 +152,9 @@ struct FreeTests {
         func listenerPIDs(_ arguments: [String]) throws -> [Int] {
             let (result, document) = try runJSON(oneCore + [TestSupport.sockitBinary] + arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
-            return sockets(document).filter { $0["state"] as? String == "LISTEN" }.compactMap { $0["pid"] as? Int }
+            return sockets(document, family: "ipv4").filter { $0["state"] as? String == "LISTEN" }.compactMap {
+                $0["pid"] as? Int
+            }
         }
 
         #expect(Set(try listenerPIDs(["who", port, "--tcp", "--json", "--scan-all"])) == both)

@@ -25,6 +25,13 @@ func sockitJSON(_ arguments: [String]) throws -> (TestSupport.ProcessResult, [St
 /// The `sockets` array of a `sockit who --json` document.
 func sockets(_ document: [String: Any]) -> [[String: Any]] { document["sockets"] as? [[String: Any]] ?? [] }
 
+/// The rows of `document` in `family` ("ipv4" or "ipv6"). `who PORT` lists every socket with that
+/// number, and the kernel lets 127.0.0.1:P and [::1]:P coexist: a test running in parallel may
+/// hold the same number in the other family. A test that counts rows counts its own family's.
+func sockets(_ document: [String: Any], family: String) -> [[String: Any]] {
+    sockets(document).filter { $0["family"] as? String == family }
+}
+
 /// The name of this process's user, as `sockit who` prints it.
 var currentUserName: String {
     guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return String(geteuid()) }

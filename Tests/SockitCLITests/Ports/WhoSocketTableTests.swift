@@ -34,7 +34,7 @@ struct WhoSocketTableTests {
             "\(fallback.stderr)")
         let document = try #require(
             try JSONSerialization.jsonObject(with: Data(fallback.stdout.utf8)) as? [String: Any])
-        #expect(sockets(document).map { $0["pid"] as? Int } == [Int(holder.pid)])
+        #expect(sockets(document, family: "ipv4").map { $0["pid"] as? Int } == [Int(holder.pid)])
 
         let quiet = try TestSupport.run("/usr/bin/strace", inject + who, environment: Self.traced)
         #expect(quiet.status == 0)

@@ -51,7 +51,7 @@ struct WhoTests {
         let holder = try Holder(["listen", "--self-connect"])
         let (result, document) = try sockitJSON(["who", String(holder.port), "--listening", "--json"])
         #expect(result.status == 0)
-        #expect(sockets(document).map { $0["state"] as? String } == ["LISTEN"])
+        #expect(sockets(document, family: "ipv4").map { $0["state"] as? String } == ["LISTEN"])
         let verdict = try #require(document["verdict"] as? [String: Any])
         #expect(verdict["kind"] as? String == "in_use")
     }
@@ -181,7 +181,7 @@ struct WhoTests {
         let udp = try Holder(["listen", "--udp"])
         let (result, document) = try sockitJSON(["who", String(udp.port), "--udp", "--json"])
         #expect(result.status == 0)
-        let entry = try #require(sockets(document).first)
+        let entry = try #require(sockets(document, family: "ipv4").first)
         #expect(entry["protocol"] as? String == "udp")
         #expect(entry["state"] as? String == "UNCONN")
         #expect(entry["pid"] as? Int == Int(udp.pid))
@@ -205,7 +205,10 @@ struct WhoTests {
         let holder = try Holder(["listen", "--fork"])
         let childPID = try #require(Int(holder.fields[2]))
         let (_, document) = try sockitJSON(["who", String(holder.port), "--tcp", "--json"])
-        let pids = Set(sockets(document).filter { $0["state"] as? String == "LISTEN" }.compactMap { $0["pid"] as? Int })
+        let pids = Set(
+            sockets(document, family: "ipv4").filter { $0["state"] as? String == "LISTEN" }.compactMap {
+                $0["pid"] as? Int
+            })
         #expect(pids == [Int(holder.pid), childPID])
     }
 
