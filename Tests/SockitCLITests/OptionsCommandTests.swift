@@ -32,6 +32,28 @@ struct OptionsCommandTests {
         }
     }
 
+    /// On an 80-column terminal every line fits, TCP_INFO's fields and long notes continuing on
+    /// the next lines; piped, each option is one line. Nothing is lost either way: the same words.
+    @Test func onATerminalTheTableFitsItsWidthPipedEveryRowIsOneLine() throws {
+        let terminal = try TestSupport.run(
+            python3,
+            [
+                TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/on-a-terminal.py").path, "80",
+                TestSupport.sockitBinary, "options",
+            ])
+        let piped = try TestSupport.sockit(["options"])
+        #expect(terminal.status == 0 && piped.status == 0, "\(terminal.stderr) \(piped.stderr)")
+        let fitted = terminal.stdout.split(separator: "\n")
+        let whole = piped.stdout.split(separator: "\n")
+        #expect(fitted.allSatisfy { $0.count <= 80 }, "\(fitted.filter { $0.count > 80 })")
+        #expect(whole.contains { $0.count > 120 }, "piped: TCP_INFO's fields on its own line")
+        #expect(fitted.count > whole.count)
+        let info = try #require(whole.first { $0.contains("TCP_INFO") })
+        #expect(fitted.contains { $0.contains("TCP_INFO") && $0.count < info.count })
+        func words(_ text: String) -> [Substring] { text.split(whereSeparator: \.isWhitespace).sorted() }
+        #expect(words(terminal.stdout) == words(piped.stdout))
+    }
+
     @Test func tableHasAHeaderAndNotes() throws {
         let result = try TestSupport.sockit(["options"])
         #expect(result.status == 0)

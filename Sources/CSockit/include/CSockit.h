@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -96,6 +97,13 @@ static inline int sockit_affinity_cpu_count(void) {
     int count = 0;
     for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
     return count > 0 ? count : 1;
+}
+
+/// The width in columns of the terminal `fd` refers to (`TIOCGWINSZ`); 0 when `fd` is not a
+/// terminal or its size is not set. `ioctl` is variadic: Swift cannot call it.
+static inline int sockit_terminal_columns(int fd) {
+    struct winsize size = {0};
+    return ioctl(fd, TIOCGWINSZ, &size) == 0 ? (int)size.ws_col : 0;
 }
 
 // pidfd syscalls (Linux 5.3 / 5.6): glibc 2.36 has no wrapper for pidfd_getfd on every build.

@@ -110,11 +110,12 @@ struct Options: AsyncParsableCommand {
         if output.json {
             listing.json(socket: description).print()
         } else {
-            print(listing.table())
+            let width = Terminal.outputWidth
+            print(listing.table(width: width))
             if !listing.unsupported.isEmpty {
-                print(
-                    Terminal.dim(
-                        "not supported on this socket: " + listing.unsupported.map(\.cName).joined(separator: ", ")))
+                let line = "not supported on this socket: " + listing.unsupported.map(\.cName).joined(separator: ", ")
+                let lines = width.map { Table.wrap(line, to: $0 - 2) } ?? [line]
+                print(Terminal.dim(lines.joined(separator: "\n  ")))
             }
         }
     }
@@ -146,12 +147,15 @@ struct OptionListing {
         return listing
     }
 
-    func table() -> String {
+    /// The table; with a `width`, fitted to it: a struct's fields and long notes continue on the
+    /// next lines.
+    func table(width: Int? = nil) -> String {
         var table = Table(["LEVEL", "NAME", "VALUE", "NOTE"])
+        table.wrapping = [2, 3]
         for entry in entries {
             table.append([entry.option.levelName, entry.option.cName, entry.text, entry.option.note ?? ""])
         }
-        return table.render()
+        return table.render(width: width)
     }
 
     func json(socket: JSON) -> JSON {

@@ -43,6 +43,13 @@ extension Sys {
         isatty(fd) == 1
     }
 
+    /// The width of the terminal `fd` refers to, in columns; nil when it is not a terminal or
+    /// does not say. The corresponding C call is `ioctl(fd, TIOCGWINSZ)`.
+    static func terminalColumns(_ fd: CInt) -> Int? {
+        let columns = sockit_terminal_columns(fd)
+        return columns > 0 ? Int(columns) : nil
+    }
+
     /// Ends the process with `status`, flushing C's streams. The corresponding C function is `exit`.
     static func exit(_ status: Int32) -> Never {
         Glibc.exit(status)

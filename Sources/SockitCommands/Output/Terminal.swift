@@ -40,6 +40,15 @@ enum Terminal {
     /// True when standard input is a terminal (for questions such as `sockit free`'s).
     static var inputIsTerminal: Bool { Sys.isTerminal(0) }
 
+    /// The width to fit stdout's lines to: nil when stdout is not a terminal (a pipe or a file
+    /// gets whole lines, for grep and scripts). On a terminal, `COLUMNS` when set to a number (as
+    /// `ls` does), else the terminal's own width, else 80.
+    static var outputWidth: Int? {
+        guard Sys.isTerminal(1) else { return nil }
+        if let columns = Sys.environment("COLUMNS").flatMap({ Int($0) }), columns > 0 { return columns }
+        return Sys.terminalColumns(1) ?? 80
+    }
+
     /// True when standard error is a terminal (progress lines are redrawn there).
     static var errorIsTerminal: Bool { Sys.isTerminal(2) }
 }

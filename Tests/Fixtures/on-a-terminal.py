@@ -1,0 +1,34 @@
+"""Runs a command with its stdout on a pseudo-terminal of a given width; prints what it wrote.
+
+    on-a-terminal.py COLUMNS COMMAND [ARGS...]
+
+COLUMNS is the terminal's width (TIOCSWINSZ), and the COLUMNS variable is removed from the
+command's environment so that the terminal's own size is what it reads. stderr is passed through,
+NO_COLOR is set (plain text to compare), and the exit status is the command's.
+"""
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+
+columns, command = int(sys.argv[1]), sys.argv[2:]
+controller, terminal = pty.openpty()
+fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+environment = dict(os.environ, NO_COLOR="1")
+environment.pop("COLUMNS", None)
+child = subprocess.Popen(command, stdout=terminal, env=environment)
+os.close(terminal)
+output = b""
+while True:
+    try:
+        chunk = os.read(controller, 65536)
+    except OSError:  # EIO: every writer of the terminal has closed it
+        break
+    if not chunk:
+        break
+    output += chunk
+sys.stdout.write(output.decode().replace("\r\n", "\n"))
+sys.exit(child.wait(timeout=30))
