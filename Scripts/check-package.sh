@@ -26,14 +26,19 @@ echo "check-package: installed /usr/bin/sockit $version; $(wc -l <<<"$files") fi
 [ "$version" = "$(sed -n 's/^## \[\([^]]*\)\].*/\1/p' CHANGELOG.md | head -1)" ] ||
     { echo "check-package: --version $version is not CHANGELOG.md's top entry" >&2; exit 1; }
 
-# The man page: an entry per subcommand, with its help and flags.
+# The man page: a section per subcommand (SOCKIT ECHO, ...), with its help and flags, and no
+# mdoc error (mandoc -T lint's "new sentence, new line" warnings come from the help text).
 page=$(zcat /usr/share/man/man1/sockit.1.gz | mandoc -T ascii | col -bx)
-# man(1) too, where it is installed (groff notes the generated page's empty lines; not errors).
+zcat /usr/share/man/man1/sockit.1.gz | mandoc -T lint -W error >&2 || { echo "check-package: man sockit has mdoc errors" >&2; exit 1; }
 if command -v man >/dev/null; then MANPAGER=cat man -l /usr/share/man/man1/sockit.1.gz >/dev/null 2>&1; fi
 for command in echo send listen options who free wait pick; do
-    grep -qE "^     $command( |\$)" <<<"$page" || { echo "check-package: man sockit has no entry for $command" >&2; exit 1; }
+    heading="SOCKIT ${command^^}"
+    grep -qx "$heading" <<<"$page" || { echo "check-package: man sockit has no section $heading" >&2; exit 1; }
+    grep -qx -- "     --help" <<<"$(sed -n "/^$heading\$/,/^SOCKIT /p" <<<"$page")" ||
+        grep -q -- "-h, --help" <<<"$(sed -n "/^$heading\$/,/^SOCKIT /p" <<<"$page")" ||
+        { echo "check-package: man sockit's $heading has no flags" >&2; exit 1; }
 done
-echo "check-package: man sockit renders ($(wc -l <<<"$page") lines, an entry for every subcommand)"
+echo "check-package: man sockit renders ($(wc -l <<<"$page") lines, a section for every subcommand)"
 
 # Bash completion, as bash-completion would load it.
 bash -c 'source /usr/share/bash-completion/completions/sockit && complete -p sockit' |
