@@ -54,6 +54,9 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
     /// Serve the transport the running instance serves (its sockets are of that type):
     /// datagram (UDP) or stream (TCP).
     case matchTransport(datagram: Bool)
+    /// Destroy the closed connections no process holds on the port (`Leftovers` in
+    /// SockitPorts; needs `CAP_NET_ADMIN`).
+    case destroyLeftovers(port: UInt16)
 
     /// The remedy in a library user's words, naming sockit's API where there is one.
     public var description: String {
@@ -99,6 +102,8 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
         case .matchTransport(let datagram):
             return "serve what the running instance serves: "
                 + (datagram ? "UDP (SocketType.datagram)" : "TCP (SocketType.stream)")
+        case .destroyLeftovers(let port):
+            return "destroy the closed connections on port \(port) (Leftovers.destroy; needs CAP_NET_ADMIN)"
         }
     }
 }

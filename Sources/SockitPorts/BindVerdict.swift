@@ -163,7 +163,9 @@ extension BindVerdict {
                 verdict.reason =
                     "\(closingText) from a listener that did not set SO_REUSEADDR "
                     + "\(closing.count == 1 ? "blocks" : "block") every bind, so no option helps now"
-                verdict.remedies = [.waitFor(seconds: time?.seconds ?? 0, exact: time?.isExact ?? false)]
+                verdict.remedies = [
+                    .waitFor(seconds: time?.seconds ?? 0, exact: time?.isExact ?? false), .destroyLeftovers(port: port),
+                ]
             } else if !live.isEmpty {
                 verdict.kind = .inUse
                 verdict.reason =

@@ -94,10 +94,10 @@ extension PortDiagnosis {
             lines.append(
                 "they come from a listener that did not set SO_REUSEADDR, so no option helps now "
                     + "(set SO_REUSEADDR in the server for next time)")
-            return BindDiagnosis(explanation: lines, remedies: [wait])
+            return BindDiagnosis(explanation: lines, remedies: [wait, .destroyLeftovers(port: port)])
         case (_, true?):
             lines.append("SO_REUSEADDR is set here, so the old listener did not set it")
-            return BindDiagnosis(explanation: lines, remedies: [wait])
+            return BindDiagnosis(explanation: lines, remedies: [wait, .destroyLeftovers(port: port)])
         default:
             return BindDiagnosis(explanation: lines, remedies: [.setReuseAddress])
         }

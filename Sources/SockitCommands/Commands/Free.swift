@@ -27,6 +27,15 @@ struct Free: AsyncParsableCommand {
             passed with SCM_RIGHTS, as a hand-off does) and stops them too. --dry-run reads \
             every process at once.
 
+            --leftovers also destroys what no signal can stop: the TCP connections in \
+            TIME-WAIT and the orphans still closing (FIN-WAIT-2, ...) bound to PORT, once no \
+            process holds it. Their listener lacked SO_REUSEADDR, so they block every bind \
+            for up to 60 s. The kernel destroys them (SOCK_DESTROY, as ss -K does): it needs \
+            CAP_NET_ADMIN (root) and a kernel with CONFIG_INET_DIAG_DESTROY. The risk: \
+            TIME-WAIT guards a new connection on the same ports against a late duplicate \
+            segment of the old one; with TCP timestamps (Linux's default) such a segment is \
+            dropped anyway. Live connections, listeners and clients are never touched.
+
             Exit status: 0 when the port is free at the end (with --dry-run: when there is \
             something to signal), 1 when it is not (or nothing holds it and it is still busy), \
             2 on an error.
@@ -36,6 +45,7 @@ struct Free: AsyncParsableCommand {
               sockit free 8080 --yes           no question; SIGTERM, SIGKILL after 5 s
               sockit free 8080 --signal INT --grace 10
               sockit free 8080 --yes --json    candidates, signalled, killed, verdict
+              sudo sockit free 8080 --leftovers   destroy TIME-WAIT no option gets past
             """
     )
 
@@ -65,6 +75,12 @@ struct Free: AsyncParsableCommand {
     @Flag(help: "Include other users' processes (needs root).")
     var allUsers = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also destroy the closed connections no process holds (TIME-WAIT, FIN-WAIT-2) bound to the port "
+                + "(needs CAP_NET_ADMIN; see the risk above)."))
+    var leftovers = false
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -85,7 +101,7 @@ struct Free: AsyncParsableCommand {
         // With --json, stdout carries only the document, printed once at the end, whatever happens.
         let say: (String) -> Void = output.json ? { _ in } : { print($0) }
         var progress = ProgressPrinter(port: argument.port, grace: grace, say: say)
-        let report: FreeReport
+        var report: FreeReport
         do {
             report = try await freer.free(
                 port: argument.port, transports: (transport?.transport).transports,
@@ -96,15 +112,31 @@ struct Free: AsyncParsableCommand {
         } catch let error as SocketTableError {
             throw CommandFailure.socketTable(error)
         }
+        var destroyed: JSON = .null
+        var wouldDestroy = 0
+        if leftovers {
+            do {
+                (destroyed, wouldDestroy) = try destroyLeftovers(&report, address: argument.verdictAddress, say: say)
+            } catch {
+                if output.json {
+                    Self.json(report, leftovers: .object([("error", .string(error.summary))])).print()
+                    flushStandardStreams()
+                }
+                throw error
+            }
+        }
         func finish(_ failure: CommandFailure?) throws {
             if output.json {
-                Self.json(report).print()
+                Self.json(report, leftovers: destroyed).print()
                 flushStandardStreams()
             }
             if let failure { throw failure }
         }
 
         let port = argument.port
+        // A dry run that found closed connections to destroy has something to do, as one that
+        // found holders to signal.
+        if wouldDestroy > 0 && report.outcome == .noHolder { return try finish(nil) }
         switch report.outcome {
         case .hiddenHolder:
             try finish(
@@ -218,7 +250,7 @@ struct Free: AsyncParsableCommand {
     }
 
     /// What `free` did, for `--json`.
-    static func json(_ report: FreeReport) -> JSON {
+    static func json(_ report: FreeReport, leftovers: JSON = .null) -> JSON {
         func pids(_ list: [Int32]) -> JSON { .array(list.map { .int(Int($0)) }) }
         return .object([
             ("port", .int(Int(report.port))),
@@ -244,6 +276,7 @@ struct Free: AsyncParsableCommand {
             ("still_alive", pids(report.stillAlive)),
             ("verdict", report.verdict.map(Who.json) ?? .null),
             ("free", .bool(report.isFree)),
+            ("leftovers", leftovers),
         ])
     }
 

@@ -30,6 +30,8 @@ extension Remedy {
             return datagram
                 ? "the running instance serves UDP: start this one with --udp"
                 : "the running instance serves TCP: start this one without --udp"
+        case .destroyLeftovers(let port):
+            return "as root: sockit free \(port) --leftovers"
         }
     }
 }

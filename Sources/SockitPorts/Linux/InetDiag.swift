@@ -10,6 +10,7 @@ import Glibc
 /// `@_spi(Fuzzing)` for `Fuzz/`).
 @_spi(Fuzzing) public enum InetDiag {
     static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
+    static let sockDestroy: UInt16 = 21  // SOCK_DESTROY
     static let tcpDiagGetSock: UInt16 = 18  // TCPDIAG_GETSOCK, the original inet_diag request
     static let messageDone: UInt16 = 3  // NLMSG_DONE
     static let messageError: UInt16 = 2  // NLMSG_ERROR
@@ -66,6 +67,9 @@ import Glibc
     public struct ReplyParser {
         public let transport: TransportProtocol
         public private(set) var sockets: [PortSocket] = []
+        /// Each socket's identity in the kernel, in the order of `sockets`, when asked for.
+        private(set) var identities: [SocketIdentity] = []
+        var keepIdentities = false
         public private(set) var finished = false
         /// The error the kernel answered with (`NLMSG_ERROR`, or a negative `NLMSG_DONE` status).
         public private(set) var error: Errno?
@@ -96,7 +100,10 @@ import Glibc
                     let code = payload.count >= 4 ? 0 &- Int32(bitPattern: readLE32(payload, 0)) : EPROTO
                     if code != 0 { fail(code) } else { finished = true }
                 case InetDiag.sockDiagByFamily, InetDiag.tcpDiagGetSock:
-                    if let socket = InetDiag.socket(from: payload, transport: transport) { sockets.append(socket) }
+                    if let socket = InetDiag.socket(from: payload, transport: transport) {
+                        sockets.append(socket)
+                        if keepIdentities { identities.append(SocketIdentity(message: payload)) }
+                    }
                 default:
                     break  // NLMSG_NOOP, NLMSG_OVERRUN: skip
                 }
@@ -141,6 +148,24 @@ import Glibc
             timerMilliseconds: timer == 0 ? nil : expires, timerKind: timerName(timer))
     }
 
+    /// A `SOCK_DESTROY` request for one socket (`inet_diag_req_v2` with its exact
+    /// `inet_diag_sockid`, cookie included), acknowledged (`NLM_F_ACK`): the kernel aborts it
+    /// (`tcp_abort`; a TIME-WAIT entry is descheduled), or answers why not.
+    static func destroyRequest(_ identity: SocketIdentity, sequence: UInt32) -> [UInt8] {
+        let body: [UInt8] =
+            [identity.family, UInt8(IPPROTO_TCP), 0, 0] + le32(0xFFFF_FFFF) + identity.socketID
+        let flags = UInt16(NLM_F_REQUEST) | UInt16(NLM_F_ACK)
+        return le32(UInt32(headerSize + body.count)) + le16(sockDestroy) + le16(flags) + le32(sequence) + le32(0)
+            + body
+    }
+
+    /// The status of an acknowledgement (`NLMSG_ERROR`: 0 for success, else the errno); EPROTO
+    /// when `bytes` is not one.
+    static func acknowledgement(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard bytes.count >= headerSize + 4, readLE16(bytes, 4) == messageError else { return EPROTO }
+        return 0 &- Int32(bitPattern: readLE32(bytes, headerSize))
+    }
+
     /// `idiag_timer`: 1 retransmit, 2 keep-alive, 3 TIME-WAIT, 4 zero-window probe.
     static func timerName(_ code: UInt8) -> String? {
         switch code {
@@ -150,6 +175,20 @@ import Glibc
         case 4: return "probe"
         default: return nil
         }
+    }
+}
+
+/// A socket as the kernel finds it again: its family and its `inet_diag_sockid` (ports,
+/// addresses, interface and the cookie that tells it apart from a later socket on the same ports).
+struct SocketIdentity: Sendable, Hashable {
+    var family: UInt8
+    /// The 48 bytes of `struct inet_diag_sockid`, as the dump gave them.
+    var socketID: [UInt8]
+
+    /// From a `struct inet_diag_msg` (family at 0, the id at 4).
+    init(message bytes: UnsafeRawBufferPointer) {
+        family = bytes[0]
+        socketID = Array(bytes[4..<52])
     }
 }
 
