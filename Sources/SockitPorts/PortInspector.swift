@@ -46,6 +46,7 @@ public struct PortInspector: Sendable {
             port: port, sockets: reading.sockets, pending: pending, verdictFor: verdictAddress,
             verdictTransport: verdictTransport)
         report.tableFallbacks = reading.fallbacks
+        report.networkNamespaces = reading.networkNamespaces
         return report
     }
 
@@ -58,23 +59,27 @@ public struct PortInspector: Sendable {
     ) throws(SocketTableError) -> PortReport {
         var sockets: [PortSocket] = []
         var fallbacks: [SocketTableFallback] = []
+        var namespaces: [NetworkNamespace] = []
         if transports.contains(.tcp) {
             let reading = try table.read(
                 SocketQuery(port: port, localOnly: true, transports: [.tcp], states: [.listen]))
             sockets += reading.sockets
             fallbacks += reading.fallbacks
+            namespaces = reading.networkNamespaces
         }
         if transports.contains(.udp) {
             let reading = try table.read(
                 SocketQuery(port: port, localOnly: true, transports: [.udp], states: [.close]))
             sockets += reading.sockets
             fallbacks += reading.fallbacks
+            namespaces = reading.networkNamespaces
         }
         // Only listeners: the dump is short, and reading /proc ahead would not pay.
         var report = build(
             port: port, sockets: sockets, pending: DeferredHolderSearch(source: processes, search: search),
             verdictFor: verdictAddress, verdictTransport: verdictTransport)
         report.tableFallbacks = fallbacks
+        report.networkNamespaces = namespaces
         return report
     }
 
@@ -105,7 +110,8 @@ public struct PortInspector: Sendable {
         if let verdictAddress {
             let probe = BindProbe.probe(verdictAddress, verdictTransport)
             report.verdict = BindVerdict.decide(
-                address: verdictAddress, transport: verdictTransport, probe: probe, local: report.local,
+                address: verdictAddress, transport: verdictTransport, probe: probe,
+                local: report.local.filter(\.socket.isInCurrentNetworkNamespace),
                 unreadableProcesses: scan.unreadableProcesses)
         }
         return report
@@ -123,7 +129,7 @@ public struct PortInspector: Sendable {
         var unreadable = 0
         if probe.plain != nil, let port = address.port {
             let report = try self.report(port: port, transports: [transport], localOnly: true)
-            local = report.local
+            local = report.local.filter(\.socket.isInCurrentNetworkNamespace)
             unreadable = report.unreadableProcesses
         }
         return BindVerdict.decide(
@@ -137,7 +143,9 @@ public struct PortInspector: Sendable {
         guard let port = address.port else { return nil }
         let transport: TransportProtocol = type == .datagram ? .udp : .tcp
         guard let report = try? self.report(port: port, transports: [transport], localOnly: true) else { return nil }
-        let relevant = report.local.filter { BindVerdict.conflicts($0.socket.local, address) }
+        let relevant = report.local.filter {
+            $0.socket.isInCurrentNetworkNamespace && BindVerdict.conflicts($0.socket.local, address)
+        }
         var diagnosis = PortDiagnosis()
         var seen = Set<Int32>()
         // Listeners first, then the other sockets: the process named first is the one to stop.

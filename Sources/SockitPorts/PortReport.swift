@@ -24,6 +24,8 @@ public struct PortReport: Sendable {
     public var verdict: BindVerdict?
     /// The transports whose sockets came from `/proc/net` because netlink is not available here.
     public var tableFallbacks: [SocketTableFallback] = []
+    /// The network namespaces whose tables were read, when several were; else empty.
+    public var networkNamespaces: [NetworkNamespace] = []
 
     /// The sockets bound to the port on this machine.
     public var local: [Entry] { entries.filter { $0.side == .local } }

@@ -21,6 +21,9 @@ public struct PortSocket: Sendable, Hashable {
     public var timerMilliseconds: Int?
     /// What the timer is for: `timewait`, `retrans`, `keepalive`, `probe`; nil when none runs.
     public var timerKind: String?
+    /// The network namespace the socket is in, when the tables of several were read
+    /// (`EveryNetworkNamespace`); nil otherwise.
+    public var networkNamespace: NetworkNamespace?
 
     public init(
         transport: TransportProtocol, state: TCPState, local: SocketAddress, remote: SocketAddress?,

@@ -9,6 +9,8 @@ import Glibc
 public struct SocketTableReading: Sendable {
     public var sockets: [PortSocket]
     public var fallbacks: [SocketTableFallback]
+    /// The network namespaces read, when several were (`EveryNetworkNamespace`); else empty.
+    public var networkNamespaces: [NetworkNamespace] = []
 
     public init(sockets: [PortSocket], fallbacks: [SocketTableFallback] = []) {
         self.sockets = sockets

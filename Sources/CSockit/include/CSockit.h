@@ -106,6 +106,11 @@ static inline int sockit_terminal_columns(int fd) {
     return ioctl(fd, TIOCGWINSZ, &size) == 0 ? (int)size.ws_col : 0;
 }
 
+/// `setns(fd, CLONE_NEWNET)`: moves the calling thread (only it) into the network namespace `fd`
+/// refers to (`/proc/PID/ns/net`, `/run/netns/NAME`). Needs CAP_SYS_ADMIN. The raw syscall:
+/// glibc declares `setns` and `CLONE_NEWNET` only with _GNU_SOURCE.
+static inline int sockit_enter_network_namespace(int fd) { return (int)syscall(SYS_setns, fd, 0x40000000); }
+
 // pidfd syscalls (Linux 5.3 / 5.6): glibc 2.36 has no wrapper for pidfd_getfd on every build.
 static inline int sockit_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
 static inline int sockit_pidfd_getfd(int pidfd, int targetfd, unsigned int flags) {

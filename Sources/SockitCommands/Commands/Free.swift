@@ -19,7 +19,9 @@ struct Free: AsyncParsableCommand {
             waits up to --grace seconds, sends SIGKILL to what is left, and then tries a bind.
 
             It never signals pid 1, itself or its parent, nor another user's process unless \
-            --all-users.
+            --all-users. With --all-netns the holders in every network namespace are \
+            candidates (a server in a container or an ip netns namespace; needs root); the \
+            final bind check is for this namespace.
 
             Holders are looked for as sockit who does (the socket owner's processes, then \
             the fork family of the holders found). When the port is still busy once they are \
@@ -81,6 +83,11 @@ struct Free: AsyncParsableCommand {
                 + "(needs CAP_NET_ADMIN; see the risk above)."))
     var leftovers = false
 
+    @Flag(
+        name: .customLong("all-netns"),
+        help: "Also stop holders in other network namespaces: containers, ip netns (needs root).")
+    var allNetworkNamespaces = false
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -97,7 +104,9 @@ struct Free: AsyncParsableCommand {
     func run() async throws {
         let argument = try PortArgument.parse(target)
         let signal = SignalName.parse(signalName)!
-        let freer = PortFreer(allowOtherUsers: allUsers)
+        let freer = PortFreer(
+            inspector: PortInspector(table: allNetworkNamespaces ? EveryNetworkNamespace() : SocketTable.system),
+            allowOtherUsers: allUsers)
         // With --json, stdout carries only the document, printed once at the end, whatever happens.
         let say: (String) -> Void = output.json ? { _ in } : { print($0) }
         var progress = ProgressPrinter(port: argument.port, grace: grace, say: say)
@@ -147,6 +156,11 @@ struct Free: AsyncParsableCommand {
             let verdict = report.verdict!
             if verdict.bindable {
                 say("no process holds port \(port); \(verdict.summary): \(verdict.commandLineReason)")
+                if !allNetworkNamespaces, case let others = NetworkNamespace.list().others.count, others > 0 {
+                    say(
+                        "(in this network namespace; \(others) other\(others == 1 ? "" : "s") on this machine: "
+                            + "sudo sockit free \(port) --all-netns)")
+                }
                 return try finish(nil)
             }
             try finish(

@@ -25,6 +25,13 @@ struct Who: AsyncParsableCommand {
             user's process is hidden from a normal user: such a socket is marked hidden, never \
             free.
 
+            Each network namespace (a container, ip netns) has its own sockets: a listener in \
+            one is invisible to ss and to sockit who from another, and does not block a bind \
+            there. --all-netns reads the table of every namespace on the machine (found \
+            through /proc/PID/ns/net and /run/netns, entered with setns: needs root) and names \
+            each socket's; the verdict stays that of this namespace. When nothing uses the \
+            port here and other namespaces exist, sockit who says so.
+
             Exit status: 0 when a socket uses the port, 1 when none does, 2 on an error.
 
             Examples:
@@ -32,6 +39,7 @@ struct Who: AsyncParsableCommand {
               sockit who 127.0.0.1:8080 --tcp  the verdict for 127.0.0.1:8080
               sockit who 5353 --udp --json     one JSON document
               sockit who 8080 --listening      only the listener (fast when there are many connections)
+              sudo sockit who 8080 --all-netns containers and ip netns namespaces too
             """
     )
 
@@ -50,6 +58,9 @@ struct Who: AsyncParsableCommand {
     @Flag(help: "Read the descriptors of every process (finds a socket passed to an unrelated process).")
     var scanAll = false
 
+    @Flag(name: .customLong("all-netns"), help: "Read every network namespace on the machine (needs root).")
+    var allNetworkNamespaces = false
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws { _ = try PortArgument.parse(target) }
@@ -59,7 +70,7 @@ struct Who: AsyncParsableCommand {
         get throws {
             WhoRequest(
                 target: try PortArgument.parse(target), only: transport?.transport, listening: listening,
-                scanAll: scanAll, json: output.json)
+                scanAll: scanAll, json: output.json, allNetworkNamespaces: allNetworkNamespaces)
         }
     }
 
@@ -70,16 +81,24 @@ struct Who: AsyncParsableCommand {
         if report.entries.isEmpty {
             lines.append("no socket uses port \(report.port)")
         } else {
+            let namespaces = !report.networkNamespaces.isEmpty
             var table = Table(
-                ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER", "COMMAND", "FD", "TIMER"], rightAligned: [4, 7])
+                ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER", "COMMAND", "FD", "TIMER"]
+                    + (namespaces ? ["NETNS"] : []), rightAligned: [4, 7])
             // A server's rows all name the same process: its command is shortened once.
             var commands: [String: String] = [:]
-            for entry in report.local { rows(entry, into: &table, commands: &commands) }
+            for entry in report.local { rows(entry, into: &table, commands: &commands, namespaces: namespaces) }
             if !report.remote.isEmpty {
                 table.appendSection("connections to port \(report.port) (this machine is the client):")
-                for entry in report.remote { rows(entry, into: &table, commands: &commands) }
+                for entry in report.remote { rows(entry, into: &table, commands: &commands, namespaces: namespaces) }
             }
             lines.append(table.render())
+            if report.entries.contains(where: { !$0.socket.isInCurrentNetworkNamespace }) {
+                lines.append(
+                    Terminal.dim(
+                        "sockets in other network namespaces do not block a bind in this one; "
+                            + "the verdict below is for this one"))
+            }
             if report.entries.contains(where: \.hidden) {
                 lines.append(
                     Terminal.dim(
@@ -101,19 +120,35 @@ struct Who: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    private static func rows(_ entry: PortReport.Entry, into table: inout Table, commands: inout [String: String]) {
+    private static func rows(
+        _ entry: PortReport.Entry, into table: inout Table, commands: inout [String: String], namespaces: Bool
+    ) {
         let socket = entry.socket
         let base = [socket.transport.rawValue, socket.stateName, "\(socket.local)", socket.remoteDescription]
         let timer = timerText(socket)
+        let namespace = namespaces ? [namespaceText(socket.networkNamespace)] : []
         if entry.holders.isEmpty {
             let command = entry.hidden ? "(hidden: another user's process)" : "-"
-            table.append(base + [entry.hidden ? "?" : "-", entry.hidden ? "?" : "-", command, "-", timer])
+            table.append(base + [entry.hidden ? "?" : "-", entry.hidden ? "?" : "-", command, "-", timer] + namespace)
         }
         for holder in entry.holders {
             let command = commands[holder.command] ?? holder.shortCommand(limit: 60)
             commands[holder.command] = command
-            table.append(base + [String(holder.pid), holder.user, command, String(holder.fd), timer])
+            table.append(base + [String(holder.pid), holder.user, command, String(holder.fd), timer] + namespace)
         }
+    }
+
+    /// The NETNS cell: `this` for sockit's own namespace, else its `ip netns` name or inode.
+    static func namespaceText(_ namespace: NetworkNamespace?) -> String {
+        guard let namespace else { return "-" }
+        return namespace.isCurrent ? "this" : namespace.description
+    }
+
+    static func json(_ namespace: NetworkNamespace) -> JSON {
+        .object([
+            ("inode", .int(Int(namespace.inode))), ("name", namespace.name.map { .string($0) } ?? .null),
+            ("current", .bool(namespace.isCurrent)),
+        ])
     }
 
     static func timerText(_ socket: PortSocket) -> String {
@@ -134,14 +169,15 @@ struct Who: AsyncParsableCommand {
                 ("local", .string("\(socket.local)")),
                 ("remote", socket.remote.map { .string("\($0)") } ?? .null),
             ]
-            let tail: [(String, JSON)] = [
-                ("inode", .int(Int(socket.inode))),
-                ("uid", .int(Int(socket.uid))),
-                ("timer_ms", socket.timerMilliseconds.map { .int($0) } ?? .null),
-                ("timer", socket.timerKind.map { .string($0) } ?? .null),
-                ("side", .string(entry.side.rawValue)),
-                ("hidden", .bool(entry.hidden)),
-            ]
+            let tail: [(String, JSON)] =
+                [
+                    ("inode", .int(Int(socket.inode))),
+                    ("uid", .int(Int(socket.uid))),
+                    ("timer_ms", socket.timerMilliseconds.map { .int($0) } ?? .null),
+                    ("timer", socket.timerKind.map { .string($0) } ?? .null),
+                    ("side", .string(entry.side.rawValue)),
+                    ("hidden", .bool(entry.hidden)),
+                ] + (socket.networkNamespace.map { [("netns", json($0))] } ?? [])
             if entry.holders.isEmpty {
                 common += [("pid", .null), ("user", .null), ("command", .null), ("fd", .null)]
                 sockets.append(.object(common + tail))
@@ -158,6 +194,9 @@ struct Who: AsyncParsableCommand {
         var members: [(String, JSON)] = [("port", .int(Int(report.port))), ("sockets", .array(sockets))]
         if let verdict = report.verdict { members.append(("verdict", json(verdict))) }
         members.append(("unreadable_processes", .int(report.unreadableProcesses)))
+        if !report.networkNamespaces.isEmpty {
+            members.append(("network_namespaces", .array(report.networkNamespaces.map(json))))
+        }
         return .object(members)
     }
 
@@ -194,10 +233,14 @@ struct WhoRequest: Equatable, Sendable {
     var listening = false
     var scanAll = false
     var json = false
+    /// `--all-netns`: every network namespace's table.
+    var allNetworkNamespaces = false
 
     func run() throws {
         let transports = only.transports
-        let inspector = PortInspector(search: scanAll ? .exhaustive : .fast)
+        let inspector = PortInspector(
+            table: allNetworkNamespaces ? EveryNetworkNamespace() : SocketTable.system,
+            search: scanAll ? .exhaustive : .fast)
         var report: PortReport
         do {
             if listening {
@@ -219,13 +262,27 @@ struct WhoRequest: Equatable, Sendable {
                 ?? report
         }
         report.verdict = BindVerdict.decide(
-            address: target.verdictAddress, transport: verdictTransport, probe: probe, local: explaining.local,
+            address: target.verdictAddress, transport: verdictTransport, probe: probe,
+            local: explaining.local.filter(\.socket.isInCurrentNetworkNamespace),
             unreadableProcesses: explaining.unreadableProcesses)
 
+        // Nothing here: a listener in a container or an ip netns namespace would not show. Say
+        // that other namespaces exist (read only now: the common answer costs nothing more).
+        let others = report.entries.isEmpty && !allNetworkNamespaces ? NetworkNamespace.list().others.count : 0
         if json {
-            Who.json(report).print()
+            var document = Who.json(report)
+            if case .object(var members) = document, others > 0 {
+                members.append(("other_network_namespaces", .int(others)))
+                document = .object(members)
+            }
+            document.print()
         } else {
             printLine(Who.text(report))
+            if others > 0 {
+                printLine(
+                    "nothing in this network namespace; \(others) other network namespace\(others == 1 ? "" : "s") "
+                        + "on this machine: sudo sockit who \(target.port) --all-netns")
+            }
         }
         if report.entries.isEmpty { throw CommandFailure.notMet("") }
     }

@@ -66,6 +66,17 @@ enum PortSys {
         return info.st_uid
     }
 
+    /// `stat(path)`: the inode of what `path` names (`/run/netns/NAME`: the namespace's).
+    static func inode(_ path: String) -> Result<UInt64, Errno> {
+        var info = stat()
+        return retrying { stat(path, &info) }.map { _ in UInt64(info.st_ino) }
+    }
+
+    /// `setns(fd, CLONE_NEWNET)` for the calling thread.
+    static func enterNetworkNamespace(_ fd: CInt) -> Result<CInt, Errno> {
+        retrying { sockit_enter_network_namespace(fd) }
+    }
+
     // MARK: Processes
 
     /// `pidfd_open(pid, 0)`.
