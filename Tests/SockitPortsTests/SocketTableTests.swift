@@ -31,8 +31,11 @@ struct SocketTableTests {
         let port = address.port!
         // The server side turns TIME-WAIT when the client's FIN arrives, and the client's
         // LAST-ACK goes once its ACK does: wait for the kernel to settle (no event says so).
+        // This family only: a parallel test's socket of the other family may share the number.
+        let family: FamilySet = ipv6 ? [.ipv6] : [.ipv4]
         let settled = try TestSupport.eventually {
-            let states = try ProcNetTable().sockets(SocketQuery(port: port, transports: [.tcp])).map(\.state)
+            let states = try ProcNetTable().sockets(SocketQuery(port: port, transports: [.tcp], families: family))
+                .map(\.state)
             return states.sorted { $0.rawValue < $1.rawValue } == [.established, .established, .timeWait, .listen]
         }
         try #require(settled, "the TCP sockets on port \(port) did not settle")

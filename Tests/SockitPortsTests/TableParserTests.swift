@@ -278,7 +278,7 @@ struct TableParserTests {
             explained.explanation.first
                 == "3 connections on this port are in TIME_WAIT (up to 57 s left); no process listens")
         #expect(explained.explanation.contains { $0.contains("no option helps now") })
-        #expect(explained.remedies == [.waitFor(seconds: 57, exact: true)])
+        #expect(explained.remedies == [.waitFor(seconds: 57, exact: true), .destroyLeftovers(port: 8080)])
     }
 
     @Test func diagnosisOfAHolderNamesIt() {
