@@ -9,6 +9,11 @@ public struct AnySocketOption: Sendable {
     public let note: String?
     let read: @Sendable (Socket) throws(SocketError) -> (value: SocketOptionValue, text: String)
     let decodeBytes: @Sendable ([UInt8]) throws(SocketError) -> SocketOptionValue
+    /// Parses a value written as text into what sets it; nil for a value type text cannot give.
+    let parse: (@Sendable (String) -> (@Sendable (Socket) throws(SocketError) -> Void)?)?
+    /// What a value of this option looks like as text (`0 or 1`, `seconds`); nil when it cannot
+    /// be set from text (a struct, a read-only value type).
+    public let textForm: String?
 
     /// Reads the option's current value from `socket`.
     public func value(of socket: Socket) throws(SocketError) -> SocketOptionValue { try read(socket).value }

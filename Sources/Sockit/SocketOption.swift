@@ -62,12 +62,24 @@ public struct SocketOption<Value: Sendable>: Sendable {
 
     /// A type-erased view, for listing options of any value type together.
     public var erased: AnySocketOption {
-        AnySocketOption(
+        var setter: (@Sendable (String) -> (@Sendable (Socket) throws(SocketError) -> Void)?)?
+        if let parse = SocketOptionText.parser(for: Value.self) {
+            setter = { text in
+                guard let value = parse(text) else { return nil }
+                let set: @Sendable (Socket) throws(SocketError) -> Void = { socket throws(SocketError) in
+                    try socket.setOption(self, value)
+                }
+                return set
+            }
+        }
+        return AnySocketOption(
             level: level, name: name, levelName: levelName, cName: cName, cType: cType, access: access, note: note,
             read: { socket throws(SocketError) in
                 let value = try socket.getOption(self)
                 return (self.render(value), self.describe(value))
             },
-            decodeBytes: { bytes throws(SocketError) in self.render(try self.decode(bytes)) })
+            decodeBytes: { bytes throws(SocketError) in self.render(try self.decode(bytes)) },
+            parse: setter,
+            textForm: SocketOptionText.form(of: Value.self))
     }
 }

@@ -7,7 +7,8 @@ waits (at most 120 s) until stdin reaches end-of-file or it is signalled.
     portholder.py listen [--v6] [--udp] [--reuse] [--ignore-term] [--fork] [--self-connect] [--port N] [--fds N]
                          [--echo]
         ready PORT PID [CHILD_PID]; --echo: a thread accepts connections and echoes what they send
-    portholder.py connect PORT            a client connected to 127.0.0.1:PORT: ready LOCAL_PORT PID
+    portholder.py connect PORT            a client connected to 127.0.0.1:PORT: ready LOCAL_PORT PID FD;
+        each line "options" on stdin prints "options SO_KEEPALIVE TCP_KEEPIDLE" as it reads them
     portholder.py timewait [--reuse] [--count N]
         a listener on 127.0.0.1:0 (with or without SO_REUSEADDR) closes N accepted connections
         first, so they stay in TIME-WAIT; the listener is closed too: ready PORT
@@ -125,8 +126,17 @@ def main():
         wait_for_stdin()
     elif mode == "connect":
         client = socket.create_connection(("127.0.0.1", int(args[1])))
-        print("ready %d %d" % (client.getsockname()[1], os.getpid()), flush=True)
-        wait_for_stdin()
+        print("ready %d %d %d" % (client.getsockname()[1], os.getpid(), client.fileno()), flush=True)
+        # A line "options" on stdin: the socket's SO_KEEPALIVE and TCP_KEEPIDLE, read here.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = sys.stdin.readline()
+            if not line:
+                break
+            if line.strip() == "options":
+                keepalive = client.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+                idle = client.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+                print("options %d %d" % (keepalive, idle), flush=True)
     elif mode == "timewait":
         count = int(args[args.index("--count") + 1]) if "--count" in args else 3
         sock = listener(reuse="--reuse" in flags)

@@ -18,11 +18,22 @@ struct Options: AsyncParsableCommand {
             pidfd_getfd (Linux 5.6): that needs ptrace access to the process (the same user with \
             kernel.yama.ptrace_scope 0, or root). The copy is closed after; the socket is untouched.
 
+            --set NAME=VALUE (repeatable) sets options first, through the same typed keys as \
+            the library, and prints what the kernel then reports for each: with --pid and --fd \
+            on the live socket itself (the copy shares it), so keep-alive or TCP_USER_TIMEOUT \
+            can be turned on for a running connection without a restart. NAME is the C name; \
+            VALUE is 0 or 1 for a flag, a number for a size or count, seconds for a time (30, \
+            0.5, 500ms; none for SO_LINGER and the timeouts). Every --set is checked before \
+            any is set: an unknown name, a read-only option or a value of the wrong type sets \
+            nothing.
+
             Examples:
               sockit options                 TCP over IPv4 (the default)
               sockit options --udp6          UDP over IPv6
               sockit options --tcp --json    {"socket":..., "options":[...]}
               sockit options --pid 4242 --fd 3
+              sockit options --pid 4242 --fd 7 --set SO_KEEPALIVE=1 --set TCP_KEEPIDLE=30
+              sockit options --set SO_RCVBUF=100000      what the kernel makes of it
             """
     )
 
@@ -69,9 +80,23 @@ struct Options: AsyncParsableCommand {
     )
     var fd: Int32?
 
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Set an option first (repeatable): SO_KEEPALIVE=1, TCP_KEEPIDLE=30.", valueName: "NAME=VALUE"))
+    var assignments: [String] = []
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        for assignment in assignments {
+            do {
+                _ = try SocketOptionAssignment(assignment)
+            } catch {
+                throw ValidationError(
+                    ([error.summary] + error.explanation).joined(separator: "; ") + "; nothing was set")
+            }
+        }
         if (pid == nil) != (fd == nil) {
             throw ValidationError("--pid and --fd go together: sockit options --pid PID --fd FD")
         }
@@ -106,9 +131,35 @@ struct Options: AsyncParsableCommand {
         } else {
             socket = try Socket(kind.domain, kind.type)
         }
+        // Checked in validate(): each parses, so nothing is set unless every one can be.
+        let parsed = assignments.compactMap { try? SocketOptionAssignment($0) }
+        var applied: [SocketOptionAssignment] = []
+        for assignment in parsed {
+            do {
+                try assignment.apply(to: socket)
+                applied.append(assignment)
+            } catch {
+                let done = applied.map { "\($0.option.cName)=\($0.value)" }
+                throw CommandFailure.error(
+                    "cannot set \(assignment.option.cName) to \(assignment.value): \(error.summary)"
+                        + (done.isEmpty ? "; nothing was set" : "; set before it: \(done.joined(separator: ", "))"),
+                    remedies: error.remedies)
+            }
+        }
         let listing = OptionListing.read(socket)
         if output.json {
-            listing.json(socket: description).print()
+            listing.json(socket: description, applied: applied).print()
+        } else if !applied.isEmpty {
+            // What was asked and what the kernel now reports: the effective value.
+            var table = Table(["NAME", "SET", "NOW", "NOTE"])
+            table.wrapping = [3]
+            for assignment in applied {
+                let entry = listing.entries.first { $0.option.cName == assignment.option.cName }
+                table.append([
+                    assignment.option.cName, assignment.value, entry?.text ?? "?", assignment.option.note ?? "",
+                ])
+            }
+            print(table.render(width: Terminal.outputWidth))
         } else {
             let width = Terminal.outputWidth
             print(listing.table(width: width))
@@ -158,9 +209,23 @@ struct OptionListing {
         return table.render(width: width)
     }
 
-    func json(socket: JSON) -> JSON {
+    func json(socket: JSON, applied: [SocketOptionAssignment] = []) -> JSON {
         .object([
             ("socket", socket),
+            (
+                "set",
+                .array(
+                    applied.map { assignment in
+                        .object([
+                            ("name", .string(assignment.option.cName)), ("asked", .string(assignment.value)),
+                            (
+                                "value",
+                                entries.first { $0.option.cName == assignment.option.cName }.map { Self.json($0.value) }
+                                    ?? .null
+                            ),
+                        ])
+                    })
+            ),
             (
                 "options",
                 .array(
