@@ -6,7 +6,7 @@ import CSockit
 /// ```swift
 /// try socket.setOption(.reuseAddress, true)
 /// try socket.setOption(.receiveBufferSize, 1 << 20)
-/// let effective = try socket.getOption(.receiveBufferSize)   // 2 MiB: Linux doubles it
+/// let effective = try socket.getOption(.receiveBufferSize)   // doubled (after clamping to rmem_max)
 /// ```
 /// The keys are in `SocketOptions+Socket.swift`, `+TCP`, `+IP` and `+IPv6`, the C types behind
 /// them in `SocketOption+Codecs.swift`; for anything else use the raw form,
