@@ -1,11 +1,18 @@
 /// A socket option of any value type: name, level and a way to read and render it.
 public struct AnySocketOption: Sendable {
+    /// The C level, e.g. `SOL_SOCKET`, `IPPROTO_TCP` (`SocketOption.level`).
     public let level: CInt
+    /// The C option number, e.g. `SO_REUSEADDR` (`SocketOption.name`).
     public let name: CInt
+    /// The level's C name, e.g. `SOL_SOCKET`.
     public let levelName: String
+    /// The option's C name, e.g. `SO_REUSEADDR`.
     public let cName: String
+    /// The C type behind the value, e.g. `int`, `struct linger`.
     public let cType: String
+    /// Whether the option can be read, set, or both.
     public let access: SocketOptionAccess
+    /// What the kernel does with the value, when it does something surprising (doubling, clamping).
     public let note: String?
     let read: @Sendable (Socket) throws(SocketError) -> (value: SocketOptionValue, text: String)
     let decodeBytes: @Sendable ([UInt8]) throws(SocketError) -> SocketOptionValue

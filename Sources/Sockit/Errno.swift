@@ -12,6 +12,7 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
     /// The raw C value, e.g. 98 for `EADDRINUSE` on Linux.
     public let rawValue: CInt
 
+    /// The error with C value `rawValue`; any number is accepted.
     public init(rawValue: CInt) { self.rawValue = rawValue }
 
     /// The C name, e.g. `EADDRINUSE`; `errno N` for a number the system does not name.
@@ -34,6 +35,8 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
     /// The calling thread's current `errno`.
     public static var current: Errno { Errno(rawValue: Sys.currentErrno) }
 
+    /// Matches an error against an errno in a `catch` or `case` pattern: true when `rhs` is this
+    /// `Errno`, or a `SocketError` carrying it.
     public static func ~= (lhs: Errno, rhs: any Error) -> Bool {
         if let errno = rhs as? Errno { return errno == lhs }
         if let error = rhs as? SocketError { return error.errno == lhs }

@@ -6,7 +6,9 @@ import Glibc
 
 /// A socket's protocol. The corresponding C constants are `IPPROTO_TCP`, `IPPROTO_UDP`, …; 0 picks the default.
 public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The C value, as `socket` takes it.
     public let rawValue: CInt
+    /// The value with C number `rawValue`; any number is accepted.
     public init(rawValue: CInt) { self.rawValue = rawValue }
 
     /// The default protocol for the domain and type. The corresponding C value is 0.
@@ -16,6 +18,7 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// UDP. The corresponding C constant is `IPPROTO_UDP`.
     public static var udp: IPProtocol { IPProtocol(rawValue: CInt(IPPROTO_UDP)) }
 
+    /// The C name, e.g. `IPPROTO_TCP`; the number after the prefix for one sockit does not name.
     public var description: String {
         switch rawValue {
         case 0: return "0"

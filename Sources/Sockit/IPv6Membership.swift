@@ -9,6 +9,7 @@ public struct IPv6Membership: Sendable, Hashable {
     /// The interface index (0: the routing table decides).
     public var interfaceIndex: UInt32
 
+    /// A request for `group` on the interface with index `interfaceIndex` (0: any).
     public init(group: SocketAddress.IPv6, interfaceIndex: UInt32 = 0) {
         self.group = group
         self.interfaceIndex = interfaceIndex

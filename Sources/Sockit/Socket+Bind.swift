@@ -7,8 +7,11 @@ import Glibc
 extension Socket {
     /// Binds to `address`. The corresponding C function is `bind`.
     ///
-    /// - Parameter diagnoser: asked what holds the address when the bind fails with
-    ///   `EADDRINUSE` (`PortInspector` from SockitPorts names the holder or the TIME_WAIT timers).
+    /// - Parameters:
+    ///   - address: the local address; port 0 lets the kernel pick a free port (read it back with
+    ///     `localAddress()`).
+    ///   - diagnoser: asked what holds the address when the bind fails with `EADDRINUSE`
+    ///     (`PortInspector` from SockitPorts names the holder or the TIME_WAIT timers).
     /// - Throws: `SocketError`; for `EADDRINUSE` it tells TIME_WAIT from a live holder and says
     ///   whether `SO_REUSEADDR` helps, for `EACCES` on a port below 1024 how to get the privilege.
     public func bind(to address: SocketAddress, diagnoser: (any BindDiagnoser)? = nil) throws(SocketError) {

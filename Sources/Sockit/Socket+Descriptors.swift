@@ -10,8 +10,11 @@ import Glibc
 /// The process at the other end of a Unix socket, as the kernel recorded it at `connect`
 /// (or `socketpair`). The corresponding C type is `struct ucred`.
 public struct PeerCredentials: Sendable, Hashable {
+    /// The peer's process id (`pid`), as of `connect`; the process may have exited since.
     public var pid: Int32
+    /// The peer's effective user id (`uid`).
     public var uid: UInt32
+    /// The peer's effective group id (`gid`).
     public var gid: UInt32
 }
 

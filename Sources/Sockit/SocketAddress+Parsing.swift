@@ -10,6 +10,7 @@ extension SocketAddress {
         /// What is wrong with it, in a phrase: `port 70000 is out of range (0-65535)`.
         public var reason: String
 
+        /// An error for `input`, saying `reason`.
         public init(input: String, reason: String) {
             self.input = input
             self.reason = reason

@@ -10,14 +10,18 @@ import Glibc
 /// `@name` (abstract). `SocketAddress("127.0.0.1:8080")` parses the same forms back, see
 /// `init(_:)` in `SocketAddress+Parsing.swift`.
 public enum SocketAddress: Hashable, Sendable {
+    /// An IPv4 address and port (`AF_INET`).
     case ipv4(IPv4)
+    /// An IPv6 address and port, with scope id and flow label (`AF_INET6`).
     case ipv6(IPv6)
+    /// A Unix-domain path or abstract name (`AF_UNIX`).
     case unix(Unix)
 
     /// An IPv4 address and port. The corresponding C type is `struct sockaddr_in`.
     public struct IPv4: Hashable, Sendable {
         /// The address in network byte order, as in `in_addr.s_addr`.
         public var rawAddress: UInt32
+        /// The port, in host byte order (`sin_port` is converted on the way to C).
         public var port: UInt16
 
         /// The four bytes of the address, most significant first.
@@ -29,12 +33,14 @@ public enum SocketAddress: Hashable, Sendable {
             )
         }
 
+        /// The address `a.b.c.d` with `port`: `IPv4(octets: 127, 0, 0, 1, port: 8080)`.
         public init(octets a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) {
             let hostOrder = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
             self.rawAddress = hostOrder.bigEndian
             self.port = port
         }
 
+        /// The address whose `in_addr.s_addr` is `rawAddress` (network byte order), with `port`.
         public init(rawAddress: UInt32, port: UInt16) {
             self.rawAddress = rawAddress
             self.port = port
@@ -48,14 +54,18 @@ public enum SocketAddress: Hashable, Sendable {
 
     /// An IPv6 address, port, scope id and flow label. The corresponding C type is `struct sockaddr_in6`.
     public struct IPv6: Hashable, Sendable {
-        /// The 16 address bytes, most significant first, packed big-endian into two words.
+        /// The first 8 of the 16 address bytes, most significant first (`::1` has 0 here).
         public var high: UInt64
+        /// The last 8 of the 16 address bytes, most significant first (`::1` has 1 here).
         public var low: UInt64
+        /// The port, in host byte order (`sin6_port` is converted on the way to C).
         public var port: UInt16
         /// The interface index for link-local addresses (`sin6_scope_id`); 0 when none.
         public var scopeID: UInt32
+        /// The flow label and traffic class (`sin6_flowinfo`); usually 0.
         public var flowInfo: UInt32
 
+        /// An address from its two 8-byte halves (see `high` and `low`).
         public init(high: UInt64, low: UInt64, port: UInt16, scopeID: UInt32 = 0, flowInfo: UInt32 = 0) {
             self.high = high
             self.low = low
@@ -75,6 +85,7 @@ public enum SocketAddress: Hashable, Sendable {
                 + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
         }
 
+        /// An address from its 16 bytes, most significant first (as in `in6_addr`); traps on any other count.
         public init(bytes: [UInt8], port: UInt16, scopeID: UInt32 = 0, flowInfo: UInt32 = 0) {
             precondition(bytes.count == 16, "an IPv6 address has 16 bytes")
             self.high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
@@ -88,10 +99,14 @@ public enum SocketAddress: Hashable, Sendable {
     /// A Unix-domain address: a file system path, or a Linux abstract name (no file; printed `@name`).
     /// The corresponding C type is `struct sockaddr_un`.
     public struct Unix: Hashable, Sendable {
+        /// The file system path, or the abstract name without its leading NUL (or `@`).
         public var path: String
         /// True for a Linux abstract address: `sun_path` starts with a NUL byte, and no file exists.
         public var isAbstract: Bool
 
+        /// A path address, or an abstract name when `isAbstract` is true. Parsing checks the length
+        /// against `maximumPathLength`; this initialiser does not, and a longer path is cut there
+        /// on its way to C.
         public init(path: String, isAbstract: Bool = false) {
             self.path = path
             self.isAbstract = isAbstract

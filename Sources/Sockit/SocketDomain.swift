@@ -6,7 +6,9 @@ import Glibc
 
 /// A socket's address family. The corresponding C constants are `AF_INET`, `AF_INET6`, `AF_UNIX`.
 public struct SocketDomain: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The C value, as `socket` takes it.
     public let rawValue: CInt
+    /// The value with C number `rawValue`; any number is accepted.
     public init(rawValue: CInt) { self.rawValue = rawValue }
 
     /// IPv4. The corresponding C constant is `AF_INET`.
@@ -18,6 +20,7 @@ public struct SocketDomain: RawRepresentable, Hashable, Sendable, CustomStringCo
     /// Netlink (kernel interfaces). The corresponding C constant is `AF_NETLINK`.
     public static var netlink: SocketDomain { SocketDomain(rawValue: AF_NETLINK) }
 
+    /// The C name, e.g. `AF_INET`; the number after the prefix for one sockit does not name.
     public var description: String {
         switch rawValue {
         case AF_INET: return "AF_INET"

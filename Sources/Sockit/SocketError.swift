@@ -1,17 +1,4 @@
 /// A failed socket call, with everything needed to understand and fix it: the syscall, the
-/// errno by name and number and its text, the address or option involved, and an explanation
-/// with a remedy.
-///
-/// `description` reads like:
-/// ```
-/// cannot bind 127.0.0.1:8080: address already in use (EADDRINUSE, errno 98)
-///   this socket did not set SO_REUSEADDR; if the port is held only by connections in TIME_WAIT …
-///   find the holder with: sockit who 8080
-/// ```
-///
-/// On the errno numbers: `EADDRINUSE` is 98 on Linux, 48 on macOS and the BSDs, and
-/// `WSAEADDRINUSE` (10048) on Windows: the same condition everywhere, and the same remedies.
-/// A failed socket call, with everything needed to understand and fix it: the syscall, the
 /// errno by name and number and its text, the address or option involved, what it means, and
 /// what to do (`Remedy`).
 ///

@@ -6,7 +6,7 @@ import CSockit
 /// ```swift
 /// try socket.setOption(.reuseAddress, true)
 /// try socket.setOption(.receiveBufferSize, 1 << 20)
-/// let effective = try socket.getOption(.receiveBufferSize)   // 2 MiB: Linux doubles it
+/// let effective = try socket.getOption(.receiveBufferSize)   // doubled (after clamping to rmem_max)
 /// ```
 /// The keys are in `SocketOptions+Socket.swift`, `+TCP`, `+IP` and `+IPv6`, the C types behind
 /// them in `SocketOption+Codecs.swift`; for anything else use the raw form,
@@ -22,6 +22,8 @@ public struct SocketOption<Value: Sendable>: Sendable {
     public let cName: String
     /// The C type behind the value, e.g. `int`, `struct linger`.
     public let cType: String
+    /// Whether the option can be read, set, or both; `Socket.setOption` refuses a read-only key and
+    /// `Socket.getOption` a write-only one (`ENOPROTOOPT`, without a syscall).
     public let access: SocketOptionAccess
     /// What the kernel does with the value, when it does something surprising (doubling, clamping).
     public let note: String?
@@ -34,6 +36,24 @@ public struct SocketOption<Value: Sendable>: Sendable {
     /// value's description.
     let describe: @Sendable (Value) -> String
 
+    /// A key for an option sockit has no key for, from its C level and name and a codec.
+    ///
+    /// The codec factories in `SocketOption+Codecs.swift` build the keys sockit declares; for a
+    /// one-off option the raw form (`Socket.setRawOption(level:name:value:cName:)`) is simpler.
+    ///
+    /// - Parameters:
+    ///   - level: the C level, e.g. `SOL_SOCKET`.
+    ///   - name: the C option number, e.g. `SO_REUSEADDR`.
+    ///   - levelName: the level's C name, for messages.
+    ///   - cName: the option's C name, for messages.
+    ///   - cType: the C type behind the value, e.g. `int`.
+    ///   - access: whether it can be read, set, or both.
+    ///   - note: what the kernel does with the value, when it is surprising.
+    ///   - capacity: how many bytes to offer `getsockopt`.
+    ///   - encode: the bytes `setsockopt` takes for a value.
+    ///   - decode: the value from the bytes `getsockopt` returned.
+    ///   - render: the value in printable, serialisable form.
+    ///   - describe: the value as a person reads it; by default `render`'s description.
     public init(
         level: CInt, name: CInt, levelName: String, cName: String, cType: String,
         access: SocketOptionAccess = .readWrite,

@@ -63,6 +63,8 @@ public struct IPv4Membership: Sendable, Hashable {
     /// The interface index (0: chosen by `interface` or the routing table).
     public var interfaceIndex: Int32
 
+    /// A request for `group`, on the interface with address `interface` or index `interfaceIndex`
+    /// (both left out: the routing table decides).
     public init(group: SocketAddress.IPv4, interface: SocketAddress.IPv4 = .any(port: 0), interfaceIndex: Int32 = 0) {
         self.group = group
         self.interface = interface

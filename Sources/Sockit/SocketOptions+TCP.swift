@@ -160,8 +160,9 @@ public struct TCPInfo: Sendable, Hashable {
     public var bytesAcked: UInt64
     /// Bytes received (`tcpi_bytes_received`).
     public var bytesReceived: UInt64
-    /// Segments sent and received (`tcpi_segs_out`, `tcpi_segs_in`).
+    /// Segments sent (`tcpi_segs_out`).
     public var segmentsOut: UInt32
+    /// Segments received (`tcpi_segs_in`).
     public var segmentsIn: UInt32
     /// Unsent bytes in the send queue (`tcpi_notsent_bytes`).
     public var notSentBytes: UInt32

@@ -6,7 +6,9 @@ import Glibc
 
 /// A socket's type. The corresponding C constants are `SOCK_STREAM`, `SOCK_DGRAM`, `SOCK_SEQPACKET`, `SOCK_RAW`.
 public struct SocketType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The C value, as `socket` takes it.
     public let rawValue: CInt
+    /// The value with C number `rawValue`; any number is accepted.
     public init(rawValue: CInt) { self.rawValue = rawValue }
 
     /// A byte stream (TCP for IP). The corresponding C constant is `SOCK_STREAM`.
@@ -18,6 +20,7 @@ public struct SocketType: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// Raw packets. The corresponding C constant is `SOCK_RAW`.
     public static var raw: SocketType { SocketType(rawValue: CInt(SOCKIT_SOCK_RAW)) }
 
+    /// The C name, e.g. `SOCK_STREAM`; the number after the prefix for one sockit does not name.
     public var description: String {
         switch rawValue {
         case CInt(SOCKIT_SOCK_STREAM): return "SOCK_STREAM"

@@ -85,7 +85,9 @@ public struct StreamClient: Sendable {
 
     /// The server neither took bytes, nor sent, nor closed within the timeout.
     public struct Timeout: SockitError {
+        /// The server that did not answer.
         public let peer: SocketAddress
+        /// How long nothing moved.
         public let timeout: Duration
 
         public var summary: String {

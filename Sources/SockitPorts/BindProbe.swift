@@ -9,6 +9,8 @@ import Glibc
 public struct BindProbe: Sendable, Hashable {
     /// nil when `bind()` (and, for TCP with `SO_REUSEADDR`, `listen()`) worked.
     public var plain: Errno?
+    /// nil when `bind()` and, for TCP, `listen()` worked with `SO_REUSEADDR` set; also nil, untried,
+    /// when the plain bind worked.
     public var withReuseAddress: Errno?
 
     /// Tries both binds on throwaway sockets, closed at once.

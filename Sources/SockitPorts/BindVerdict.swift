@@ -9,6 +9,7 @@ import Glibc
 /// `SO_REUSEADDR`, then with it, on a socket that is closed at once. The socket table only
 /// explains the answer; the kernel's own bind rules decide it.
 public struct BindVerdict: Sendable, Hashable {
+    /// The verdict, as a case; its raw value is the `kind` of `sockit who --json`.
     public enum Kind: String, Sendable, Hashable {
         /// A bind works now, without any option.
         case free
@@ -33,8 +34,11 @@ public struct BindVerdict: Sendable, Hashable {
         case probeFailed = "probe_failed"
     }
 
+    /// The address that was tried.
     public var address: SocketAddress
+    /// The transport of the sockets that were tried (`SOCK_STREAM` for TCP, `SOCK_DGRAM` for UDP).
     public var transport: TransportProtocol
+    /// The verdict.
     public var kind: Kind
     /// The verdict in a few words: `free`, `free with SO_REUSEADDR`, `in use`, …
     public var summary: String {

@@ -26,6 +26,7 @@ public struct ClosingTime: Sendable, Hashable {
 
     /// The time left (`basis == .timeWait`) or its upper bound, in milliseconds.
     public var milliseconds: Int
+    /// What `milliseconds` is: the exact time left, or an upper bound and why.
     public var basis: Basis
 
     /// Whether `milliseconds` is the time left, not an upper bound.
@@ -34,6 +35,7 @@ public struct ClosingTime: Sendable, Hashable {
     /// The time in whole seconds, rounded up.
     public var seconds: Int { (milliseconds + 999) / 1000 }
 
+    /// A time of `milliseconds` on `basis`.
     public init(milliseconds: Int, basis: Basis) {
         self.milliseconds = milliseconds
         self.basis = basis

@@ -17,10 +17,13 @@ public struct FreeReport: Sendable {
         case stopped
     }
 
+    /// The port that was freed.
     public var port: UInt16
     /// The first signal sent.
     public var signal: Int32
+    /// Whether it was a dry run: holders found, nothing signalled.
     public var dryRun: Bool
+    /// How it ended.
     public var outcome: Outcome
     /// Every process found holding the port, in the order found (those the first search missed last).
     public var candidates: [PortFreer.Candidate]

@@ -8,5 +8,6 @@ public struct HolderScan: Sendable {
     /// Processes whose descriptors were read.
     public var processesScanned: Int = 0
 
+    /// An empty result: no holder, no process read.
     public init() {}
 }

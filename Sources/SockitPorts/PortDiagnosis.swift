@@ -5,14 +5,20 @@ import Sockit
 public struct PortDiagnosis: Sendable, Hashable {
     /// A process that holds a socket on the port.
     public struct Holder: Sendable, Hashable {
+        /// The process id.
         public var pid: Int32
+        /// Its command line, shortened for one line of text (`SocketHolder.shortCommand(limit:)`).
         public var command: String
+        /// Its user's name (or uid, when the name is unknown).
         public var user: String
-        /// `LISTEN`, `ESTABLISHED`, `UNCONN` (a bound UDP socket), …
+        /// `LISTEN`, `ESTAB`, `UNCONN` (a bound UDP socket), … as `ss` prints them.
         public var state: String
+        /// The socket's local address as printed: `127.0.0.1:8080`, `[::]:8080`.
         public var localAddress: String
+        /// The descriptor number of the socket in that process.
         public var fd: Int32
 
+        /// A holder with these values.
         public init(pid: Int32, command: String, user: String, state: String, localAddress: String, fd: Int32) {
             self.pid = pid
             self.command = command
@@ -42,6 +48,7 @@ public struct PortDiagnosis: Sendable, Hashable {
     /// nil when unknown.
     public var timeWaitReusable: Bool?
 
+    /// A diagnosis with these values; the defaults say nothing holds the port.
     public init(
         holders: [Holder] = [], hiddenSockets: Int = 0, hiddenListener: Bool = false, timeWaitCount: Int = 0,
         timeWaitLongestMilliseconds: Int = 0, timeWaitIsUpperBound: Bool = false, timeWaitReusable: Bool? = nil

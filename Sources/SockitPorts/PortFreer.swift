@@ -10,6 +10,7 @@ import Glibc
 public struct PortFreer: Sendable {
     /// A process that holds the port, and whether it may be signalled.
     public struct Candidate: Sendable, Hashable {
+        /// The process.
         public var holder: SocketHolder
         /// The sockets on the port it holds.
         public var sockets: [PortSocket]
@@ -28,6 +29,7 @@ public struct PortFreer: Sendable {
         /// Another user's process, without `allowOtherUsers`.
         case otherUser(String)
 
+        /// Why, in a phrase: `pid 1 (init) is never signalled`, `it belongs to user alice`.
         public var description: String {
             switch self {
             case .initProcess: return "pid 1 (init) is never signalled"
@@ -45,10 +47,13 @@ public struct PortFreer: Sendable {
         }
     }
 
+    /// What finds the holders and decides the final bind verdict.
     public var inspector: PortInspector
     /// Signal other users' processes too (root only, in effect).
     public var allowOtherUsers: Bool
 
+    /// A freer that finds holders with `inspector` and signals only this user's processes unless
+    /// `allowOtherUsers`.
     public init(inspector: PortInspector = PortInspector(), allowOtherUsers: Bool = false) {
         self.inspector = inspector
         self.allowOtherUsers = allowOtherUsers
@@ -139,11 +144,17 @@ public struct PortFreer: Sendable {
     /// ```
     ///
     /// - Parameters:
+    ///   - port: the port to free.
     ///   - transports: whose holders to stop (both by default).
+    ///   - verdictAddress: the address of the final bind check; nil: `0.0.0.0:port`.
     ///   - verdictTransport: the transport of the final bind; nil: UDP when only `transports`
     ///     says so or only UDP sockets hold the port, else TCP.
+    ///   - signal: the first signal (`SIGTERM` by default).
+    ///   - grace: how long the holders have to exit before `SIGKILL`.
+    ///   - dryRun: find the holders and signal nothing (`Outcome.dryRun`).
     ///   - confirm: called with the candidates about to be signalled; false signals nothing more
     ///     (`Outcome.declined`). What it throws is thrown.
+    ///   - isolation: the caller's actor, where `confirm` and `progress` run; leave the default.
     ///   - progress: told what happens as it happens (on the caller's isolation).
     /// - Returns: what was done, and the final bind verdict.
     /// - Throws: `SocketTableError` when the socket table cannot be read, or what `confirm` throws.

@@ -4,15 +4,21 @@ import Sockit
 /// say whether a server could take it.
 ///
 /// ```swift
-/// let report = try PortInspector().report(port: 8080)
+/// let report = try PortInspector().report(port: 8080, verdictFor: .ipv4(.any(port: 8080)))
 /// for entry in report.local { print(entry.socket.stateName, entry.holders.map(\.pid)) }
-/// print(report.verdict!.reason)
+/// print(report.verdict?.reason ?? "")
 /// ```
 public struct PortInspector: Sendable {
+    /// Where the sockets come from: the kernel's table (`SocketTable.system`) by default.
     public var table: any SocketTableSource
+    /// Where the holders come from: `/proc` (`ProcProcessTable`) by default.
     public var processes: any ProcessTableSource
+    /// How the holders are looked for: `.fast` (the sockets' owners and their fork family) or
+    /// `.exhaustive` (every process).
     public var search: HolderSearch
 
+    /// An inspector of this machine's sockets and processes, by default; the sources can be
+    /// replaced (a fixed table for tests, `/proc/net` only).
     public init(
         table: any SocketTableSource = SocketTable.system, processes: any ProcessTableSource = ProcProcessTable(),
         search: HolderSearch = .fast
@@ -28,6 +34,15 @@ public struct PortInspector: Sendable {
     /// TIME-WAIT sockets have no file and so no holder: when only they match, no holder is looked
     /// for. The process table starts reading while the socket table is read (a dump of every
     /// state walks each connection in the kernel, about as long as the holder search).
+    ///
+    /// - Parameters:
+    ///   - port: the port.
+    ///   - transports: TCP, UDP, or both.
+    ///   - localOnly: only sockets bound to the port, not connections to it.
+    ///   - states: only sockets in these states; nil for every state.
+    ///   - verdictAddress: the address to probe for a bind verdict (`0.0.0.0:port`, say).
+    ///   - verdictTransport: the transport of that probe.
+    /// - Throws: `SocketTableError` when the socket table cannot be read.
     public func report(
         port: UInt16, transports: TransportSet = [.tcp, .udp], localOnly: Bool = false,
         states: StateSet? = nil, verdictFor verdictAddress: SocketAddress? = nil,

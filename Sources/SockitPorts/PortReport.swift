@@ -4,6 +4,7 @@ import Sockit
 public struct PortReport: Sendable {
     /// One socket and its holders.
     public struct Entry: Sendable, Hashable {
+        /// The socket, as the kernel's table lists it.
         public var socket: PortSocket
         /// Every process with a descriptor for the socket (several after a fork or an inherited fd).
         public var holders: [SocketHolder]
@@ -14,7 +15,10 @@ public struct PortReport: Sendable {
         public var hidden: Bool
     }
 
+    /// The port reported on.
     public var port: UInt16
+    /// Every socket on the port: bound to it first (listeners, their connections, closed
+    /// connections), then connections to it.
     public var entries: [Entry]
     /// Processes whose descriptors could not be read.
     public var unreadableProcesses: Int

@@ -6,8 +6,11 @@ import Glibc
 
 /// One socket of the kernel's table: what `ss` prints for it, without the process.
 public struct PortSocket: Sendable, Hashable {
+    /// TCP or UDP.
     public var transport: TransportProtocol
+    /// The state; for UDP `.close` when unconnected, `.established` when connected.
     public var state: TCPState
+    /// The local address; `0.0.0.0` or `[::]` for a socket bound to every address.
     public var local: SocketAddress
     /// The peer; nil for a listener or an unconnected UDP socket (the kernel reports `*:*`).
     public var remote: SocketAddress?
@@ -25,6 +28,7 @@ public struct PortSocket: Sendable, Hashable {
     /// (`EveryNetworkNamespace`); nil otherwise.
     public var networkNamespace: NetworkNamespace?
 
+    /// A socket with these values, as a `SocketTableSource` reads them.
     public init(
         transport: TransportProtocol, state: TCPState, local: SocketAddress, remote: SocketAddress?,
         uid: UInt32 = 0, inode: UInt64 = 0, timerMilliseconds: Int? = nil, timerKind: String? = nil

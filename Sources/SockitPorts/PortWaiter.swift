@@ -8,6 +8,7 @@ import Glibc
 /// Waits for a port to be listened on, or to be let go, by polling the socket table (no
 /// connection attempts, so nothing is sent to the server and its logs stay clean).
 public struct PortWaiter: Sendable {
+    /// What to wait for.
     public enum Condition: Sendable, Hashable {
         /// A TCP socket listens on the port (UDP: a socket is bound to it).
         case listening
@@ -16,8 +17,10 @@ public struct PortWaiter: Sendable {
         case free
     }
 
+    /// Where the sockets come from: the kernel's table (`SocketTable.system`) by default.
     public var table: any SocketTableSource
 
+    /// A waiter that reads `table`.
     public init(table: any SocketTableSource = SocketTable.system) { self.table = table }
 
     /// Whether `condition` holds now.

@@ -6,11 +6,16 @@ import Glibc
 
 /// A pidfd call failed.
 public struct ProcessError: SockitError {
+    /// The C call that failed: `pidfd_open`, `pidfd_send_signal`, `pidfd_getfd`.
     public var syscall: String
+    /// Why it failed.
     public var errno: Errno
+    /// The process it was about.
     public var pid: Int32
+    /// The descriptor of that process it was about (`pidfd_getfd`), if any.
     public var fd: CInt?
 
+    /// A failure of `syscall` for `pid` (and its descriptor `fd`).
     public init(syscall: String, errno: Errno, pid: Int32, fd: CInt? = nil) {
         self.syscall = syscall
         self.errno = errno
@@ -28,6 +33,8 @@ public struct ProcessError: SockitError {
         }
     }
 
+    /// What the errno means here: no such descriptor, no ptrace access, another user's process,
+    /// a kernel without the call.
     public var explanation: [String] {
         switch errno {
         case .badFileDescriptor:
@@ -44,6 +51,7 @@ public struct ProcessError: SockitError {
         }
     }
 
+    /// `CAP_SYS_PTRACE` for a refused `pidfd_getfd`, `.includeOtherUsers` for a refused signal.
     public var remedies: [Remedy] {
         switch errno {
         case .notPermitted, .permissionDenied:

@@ -1,10 +1,12 @@
 /// A process that holds a socket: one of its descriptors refers to the socket's inode.
 public struct SocketHolder: Sendable, Hashable {
+    /// The process id.
     public var pid: Int32
     /// The descriptor number in that process.
     public var fd: Int32
     /// The process's user (the owner of `/proc/PID`: its effective uid).
     public var uid: UInt32
+    /// The user's name (from NSS), or the uid as a number when it has none.
     public var user: String
     /// The command line, arguments joined by spaces (`[name]` for a kernel thread).
     public var command: String
@@ -33,6 +35,7 @@ public struct SocketHolder: Sendable, Hashable {
         return text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
     }
 
+    /// A holder with these values.
     public init(pid: Int32, fd: Int32, uid: UInt32, user: String, command: String) {
         self.pid = pid
         self.fd = fd

@@ -10,12 +10,14 @@ public struct SocketQuery: Sendable, Hashable {
     public var port: UInt16?
     /// Match only the local port (a server's view), not connections to the port.
     public var localOnly: Bool
+    /// TCP, UDP, or both.
     public var transports: TransportSet
     /// `AF_INET` and/or `AF_INET6`.
     public var families: FamilySet
     /// Only sockets in these states; nil for every state.
     public var states: StateSet?
 
+    /// A query; by default every socket on `port`, both transports and families, every state.
     public init(
         port: UInt16?, localOnly: Bool = false, transports: TransportSet = [.tcp, .udp],
         families: FamilySet = .both, states: StateSet? = nil

@@ -18,12 +18,15 @@ public struct SocketTable: SocketTableSource {
         case proc
     }
 
+    /// Which source is read.
     public var mode: Mode
     let netlink: any SocketTableSource
     let proc: any SocketTableSource
     /// An unknown `SOCKIT_SOCKET_TABLE` value: every read fails and names it.
     private var badSetting: String?
 
+    /// A table read as `mode` says (netlink, falling back to `/proc/net`, by default); unlike
+    /// `system`, it does not look at `SOCKIT_SOCKET_TABLE`.
     public init(mode: Mode = .automatic) {
         self.init(mode: mode, netlink: SockDiag(), proc: ProcNetTable())
     }
@@ -50,6 +53,7 @@ public struct SocketTable: SocketTableSource {
         }
     }
 
+    /// The sockets that answer `query`, as `read(_:)` finds them, without the fallbacks.
     public func sockets(_ query: SocketQuery) throws(SocketTableError) -> [PortSocket] {
         try read(query).sockets
     }

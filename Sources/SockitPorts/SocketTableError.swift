@@ -6,15 +6,18 @@ import Glibc
 
 /// The socket table could not be read.
 public struct SocketTableError: SockitError, Hashable {
+    /// What went wrong, in a sentence.
     public var message: String
     /// The errno behind it (a syscall's, or the kernel's answer to a netlink request), if any.
     public var errno: Errno?
 
+    /// An error saying `message`, caused by `errno` when there is one.
     public init(_ message: String, errno: Errno? = nil) {
         self.message = message
         self.errno = errno
     }
 
+    /// The message.
     public var summary: String { message }
 
     /// Whether the error says that netlink's socket table is not available here, rather than

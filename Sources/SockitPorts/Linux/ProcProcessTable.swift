@@ -7,6 +7,7 @@ import Glibc
 
 /// The process table from `/proc`: `/proc/PID/fd/N -> socket:[INODE]` maps sockets to processes.
 public struct ProcProcessTable: ProcessTableSource {
+    /// The table of the processes this process can see in `/proc`.
     public init() {}
 
     public func holders(of owners: [UInt64: UInt32], search: HolderSearch) -> HolderScan {

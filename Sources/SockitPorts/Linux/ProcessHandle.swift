@@ -7,6 +7,7 @@ import Glibc
 /// A process held by a pidfd (`pidfd_open`, Linux 5.3): a signal sent through it reaches this
 /// process or fails with `ESRCH`, never a new process that was given the same pid meanwhile.
 public final class ProcessHandle: Sendable {
+    /// The process id the handle was opened for.
     public let pid: Int32
     private let descriptor: CInt
 

@@ -26,6 +26,7 @@ import Glibc
 /// descriptor is closed then. A read, write or accept waiting when the group shuts down, or
 /// started afterwards, fails with `ECANCELED` instead of waiting for ever.
 public final class AsyncTCPListener: AsyncSequence, Sendable {
+    /// Each element is an accepted connection.
     public typealias Element = AsyncTCPConnection
 
     let readiness: Readiness
@@ -72,8 +73,12 @@ public final class AsyncTCPListener: AsyncSequence, Sendable {
         readiness.close()
     }
 
+    /// Accepts a connection per `next()`.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let listener: AsyncTCPListener
+        /// The next accepted connection; nil once the listener is closed or its group shut down.
+        ///
+        /// - Throws: what `accept()` throws, but for the end of the listener.
         public mutating func next() async throws -> AsyncTCPConnection? {
             do {
                 return try await listener.accept()
@@ -85,5 +90,6 @@ public final class AsyncTCPListener: AsyncSequence, Sendable {
         }
     }
 
+    /// An iterator that accepts on this listener.
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(listener: self) }
 }

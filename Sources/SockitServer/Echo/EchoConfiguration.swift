@@ -2,6 +2,7 @@ import Sockit
 
 /// Everything the echo servers can be told.
 public struct EchoConfiguration: Sendable {
+    /// The listening socket and the options its connections get.
     public var listener: ListenerConfiguration
     /// Event-loop threads (default: one per core).
     public var threads: Int = EventLoopGroup.coreCount
@@ -26,6 +27,7 @@ public struct EchoConfiguration: Sendable {
     /// During a graceful shutdown, a second SIGINT/SIGTERM ends the drain at once.
     public var secondSignalEndsDrain = false
 
+    /// The defaults, listening on `address` (port 0: the kernel picks one, which `onListening` is told).
     public init(address: SocketAddress) {
         self.listener = ListenerConfiguration(address: address)
     }

@@ -7,6 +7,7 @@ import Sockit
 /// already bound and listening (inherited from a previous process, systemd socket activation,
 /// a hand-off over a Unix socket) is adopted as it is: nothing is bound then.
 public struct ListenerConfiguration: Sendable {
+    /// Where to bind; port 0 lets the kernel pick a free one.
     public var address: SocketAddress
     /// `SO_REUSEADDR` before bind (default on): a restart binds at once over TIME_WAIT.
     public var reuseAddress = true
@@ -14,11 +15,15 @@ public struct ListenerConfiguration: Sendable {
     public var reusePort = false
     /// The accept queue length; the kernel caps it at `net.core.somaxconn`.
     public var backlog: Int32 = Socket.defaultBacklog
+    /// Keep-alive probes on each connection (`SO_KEEPALIVE` and the `TCP_KEEP*` timers); nil: off.
     public var keepAlive: KeepAlive?
     /// `TCP_NODELAY` on each connection.
     public var noDelay = false
-    /// `SO_RCVBUF` / `SO_SNDBUF` (Linux doubles them).
+    /// `SO_RCVBUF` on the listener and each connection (Linux doubles it); nil: the kernel's
+    /// auto-tuned default.
     public var receiveBufferSize: Int?
+    /// `SO_SNDBUF` on the listener and each connection (Linux doubles it); nil: the kernel's
+    /// auto-tuned default.
     public var sendBufferSize: Int?
     /// A socket that already listens; when set, `address` and the bind options are not used.
     public var listener: Socket?
@@ -26,6 +31,7 @@ public struct ListenerConfiguration: Sendable {
     /// the holder or the TIME_WAIT timers (`PortInspector` from SockitPorts); nil: a plain error.
     public var bindDiagnoser: (any BindDiagnoser)?
 
+    /// The defaults (`SO_REUSEADDR` on, everything else off), binding `address`.
     public init(address: SocketAddress) {
         self.address = address
     }
@@ -35,6 +41,11 @@ public struct ListenerConfiguration: Sendable {
     /// Connection options are set on the listener: Linux copies `SO_KEEPALIVE`, the `TCP_KEEP*`
     /// values, `TCP_NODELAY`, `SO_RCVBUF` and `SO_SNDBUF` into every accepted socket, so accepting
     /// costs no extra syscalls (and `SO_RCVBUF` must precede `listen` for the window scale anyway).
+    ///
+    /// - Parameter type: `.stream` (bound and listening) or `.datagram` (bound only).
+    /// - Returns: the non-blocking socket, ready to accept on (or to receive on, for datagrams).
+    /// - Throws: `SocketError` from the first call that fails (`EADDRINUSE` explained with
+    ///   `bindDiagnoser`).
     public func makeListener(type: SocketType = .stream) throws(SocketError) -> Socket {
         let socket: Socket
         if let listener {

@@ -107,7 +107,11 @@ public final class TCPEchoServer: Service, Sendable {
         var address: SocketAddress
     }
 
+    /// A server, not yet listening: `run()` (or `start()`) binds and serves.
+    ///
     /// - Parameters:
+    ///   - configuration: the address, the listener's and connections' options, the limits.
+    ///   - logger: where the server logs accepts it refuses, drains and hand-offs (it never prints).
     ///   - restart: where the listener may come from (systemd, a running instance) and where
     ///     the next instance will find it; nil: always bind, never hand off.
     ///   - onListening: called with the bound address (the real port when port 0 was asked)

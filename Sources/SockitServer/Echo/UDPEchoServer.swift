@@ -24,6 +24,16 @@ public final class UDPEchoServer: Service, Sendable {
     /// The socket, after a hand-off: kept open until this server is released.
     private let retained = Locked<Socket?>(nil)
 
+    /// A server, not yet bound: `run()` binds and serves.
+    ///
+    /// - Parameters:
+    ///   - configuration: only its `listener` (address and socket options) applies: one socket
+    ///     is served on one loop, and there are no connections to limit or drain.
+    ///   - logger: where the server logs hand-offs and errors (it never prints).
+    ///   - restart: where the socket may come from (systemd, a running instance) and where the
+    ///     next instance will find it; nil: always bind, never hand off.
+    ///   - onListening: called with the bound address (the real port when port 0 was asked)
+    ///     once datagrams are read.
     public init(
         configuration: EchoConfiguration, logger: Logger, restart: HitlessRestart? = nil,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
@@ -34,6 +44,11 @@ public final class UDPEchoServer: Service, Sendable {
         self.onListening = onListening
     }
 
+    /// Binds (or takes the socket from systemd or the running instance), echoes each datagram to
+    /// its sender until a graceful shutdown or a completed hand-off, and returns.
+    ///
+    /// - Throws: `SocketError` when binding fails; `ListenerHandoff.Failure` when a hand-off
+    ///   fails (the instance that was running keeps serving).
     public func run() async throws {
         var inherited: [Socket] = []
         if let restart {

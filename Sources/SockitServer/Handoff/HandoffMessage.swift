@@ -16,13 +16,21 @@ import Sockit
 /// a new instance that dies after READY (the connection closes without ACK) leaves it to
 /// accept again, so that there is never a moment without an acceptor.
 public enum HandoffMessage: Equatable, Sendable {
+    /// `REQUEST`: the new instance asks for the listeners.
     case request
+    /// `LISTENERS <count> [<names>]`: the old instance sends `count` listening sockets with it
+    /// (`SCM_RIGHTS`), with a name each when it has them.
     case listeners(count: Int, names: [String])
+    /// `DENIED <reason>`: the old instance refuses (another hand-off in progress, …).
     case denied(reason: String)
+    /// `READY`: the new instance accepts on the sockets it received.
     case ready
+    /// `DONE`: the old instance stopped accepting (its descriptors stay open).
     case done
+    /// `ACK`: the new instance got DONE and serves; the old one may drain and exit.
     case ack
 
+    /// What every line starts with: the protocol's name and version.
     public static let prefix = "SOCKIT-HANDOFF 1 "
     /// The longest line either side accepts.
     public static let maximumLength = 256
@@ -31,7 +39,9 @@ public enum HandoffMessage: Equatable, Sendable {
 
     /// Why bytes are not a hand-off message.
     public struct ParseError: SockitError, Equatable {
+        /// What is wrong, in a phrase.
         public var reason: String
+        /// `malformed hand-off message: <reason>`.
         public var summary: String { "malformed hand-off message: \(reason)" }
     }
 

@@ -42,6 +42,8 @@ public final class HandoffServer: Sendable {
         var successor: Int32?
     }
 
+    /// A control socket for `path`, not yet serving: call `start()`.
+    ///
     /// - Parameters:
     ///   - path: where the next instance will look.
     ///   - listeners: the listening descriptors to hand over (they stay owned by the caller).

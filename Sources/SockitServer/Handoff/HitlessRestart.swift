@@ -69,6 +69,8 @@ public final class HitlessRestart: Sendable {
         var origin: Origin = .bound
     }
 
+    /// A restart helper; nothing happens until `inheritedListeners(type:)`.
+    ///
     /// - Parameters:
     ///   - path: the hand-off socket (nil: no hand-off).
     ///   - timeout: how long the new instance waits for the old one's answers, and the old one

@@ -13,6 +13,7 @@ extension ListenerHandoff {
         /// that gave up waiting), as opposed to a refusal or a system error.
         public var conditionNotMet: Bool
 
+        /// A failure saying `summary`; `conditionNotMet` makes its `kind` `.notMet`.
         public init(
             _ summary: String, explanation: [String] = [], remedies: [Remedy] = [], conditionNotMet: Bool = false
         ) {
@@ -27,6 +28,7 @@ extension ListenerHandoff {
             self.init(summary, explanation: error.explanation, remedies: error.remedies)
         }
 
+        /// `.notMet` when `conditionNotMet`, else `.failure`.
         public var kind: SockitErrorKind { conditionNotMet ? .notMet : .failure }
     }
 }

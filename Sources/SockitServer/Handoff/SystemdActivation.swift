@@ -10,7 +10,9 @@ import Glibc
 public enum SystemdActivation {
     /// An inherited listening socket and its name (`LISTEN_FDNAMES`, or "unknown").
     public struct Listener: Sendable {
+        /// The name systemd gave it (`FileDescriptorName=`, else the socket unit's name), or "unknown".
         public var name: String
+        /// The listening socket, now owned by this process (`FD_CLOEXEC` set).
         public var socket: Socket
     }
 
@@ -18,8 +20,10 @@ public enum SystemdActivation {
     public struct Failure: SockitError {
         /// What is wrong with the inherited descriptors.
         public var summary: String
+        /// Check the `.socket` unit (`Remedy.checkSocketUnit`).
         public var remedies: [Remedy] { [.checkSocketUnit] }
 
+        /// A failure saying `description`.
         public init(description: String) { summary = description }
     }
 
@@ -34,7 +38,9 @@ public enum SystemdActivation {
     /// `type`. The variables are then removed from the process's environment so that children
     /// do not inherit them, and the descriptors get `FD_CLOEXEC`.
     ///
-    /// - Parameter firstDescriptor: where the sockets start; 3 in every real activation.
+    /// - Parameters:
+    ///   - type: the type every socket must have: `.stream` (listening) or `.datagram`.
+    ///   - firstDescriptor: where the sockets start; 3 in every real activation.
     /// - Throws: `Failure` when a descriptor is not a socket, not listening, or of another type.
     public static func listeners(
         type: SocketType = .stream, firstDescriptor: CInt = SystemdActivation.firstDescriptor

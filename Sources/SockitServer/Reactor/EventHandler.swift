@@ -4,6 +4,7 @@
 /// A class rather than a protocol: the loop calls it through a vtable on a table of unmanaged
 /// references, with no existential box and no retain/release per event (the hot path).
 open class EventHandler {
+    /// A handler; register it with `EventLoop.register`.
     public init() {}
 
     /// Called on the loop's thread when the registered descriptor is ready.

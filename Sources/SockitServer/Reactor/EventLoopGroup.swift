@@ -3,6 +3,7 @@ import Synchronization
 
 /// A fixed set of event loops, one thread each.
 public final class EventLoopGroup: Sendable {
+    /// The loops, in index order; at least one.
     public let loops: [EventLoop]
 
     /// `count` loops (default: one per core), started at once unless `start` is false (then

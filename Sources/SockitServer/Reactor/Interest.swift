@@ -2,7 +2,9 @@ import Sockit
 
 /// What a registration waits for. The corresponding epoll flags are `EPOLLIN` and `EPOLLOUT`.
 public struct Interest: OptionSet, Sendable, Hashable {
+    /// The bits: 1 read, 2 write.
     public let rawValue: UInt8
+    /// The set with bits `rawValue`.
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// Readable, or end-of-file, or a pending connection on a listener.
