@@ -13,6 +13,7 @@
 /// (`SO_LINGER`, `SO_RCVTIMEO`) also `none`/`off`; a name (`TCP_CONGESTION`) the text itself;
 /// `IP_MULTICAST_IF` an IPv4 address.
 public struct SocketOptionAssignment: Sendable {
+    /// The option to set.
     public let option: AnySocketOption
     /// The value as written.
     public let value: String
@@ -49,16 +50,24 @@ public struct SocketOptionAssignment: Sendable {
 
 /// `SocketOptionAssignment` could not be made: nothing was set.
 public struct SocketOptionAssignmentError: SockitError, Hashable {
+    /// What was wrong with the text.
     public enum Reason: Sendable, Hashable {
+        /// The text has no `=`.
         case notAnAssignment(String)
+        /// No option of `SocketOptionCatalog` has this C name.
         case unknownOption(String)
+        /// The option (its C name) can only be read.
         case readOnly(String)
+        /// The option's C type (a struct, a membership request) has no text form.
         case notSettableFromText(String, cType: String)
+        /// The value does not read as the option's type (`expected` says what would).
         case badValue(String, value: String, expected: String)
     }
 
+    /// What was wrong.
     public var reason: Reason
 
+    /// An error for `reason`.
     public init(_ reason: Reason) { self.reason = reason }
 
     public var summary: String {

@@ -20,6 +20,7 @@ import Glibc
 /// the kernel by its exact addresses and its cookie, so a new connection that took the same
 /// ports meanwhile is a different socket and is left alone.
 public struct Leftovers: Sendable {
+    /// Leftovers of this process's network namespace.
     public init() {}
 
     /// The process-less sockets bound to `port` locally (TCP; UDP keeps none). Read through
@@ -74,12 +75,14 @@ public struct Leftovers: Sendable {
 
 /// What `Leftovers.destroy(port:)` did.
 public struct LeftoverReport: Sendable {
+    /// The port whose sockets were destroyed.
     public var port: UInt16
     /// The sockets the kernel destroyed.
     public var destroyed: [PortSocket] = []
     /// The sockets that were gone by the time they were asked for.
     public var gone: [PortSocket] = []
 
+    /// A report for `port`.
     public init(port: UInt16, destroyed: [PortSocket] = [], gone: [PortSocket] = []) {
         self.port = port
         self.destroyed = destroyed
@@ -89,6 +92,7 @@ public struct LeftoverReport: Sendable {
 
 /// Process-less sockets could not be destroyed.
 public struct LeftoverError: SockitError {
+    /// Why nothing (more) was destroyed.
     public enum Reason: Sendable, Hashable {
         /// The process lacks `CAP_NET_ADMIN` (in the network namespace's user namespace).
         case missingPrivilege
@@ -100,17 +104,21 @@ public struct LeftoverError: SockitError {
         case socketTable(SocketTableError)
     }
 
+    /// Why.
     public var reason: Reason
+    /// The port whose sockets were to be destroyed.
     public var port: UInt16
     /// Sockets destroyed before the failure (usually none: a refusal comes at the first).
     public var destroyedBefore: [PortSocket] = []
 
+    /// An error for `port`.
     public init(reason: Reason, port: UInt16, destroyedBefore: [PortSocket] = []) {
         self.reason = reason
         self.port = port
         self.destroyedBefore = destroyedBefore
     }
 
+    /// One sentence naming what is missing: the capability, or the kernel option.
     public var summary: String {
         let what = "cannot destroy the closed connections on port \(port)"
         switch reason {
@@ -125,6 +133,7 @@ public struct LeftoverError: SockitError {
         }
     }
 
+    /// For a kernel without the option: what alone removes the sockets then.
     public var explanation: [String] {
         switch reason {
         case .kernelWithoutDestroy:
@@ -134,6 +143,8 @@ public struct LeftoverError: SockitError {
         }
     }
 
+    /// `CAP_NET_ADMIN` when it is missing; `SO_REUSEADDR` in the server for next time when the
+    /// kernel cannot destroy sockets.
     public var remedies: [Remedy] {
         switch reason {
         case .missingPrivilege: return [.grantCapability("CAP_NET_ADMIN")]

@@ -20,6 +20,8 @@ public struct NetworkNamespace: Sendable, Hashable, CustomStringConvertible {
     /// A file that refers to it, to enter it: `/proc/PID/ns/net` or `/run/netns/NAME`.
     var path: String
 
+    /// A namespace known by its inode, and a way in: `/run/netns/NAME` when named, else
+    /// `/proc/PID/ns/net`.
     public init(inode: UInt64, name: String? = nil, pid: Int32? = nil, isCurrent: Bool = false) {
         self.inode = inode
         self.name = name
@@ -41,6 +43,7 @@ public struct NetworkNamespaceList: Sendable {
     /// namespaces may be missing from the list.
     public var unreadableProcesses: Int
 
+    /// A list of `namespaces`, this process's first.
     public init(namespaces: [NetworkNamespace], unreadableProcesses: Int = 0) {
         self.namespaces = namespaces
         self.unreadableProcesses = unreadableProcesses
@@ -66,8 +69,10 @@ extension PortSocket {
 /// process's `/proc/PID/ns/net`: without the privilege the read fails with an error that says
 /// so, rather than answer for this namespace alone.
 public struct EveryNetworkNamespace: SocketTableSource {
+    /// How this process's own namespace is read (netlink, or `/proc/net` where it is not available).
     public var current: SocketTable
 
+    /// Every namespace; this one read through `current`.
     public init(current: SocketTable = .system) {
         self.current = current
     }
