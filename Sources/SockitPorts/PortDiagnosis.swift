@@ -17,15 +17,22 @@ public struct PortDiagnosis: Sendable, Hashable {
         public var localAddress: String
         /// The descriptor number of the socket in that process.
         public var fd: Int32
+        /// For a listener: whether it set `SO_REUSEADDR` (`PortReport.Entry.reuseAddress`); nil
+        /// when unknown.
+        public var reuseAddress: Bool?
 
         /// A holder with these values.
-        public init(pid: Int32, command: String, user: String, state: String, localAddress: String, fd: Int32) {
+        public init(
+            pid: Int32, command: String, user: String, state: String, localAddress: String, fd: Int32,
+            reuseAddress: Bool? = nil
+        ) {
             self.pid = pid
             self.command = command
             self.user = user
             self.state = state
             self.localAddress = localAddress
             self.fd = fd
+            self.reuseAddress = reuseAddress
         }
     }
 
@@ -75,6 +82,14 @@ extension PortDiagnosis {
                         + "on \(holder.localAddress)")
             }
             if holders.count > 5 { lines.append("and \(holders.count - 5) more processes") }
+            // Its restart will fail too, for a while, if it does not set SO_REUSEADDR.
+            if let listener = holders.first(where: { $0.state == "LISTEN" && $0.reuseAddress == false }) {
+                lines.append(
+                    "pid \(listener.pid) did not set SO_REUSEADDR: when it stops, the connections it closed "
+                        + "stay in TIME-WAIT and block every bind of the port for up to 60 s")
+                return BindDiagnosis(
+                    explanation: lines, remedies: [.stopHolder(port: port), .destroyLeftovers(port: port)])
+            }
             return BindDiagnosis(explanation: lines, remedies: [.stopHolder(port: port)])
         }
         if hiddenSockets > 0 {

@@ -115,9 +115,11 @@ public struct PortInspector: Sendable {
         }
         let entries = sockets.map { socket in
             let holders = scan.holders[socket.inode] ?? []
-            return PortReport.Entry(
+            var entry = PortReport.Entry(
                 socket: socket, holders: holders, side: socket.side(for: port),
                 hidden: socket.inode != 0 && holders.isEmpty && scan.unreadableProcesses > 0)
+            Self.readReuseOptions(&entry)
+            return entry
         }
         var report = PortReport(
             port: port, entries: Self.sorted(entries), unreadableProcesses: scan.unreadableProcesses,
@@ -130,6 +132,22 @@ public struct PortInspector: Sendable {
                 unreadableProcesses: scan.unreadableProcesses)
         }
         return report
+    }
+
+    /// A listener's (or bound UDP socket's) `SO_REUSEADDR` and `SO_REUSEPORT`, read from a
+    /// `pidfd_getfd` copy of its first holder's descriptor: what its process set, which decides
+    /// whether its restart will bind over the connections it leaves in TIME-WAIT. Left nil when
+    /// the copy is refused (another user's process without privilege, `kernel.yama.ptrace_scope`).
+    static func readReuseOptions(_ entry: inout PortReport.Entry) {
+        let socket = entry.socket
+        let listens = socket.transport == .tcp ? socket.state == .listen : socket.remote == nil
+        guard entry.side == .local, listens, let holder = entry.holders.first else { return }
+        guard let copy = try? Socket.duplicate(fd: holder.fd, ofProcess: holder.pid) else { return }
+        defer { try? copy.close() }
+        // The descriptor may have been closed and its number reused since the scan.
+        guard PortSys.inode(ofDescriptor: copy.fileDescriptor) == socket.inode else { return }
+        entry.reuseAddress = try? copy.getOption(.reuseAddress)
+        entry.reusePort = try? copy.getOption(.reusePort)
     }
 
     /// Whether a server could bind `address` now, and why not. Probes first: when the bind works,
@@ -171,7 +189,8 @@ public struct PortInspector: Sendable {
                     PortDiagnosis.Holder(
                         pid: holder.pid, command: holder.shortCommand(), user: holder.user,
                         state: entry.socket.stateName,
-                        localAddress: "\(entry.socket.local)", fd: holder.fd))
+                        localAddress: "\(entry.socket.local)", fd: holder.fd,
+                        reuseAddress: holder == entry.holders.first ? entry.reuseAddress : nil))
             }
             if entry.hidden {
                 diagnosis.hiddenSockets += 1

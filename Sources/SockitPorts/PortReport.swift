@@ -13,6 +13,19 @@ public struct PortReport: Sendable {
         /// The socket has a file, but no process this user can read holds it: its holder is hidden
         /// (another user's process, without privilege).
         public var hidden: Bool
+        /// For a listener (or a bound UDP socket): whether its process set `SO_REUSEADDR`, read
+        /// from the socket itself through a `pidfd_getfd` copy; nil when it could not be read
+        /// (no ptrace access to the process) or the socket is not one.
+        public var reuseAddress: Bool? = nil
+        /// The same for `SO_REUSEPORT`.
+        public var reusePort: Bool? = nil
+
+        /// A TCP listener without `SO_REUSEADDR`: when it stops, the connections it closed first
+        /// stay in TIME-WAIT and block every bind of the port, a restart's too, for up to 60 s.
+        /// False when unknown.
+        public var restartWillBeBlocked: Bool {
+            socket.transport == .tcp && socket.state == .listen && reuseAddress == false
+        }
     }
 
     /// The port reported on.

@@ -89,3 +89,25 @@ struct PortFreerTests {
         #expect(holder.isAlive)
     }
 }
+
+/// A listener's SO_REUSEADDR, read from its own socket: what decides whether its restart binds.
+@Suite("PortInspector: a listener's reuse options")
+struct ListenerReuseTests {
+    @Test(arguments: [(["listen"], false), (["listen", "--reuse"], true)])
+    func theListenersOwnSettingIsRead(arguments: [String], reuse: Bool) throws {
+        let holder = try Holder(arguments)
+        let report = try PortInspector().report(port: holder.port, transports: [.tcp])
+        let listener = try #require(
+            report.local.first { $0.socket.state == .listen && $0.socket.local.domain == .ipv4 })
+        #expect(listener.holders.map(\.pid) == [holder.pid])
+        #expect(listener.reuseAddress == reuse)
+        #expect(listener.reusePort == false)
+        #expect(listener.restartWillBeBlocked == !reuse)
+        // The diagnosis of a bind that fails on that port says the same.
+        let diagnosis = try #require(
+            PortInspector().diagnoseAddressInUse(
+                .ipv4(.loopback(port: holder.port)), type: .stream, reuseAddressWasSet: true))
+        #expect(diagnosis.explanation.contains { $0.contains("did not set SO_REUSEADDR") } == !reuse)
+        #expect(diagnosis.remedies.contains(.destroyLeftovers(port: holder.port)) == !reuse)
+    }
+}

@@ -72,6 +72,13 @@ enum PortSys {
         return retrying { stat(path, &info) }.map { _ in UInt64(info.st_ino) }
     }
 
+    /// `fstat(fd)`: the inode of the open file (a socket's: the number in `socket:[INODE]`).
+    static func inode(ofDescriptor fd: CInt) -> UInt64? {
+        var info = stat()
+        guard case .success = retrying({ fstat(fd, &info) }) else { return nil }
+        return UInt64(info.st_ino)
+    }
+
     /// `setns(fd, CLONE_NEWNET)` for the calling thread.
     static func enterNetworkNamespace(_ fd: CInt) -> Result<CInt, Errno> {
         retrying { sockit_enter_network_namespace(fd) }
