@@ -99,10 +99,44 @@ public struct PortInspector: Sendable {
     }
 
     /// The report for sockets read from the table: their holders, then the verdict if asked.
+    /// Every listening socket on `ports` (all ports when nil): TCP listeners and UDP sockets
+    /// bound and not connected, both families, with their holders, sorted by port (then TCP
+    /// first, IPv4 first), what `ss -tulpn` lists. The kernel is asked for listeners only, so
+    /// it does not walk its table of connections. No verdict.
+    public func listening(
+        ports: ClosedRange<UInt16>? = nil, transports: TransportSet = [.tcp, .udp]
+    ) throws(SocketTableError) -> PortReport {
+        var sockets: [PortSocket] = []
+        var fallbacks: [SocketTableFallback] = []
+        var namespaces: [NetworkNamespace] = []
+        for (transport, state) in [(TransportProtocol.tcp, TCPState.listen), (.udp, .close)]
+        where transports.contains(transport) {
+            var query = SocketQuery(port: nil, localOnly: true, transports: [transport], states: [state])
+            query.localPorts = ports
+            let reading = try table.read(query)
+            sockets += reading.sockets.filter { transport == .tcp || $0.remote == nil }
+            fallbacks += reading.fallbacks
+            namespaces = reading.networkNamespaces
+        }
+        let pending = processes.startSearch(search)
+        var report = build(
+            port: ports?.lowerBound ?? 0, sockets: sockets, pending: pending, verdictFor: nil, verdictTransport: .tcp,
+            everyPortIsLocal: true)
+        report.entries.sort { a, b in
+            let (pa, pb) = (a.socket.local.port ?? 0, b.socket.local.port ?? 0)
+            if pa != pb { return pa < pb }
+            if a.socket.transport != b.socket.transport { return a.socket.transport == .tcp }
+            return a.socket.local.domain != .ipv6 && b.socket.local.domain == .ipv6
+        }
+        report.tableFallbacks = fallbacks
+        report.networkNamespaces = namespaces
+        return report
+    }
+
     private func build(
         port: UInt16, sockets: [PortSocket], pending: any PendingHolderSearch,
         verdictFor verdictAddress: SocketAddress?,
-        verdictTransport: TransportProtocol
+        verdictTransport: TransportProtocol, everyPortIsLocal: Bool = false
     ) -> PortReport {
         var owners: [UInt64: UInt32] = [:]
         for socket in sockets where socket.inode != 0 { owners[socket.inode] = socket.uid }
@@ -116,7 +150,7 @@ public struct PortInspector: Sendable {
         let entries = sockets.map { socket in
             let holders = scan.holders[socket.inode] ?? []
             var entry = PortReport.Entry(
-                socket: socket, holders: holders, side: socket.side(for: port),
+                socket: socket, holders: holders, side: everyPortIsLocal ? .local : socket.side(for: port),
                 hidden: socket.inode != 0 && holders.isEmpty && scan.unreadableProcesses > 0)
             Self.readReuseOptions(&entry)
             return entry

@@ -16,6 +16,9 @@ public struct SocketQuery: Sendable, Hashable {
     public var families: FamilySet
     /// Only sockets in these states; nil for every state.
     public var states: StateSet?
+    /// Only sockets whose local port is in this range (with `port` nil): every listener of a
+    /// range of ports. Nil for no such limit.
+    public var localPorts: ClosedRange<UInt16>? = nil
 
     /// A query; by default every socket on `port`, both transports and families, every state.
     public init(
@@ -33,6 +36,7 @@ public struct SocketQuery: Sendable, Hashable {
     public func matches(_ socket: PortSocket) -> Bool {
         guard transports.contains(socket.transport), families.contains(socket.local.domain) else { return false }
         if let states, !states.contains(socket.state) { return false }
+        if let localPorts, !localPorts.contains(socket.local.port ?? 0) { return false }
         guard let port else { return true }
         if socket.local.port == port { return true }
         return !localOnly && socket.remote?.port == port

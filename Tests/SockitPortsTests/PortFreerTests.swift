@@ -111,3 +111,39 @@ struct ListenerReuseTests {
         #expect(diagnosis.remedies.contains(.destroyLeftovers(port: holder.port)) == !reuse)
     }
 }
+
+/// Every listener of the machine, or of a range of ports, as `ss -tulpn` lists them.
+@Suite("PortInspector.listening")
+struct ListeningTests {
+    @Test func everyListenerAndOnlyListenersInTheRange() throws {
+        let (tcp, tcpAddress) = try TestSupport.loopbackListener()
+        let (tcp6, tcp6Address) = try TestSupport.loopbackListener(ipv6: true)
+        let udp = try Socket(.ipv4, .datagram)
+        try udp.bind(to: .ipv4(.loopback(port: 0)))
+        let udpAddress = try udp.localAddress()
+        // A connection to the TCP listener: its two ends are not listeners.
+        let client = try connectClient(tcpAddress)
+        let (accepted, _) = try tcp.accept()
+        let mine = Set([tcpAddress, tcp6Address, udpAddress].map { "\($0)" })
+
+        let all = try PortInspector().listening()
+        let listed = all.entries.filter { mine.contains("\($0.socket.local)") }
+        #expect(Set(listed.map { "\($0.socket.local)" }) == mine)
+        #expect(listed.allSatisfy { $0.holders.contains { $0.pid == getpid() } && $0.side == .local })
+        #expect(
+            all.entries.allSatisfy {
+                $0.socket.state == .listen || ($0.socket.transport == .udp && $0.socket.remote == nil)
+            })
+        let ports = all.entries.map { $0.socket.local.port ?? 0 }
+        #expect(ports == ports.sorted())
+
+        let low = [tcpAddress, tcp6Address, udpAddress].map { $0.port! }.min()!
+        let high = [tcpAddress, tcp6Address, udpAddress].map { $0.port! }.max()!
+        let range = try PortInspector().listening(ports: low...high)
+        #expect(range.entries.allSatisfy { (low...high).contains($0.socket.local.port ?? 0) })
+        #expect(Set(range.entries.map { "\($0.socket.local)" }).isSuperset(of: mine))
+        let tcpOnly = try PortInspector().listening(ports: low...high, transports: [.tcp])
+        #expect(tcpOnly.entries.allSatisfy { $0.socket.transport == .tcp })
+        _ = (tcp6, client, accepted)
+    }
+}

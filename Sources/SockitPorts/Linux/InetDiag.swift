@@ -19,32 +19,40 @@ import Glibc
 
     /// An `inet_diag_req_v2` dump request, with a bytecode filter on the port when one is given.
     static func request(
-        family: UInt8, transport: TransportProtocol, states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32
+        family: UInt8, transport: TransportProtocol, states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32,
+        localPorts: ClosedRange<UInt16>? = nil
     ) -> [UInt8] {
         let body: [UInt8] =
             [family, UInt8(transport == .tcp ? IPPROTO_TCP : IPPROTO_UDP), 0, 0] + le32(states)
             + [UInt8](repeating: 0, count: 48)  // struct inet_diag_sockid: match any
-        return dumpMessage(type: sockDiagByFamily, body: body, port: port, localOnly: localOnly, sequence: sequence)
+        return dumpMessage(
+            type: sockDiagByFamily, body: body, port: port, localOnly: localOnly, sequence: sequence,
+            localPorts: localPorts)
     }
 
     /// A TCPDIAG_GETSOCK dump request (`struct inet_diag_req`, the interface before
     /// `inet_diag_req_v2`): the kernel answers it for both address families in one walk.
-    static func compatRequest(states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32) -> [UInt8] {
+    static func compatRequest(
+        states: UInt32, port: UInt16?, localOnly: Bool, sequence: UInt32, localPorts: ClosedRange<UInt16>? = nil
+    ) -> [UInt8] {
         let body: [UInt8] =
             [0, 0, 0, 0]  // idiag_family (ignored: AF_UNSPEC), idiag_src_len, idiag_dst_len, idiag_ext
             + [UInt8](repeating: 0, count: 48)  // struct inet_diag_sockid: match any
             + le32(states) + le32(0)  // idiag_states, idiag_dbs
-        return dumpMessage(type: tcpDiagGetSock, body: body, port: port, localOnly: localOnly, sequence: sequence)
+        return dumpMessage(
+            type: tcpDiagGetSock, body: body, port: port, localOnly: localOnly, sequence: sequence,
+            localPorts: localPorts)
     }
 
     /// `nlmsghdr` (a dump request) + `body` + the port's bytecode filter as an
     /// INET_DIAG_REQ_BYTECODE attribute, when a port is given.
     private static func dumpMessage(
-        type: UInt16, body: [UInt8], port: UInt16?, localOnly: Bool, sequence: UInt32
+        type: UInt16, body: [UInt8], port: UInt16?, localOnly: Bool, sequence: UInt32,
+        localPorts: ClosedRange<UInt16>? = nil
     )
         -> [UInt8]
     {
-        let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? []
+        let bytecode = port.map { filter(port: $0, localOnly: localOnly) } ?? localPorts.map(filter(localPorts:)) ?? []
         let attribute = bytecode.isEmpty ? [] : le16(UInt16(4 + bytecode.count)) + le16(1) + bytecode
         let total = headerSize + body.count + attribute.count
         let flags = UInt16(NLM_F_REQUEST) | UInt16(NLM_F_DUMP)
@@ -61,6 +69,14 @@ import Glibc
         if localOnly { return source }
         // S_EQ (yes: on to the JMP, which accepts; no: to D_EQ), JMP to the end, D_EQ.
         return source + op(Int32(INET_DIAG_BC_JMP), 4, 12) + op(Int32(INET_DIAG_BC_D_EQ), 8, 12) + op(0, 0, port)
+    }
+
+    /// The bytecode for "lower <= source port <= upper": S_GE then S_LE, each followed by the
+    /// op that carries its port; a failed comparison jumps 4 past the end (reject).
+    static func filter(localPorts range: ClosedRange<UInt16>) -> [UInt8] {
+        func op(_ code: Int32, _ yes: UInt8, _ no: UInt16) -> [UInt8] { [UInt8(code), yes] + le16(no) }
+        return op(Int32(INET_DIAG_BC_S_GE), 8, 20) + op(0, 0, range.lowerBound)
+            + op(Int32(INET_DIAG_BC_S_LE), 8, 12) + op(0, 0, range.upperBound)
     }
 
     /// Reads netlink datagrams of one dump and collects the sockets until `NLMSG_DONE`.

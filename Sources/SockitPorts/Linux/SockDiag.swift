@@ -29,7 +29,7 @@ struct SockDiag: SocketTableSource {
             if transport == .tcp && query.families == .both {
                 let request = InetDiag.compatRequest(
                     states: TCPState.mask(query.states), port: query.port, localOnly: query.localOnly,
-                    sequence: sequence)
+                    sequence: sequence, localPorts: query.localPorts)
                 sequence += 1
                 do {
                     result += try dump(socket, request, transport: transport, buffer: buffer).filter(query.matches)
@@ -42,7 +42,7 @@ struct SockDiag: SocketTableSource {
             for family in [SocketDomain.ipv4, .ipv6] where query.families.contains(family) {
                 let request = InetDiag.request(
                     family: UInt8(family.rawValue), transport: transport, states: TCPState.mask(query.states),
-                    port: query.port, localOnly: query.localOnly, sequence: sequence)
+                    port: query.port, localOnly: query.localOnly, sequence: sequence, localPorts: query.localPorts)
                 sequence += 1
                 result += try dump(socket, request, transport: transport, buffer: buffer).filter(query.matches)
             }
