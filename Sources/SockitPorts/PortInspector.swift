@@ -195,6 +195,18 @@ public struct PortInspector: Sendable {
         var local: [PortReport.Entry] = []
         var unreadable = 0
         if probe.plain != nil, let port = address.port {
+            // A listener in the way decides it: asked for alone, the kernel does not walk its
+            // table of connections (most of a query's cost on a busy machine).
+            let listening = try self.listeners(port: port, transports: [transport])
+            let blocking = listening.local.filter {
+                $0.socket.isInCurrentNetworkNamespace && BindVerdict.conflicts($0.socket.local, address)
+                    && (!$0.holders.isEmpty || $0.hidden)
+            }
+            if !blocking.isEmpty {
+                return BindVerdict.decide(
+                    address: address, transport: transport, probe: probe, local: blocking,
+                    unreadableProcesses: listening.unreadableProcesses)
+            }
             let report = try self.report(port: port, transports: [transport], localOnly: true)
             local = report.local.filter(\.socket.isInCurrentNetworkNamespace)
             unreadable = report.unreadableProcesses
