@@ -106,6 +106,12 @@ static inline int sockit_terminal_columns(int fd) {
     return ioctl(fd, TIOCGWINSZ, &size) == 0 ? (int)size.ws_col : 0;
 }
 
+/// The height in rows of the terminal `fd` refers to; 0 when unknown.
+static inline int sockit_terminal_rows(int fd) {
+    struct winsize size = {0};
+    return ioctl(fd, TIOCGWINSZ, &size) == 0 ? (int)size.ws_row : 0;
+}
+
 /// `setns(fd, CLONE_NEWNET)`: moves the calling thread (only it) into the network namespace `fd`
 /// refers to (`/proc/PID/ns/net`, `/run/netns/NAME`). Needs CAP_SYS_ADMIN. The raw syscall:
 /// glibc declares `setns` and `CLONE_NEWNET` only with _GNU_SOURCE.

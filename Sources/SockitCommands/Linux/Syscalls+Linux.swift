@@ -50,6 +50,13 @@ extension Sys {
         return columns > 0 ? Int(columns) : nil
     }
 
+    /// The height of the terminal `fd` refers to, in rows; nil when it is not a terminal or does
+    /// not say. The corresponding C call is `ioctl(fd, TIOCGWINSZ)`.
+    static func terminalRows(_ fd: CInt) -> Int? {
+        let rows = sockit_terminal_rows(fd)
+        return rows > 0 ? Int(rows) : nil
+    }
+
     /// Ends the process with `status`, flushing C's streams. The corresponding C function is `exit`.
     static func exit(_ status: Int32) -> Never {
         Glibc.exit(status)

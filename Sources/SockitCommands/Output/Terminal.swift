@@ -49,6 +49,14 @@ enum Terminal {
         return Sys.terminalColumns(1) ?? 80
     }
 
+    /// The rows of a screen when stdout is a terminal (`LINES`, else the terminal's own, else
+    /// 24); nil when it is a pipe or a file.
+    static var outputHeight: Int? {
+        guard Sys.isTerminal(1) else { return nil }
+        if let lines = Sys.environment("LINES").flatMap({ Int($0) }), lines > 0 { return lines }
+        return Sys.terminalRows(1) ?? 24
+    }
+
     /// True when standard error is a terminal (progress lines are redrawn there).
     static var errorIsTerminal: Bool { Sys.isTerminal(2) }
 }
