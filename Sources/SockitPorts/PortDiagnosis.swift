@@ -12,14 +12,21 @@ public struct PortDiagnosis: Sendable, Hashable {
         public var state: String
         public var localAddress: String
         public var fd: Int32
+        /// What runs it and would start it again (a systemd service, a container, a manager
+        /// holding the socket itself), and how to stop it for good; nil when nothing does.
+        public var supervisor: SupervisorAdvice?
 
-        public init(pid: Int32, command: String, user: String, state: String, localAddress: String, fd: Int32) {
+        public init(
+            pid: Int32, command: String, user: String, state: String, localAddress: String, fd: Int32,
+            supervisor: SupervisorAdvice? = nil
+        ) {
             self.pid = pid
             self.command = command
             self.user = user
             self.state = state
             self.localAddress = localAddress
             self.fd = fd
+            self.supervisor = supervisor
         }
     }
 
@@ -65,10 +72,13 @@ extension PortDiagnosis {
             for holder in holders.prefix(5) {
                 lines.append(
                     "held by pid \(holder.pid) (\(holder.command), user \(holder.user)) in \(holder.state) "
-                        + "on \(holder.localAddress)")
+                        + "on \(holder.localAddress)" + (holder.supervisor.map { ", \($0.supervisor)" } ?? ""))
             }
             if holders.count > 5 { lines.append("and \(holders.count - 5) more processes") }
-            return BindDiagnosis(explanation: lines, remedies: [.stopHolder(port: port)])
+            // A supervised holder is stopped through its supervisor; the others by a signal.
+            let supervised = Supervision.remedies(holders.compactMap(\.supervisor))
+            let signalled: [Remedy] = holders.contains { $0.supervisor == nil } ? [.stopHolder(port: port)] : []
+            return BindDiagnosis(explanation: lines, remedies: supervised + signalled)
         }
         if hiddenSockets > 0 {
             lines.append(

@@ -12,14 +12,17 @@ public struct PortInspector: Sendable {
     public var table: any SocketTableSource
     public var processes: any ProcessTableSource
     public var search: HolderSearch
+    /// How the holders' supervisors (systemd units, containers) are judged, for the advice.
+    public var supervision: Supervision
 
     public init(
         table: any SocketTableSource = SocketTable.system, processes: any ProcessTableSource = ProcProcessTable(),
-        search: HolderSearch = .fast
+        search: HolderSearch = .fast, supervision: Supervision = Supervision()
     ) {
         self.table = table
         self.processes = processes
         self.search = search
+        self.supervision = supervision
     }
 
     /// The sockets on `port` (bound to it, and with `localOnly` false also connections to it),
@@ -106,7 +109,7 @@ public struct PortInspector: Sendable {
             let probe = BindProbe.probe(verdictAddress, verdictTransport)
             report.verdict = BindVerdict.decide(
                 address: verdictAddress, transport: verdictTransport, probe: probe, local: report.local,
-                unreadableProcesses: scan.unreadableProcesses)
+                unreadableProcesses: scan.unreadableProcesses, supervision: supervision)
         }
         return report
     }
@@ -127,7 +130,8 @@ public struct PortInspector: Sendable {
             unreadable = report.unreadableProcesses
         }
         return BindVerdict.decide(
-            address: address, transport: transport, probe: probe, local: local, unreadableProcesses: unreadable)
+            address: address, transport: transport, probe: probe, local: local, unreadableProcesses: unreadable,
+            supervision: supervision)
     }
 
     /// What holds `address`'s port, for a `bind()` that failed with `EADDRINUSE`: the holders of
@@ -142,13 +146,16 @@ public struct PortInspector: Sendable {
         var seen = Set<Int32>()
         // Listeners first, then the other sockets: the process named first is the one to stop.
         let ordered = relevant.filter { $0.socket.state == .listen } + relevant.filter { $0.socket.state != .listen }
-        for entry in ordered where !entry.socket.isClosedConnection {
+        let live = ordered.filter { !$0.socket.isClosedConnection }
+        let advice = supervision.advice(for: live.flatMap(\.holders), port: port)
+        for entry in live {
             for holder in entry.holders where seen.insert(holder.pid).inserted {
-                diagnosis.holders.append(
-                    PortDiagnosis.Holder(
-                        pid: holder.pid, command: holder.shortCommand(), user: holder.user,
-                        state: entry.socket.stateName,
-                        localAddress: "\(entry.socket.local)", fd: holder.fd))
+                var found = PortDiagnosis.Holder(
+                    pid: holder.pid, command: holder.shortCommand(), user: holder.user,
+                    state: entry.socket.stateName,
+                    localAddress: "\(entry.socket.local)", fd: holder.fd)
+                found.supervisor = advice[holder.pid]
+                diagnosis.holders.append(found)
             }
             if entry.hidden {
                 diagnosis.hiddenSockets += 1
