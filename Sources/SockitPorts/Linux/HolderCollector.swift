@@ -83,6 +83,7 @@ struct HolderCollector {
         var names = UserNames()
         var commands: [Int32: String] = [:]
         var cgroups: [Int32: ProcessCgroup?] = [:]
+        var reader = ProcessCgroup.Reader()
         for (inode, entries) in found {
             scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
                 let command = commands[entry.pid] ?? (commandLine(entry.pid) ?? "?")
@@ -91,7 +92,7 @@ struct HolderCollector {
                 if let known = cgroups[entry.pid] {
                     cgroup = known
                 } else {
-                    var read = ProcessCgroup.read(procFD: procFD, "\(entry.pid)/cgroup")
+                    var read = reader.read(procFD: procFD, "\(entry.pid)/cgroup")
                     if let uid = read?.unit?.userID { read?.unit?.userName = names.name(uid) }
                     cgroups[entry.pid] = read
                     cgroup = read
