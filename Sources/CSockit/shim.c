@@ -6,11 +6,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "CSockit.h"
 
 #ifdef __linux__
 const char *sockit_errno_name(int code) { return strerrorname_np(code); }
 long sockit_getdents64(int fd, void *buffer, size_t length) { return (long)getdents64(fd, buffer, length); }
+int sockit_pipe_cloexec(int ends[2]) { return pipe2(ends, O_CLOEXEC); }
 int sockit_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
     return accept4(fd, address, length, flags);
 }

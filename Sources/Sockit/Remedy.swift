@@ -57,6 +57,20 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
     /// Destroy the closed connections no process holds on the port (`Leftovers` in
     /// SockitPorts; needs `CAP_NET_ADMIN`).
     case destroyLeftovers(port: UInt16)
+    /// Stop these systemd units through their manager (`systemctl stop NAMES`): it would start a
+    /// process of theirs that is only signalled again (`Restart=`, socket activation).
+    case stopUnits([String], manager: UnitManager)
+    /// Find the `.socket` unit that listens on `port` (`systemctl list-sockets`) and stop it with
+    /// the service it starts: the manager itself holds the socket, and which unit could not be told.
+    case findSocketUnit(port: UInt16, manager: UnitManager)
+    /// Stop the container through its runtime's command (`tool`: `docker`, `podman`, `crictl`), by id.
+    case stopContainer(tool: String, id: String)
+    /// Stop the Kubernetes pod (by uid) through what runs it (delete it, or scale its workload
+    /// down): kubelet starts a container stopped on its own again.
+    case stopPod(uid: String)
+    /// Signal the process anyway (`PortFreer.signalSupervised`), knowing that its manager may
+    /// start it again.
+    case signalSupervised
 
     /// The remedy in a library user's words, naming sockit's API where there is one.
     public var description: String {
@@ -104,6 +118,18 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
                 + (datagram ? "UDP (SocketType.datagram)" : "TCP (SocketType.stream)")
         case .destroyLeftovers(let port):
             return "destroy the closed connections on port \(port) (Leftovers.destroy; needs CAP_NET_ADMIN)"
+        case .stopUnits(let names, let manager):
+            return "stop it for good through its manager: \(manager.systemctl) stop \(names.joined(separator: " "))"
+        case .findSocketUnit(let port, let manager):
+            return "find the .socket unit that listens on port \(port) with \(manager.systemctl) list-sockets, "
+                + "and stop it with its service"
+        case .stopContainer(let tool, let id):
+            return "stop the container: \(tool) stop \(id)"
+        case .stopPod(let uid):
+            return "stop its Kubernetes pod (uid \(uid)): delete it, or scale down what runs it; "
+                + "kubelet restarts a container stopped on its own"
+        case .signalSupervised:
+            return "signal it anyway (PortFreer.signalSupervised); its manager may start it again"
         }
     }
 }

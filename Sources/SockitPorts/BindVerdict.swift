@@ -77,9 +77,13 @@ public struct BindVerdict: Sendable, Hashable {
 extension BindVerdict {
     /// The verdict for `address`, from a probe and the sockets bound to its port (`report.local`).
     /// `finTimeoutSeconds`: `net.ipv4.tcp_fin_timeout`, read only when a connection is still closing.
+    /// `supervision`: how a holder run by a systemd service or a container is stopped for good
+    /// (nil: every holder is to be signalled); a manager's `.socket` units are listed only when
+    /// the manager itself holds the address.
     public static func decide(
         address: SocketAddress, transport: TransportProtocol, probe: BindProbe, local: [PortReport.Entry],
-        unreadableProcesses: Int, finTimeoutSeconds: () -> Int = ClosingTime.systemFinTimeoutSeconds
+        unreadableProcesses: Int, finTimeoutSeconds: () -> Int = ClosingTime.systemFinTimeoutSeconds,
+        supervision: Supervision? = nil
     ) -> BindVerdict {
         var verdict = BindVerdict(
             address: address, transport: transport, kind: .free, bindable: true, needsReuseAddress: false,
@@ -150,12 +154,18 @@ extension BindVerdict {
             verdict.needsReuseAddress = false
             if !holders.isEmpty {
                 verdict.kind = .inUse
+                let advice = supervision?.advice(for: holders, port: port) ?? [:]
                 let role =
                     listeners.isEmpty
-                    ? "connections of \(Self.describe(holders)) hold it (no listener)"
-                    : "\(Self.describe(holders)) \(transport == .tcp ? "listens" : "is bound") there"
+                    ? "connections of \(Self.describe(holders, advice)) hold it (no listener)"
+                    : "\(Self.describe(holders, advice)) \(transport == .tcp ? "listens" : "is bound") there"
                 verdict.reason = role
-                verdict.remedies = [.stopHolder(port: port)]
+                // A supervised holder is stopped through its supervisor (a signal and it comes
+                // back); the others by a signal.
+                let supervised = Supervision.remedies(holders.compactMap { advice[$0.pid] })
+                let signalled: [Remedy] =
+                    holders.contains { advice[$0.pid] == nil } ? [.stopHolder(port: port)] : []
+                verdict.remedies = supervised + signalled
             } else if !live.isEmpty && (unreadableProcesses > 0 || live.contains { $0.hidden }) {
                 verdict.kind = .inUseHidden
                 let listening = listeners.isEmpty ? "a socket" : (transport == .tcp ? "a listener" : "a bound socket")
@@ -216,8 +226,13 @@ extension BindVerdict {
         return result
     }
 
-    static func describe(_ holders: [SocketHolder]) -> String {
-        let named = holders.prefix(3).map { "pid \($0.pid) (\($0.shortCommand()), user \($0.user))" }
+    /// `pid 42 (nginx: master process, user root, in nginx.service)`: up to three holders, each
+    /// with its supervisor when it has one.
+    static func describe(_ holders: [SocketHolder], _ advice: [Int32: SupervisorAdvice] = [:]) -> String {
+        let named = holders.prefix(3).map { holder in
+            let supervisor = advice[holder.pid].map { ", \($0.supervisor)" } ?? ""
+            return "pid \(holder.pid) (\(holder.shortCommand()), user \(holder.user)\(supervisor))"
+        }
         let more = holders.count > 3 ? " and \(holders.count - 3) more" : ""
         return named.joined(separator: ", ") + more
     }

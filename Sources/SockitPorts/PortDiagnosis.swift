@@ -20,11 +20,14 @@ public struct PortDiagnosis: Sendable, Hashable {
         /// For a listener: whether it set `SO_REUSEADDR` (`PortReport.Entry.reuseAddress`); nil
         /// when unknown.
         public var reuseAddress: Bool?
+        /// What runs it and would start it again (a systemd service, a container, a manager
+        /// holding the socket itself), and how to stop it for good; nil when nothing does.
+        public var supervisor: SupervisorAdvice?
 
         /// A holder with these values.
         public init(
             pid: Int32, command: String, user: String, state: String, localAddress: String, fd: Int32,
-            reuseAddress: Bool? = nil
+            supervisor: SupervisorAdvice? = nil, reuseAddress: Bool? = nil
         ) {
             self.pid = pid
             self.command = command
@@ -32,6 +35,7 @@ public struct PortDiagnosis: Sendable, Hashable {
             self.state = state
             self.localAddress = localAddress
             self.fd = fd
+            self.supervisor = supervisor
             self.reuseAddress = reuseAddress
         }
     }
@@ -79,18 +83,21 @@ extension PortDiagnosis {
             for holder in holders.prefix(5) {
                 lines.append(
                     "held by pid \(holder.pid) (\(holder.command), user \(holder.user)) in \(holder.state) "
-                        + "on \(holder.localAddress)")
+                        + "on \(holder.localAddress)" + (holder.supervisor.map { ", \($0.supervisor)" } ?? ""))
             }
             if holders.count > 5 { lines.append("and \(holders.count - 5) more processes") }
+            // A supervised holder is stopped through its supervisor; the others by a signal.
+            let supervised = Supervision.remedies(holders.compactMap(\.supervisor))
+            let signalled: [Remedy] = holders.contains { $0.supervisor == nil } ? [.stopHolder(port: port)] : []
             // Its restart will fail too, for a while, if it does not set SO_REUSEADDR.
             if let listener = holders.first(where: { $0.state == "LISTEN" && $0.reuseAddress == false }) {
                 lines.append(
                     "pid \(listener.pid) did not set SO_REUSEADDR: when it stops, the connections it closed "
                         + "stay in TIME-WAIT and block every bind of the port for up to 60 s")
                 return BindDiagnosis(
-                    explanation: lines, remedies: [.stopHolder(port: port), .destroyLeftovers(port: port)])
+                    explanation: lines, remedies: supervised + signalled + [.destroyLeftovers(port: port)])
             }
-            return BindDiagnosis(explanation: lines, remedies: [.stopHolder(port: port)])
+            return BindDiagnosis(explanation: lines, remedies: supervised + signalled)
         }
         if hiddenSockets > 0 {
             lines.append(

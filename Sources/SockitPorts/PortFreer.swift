@@ -28,6 +28,10 @@ public struct PortFreer: Sendable {
         case parent
         /// Another user's process, without `allowOtherUsers`.
         case otherUser(String)
+        /// A systemd service's or a container's process, without `signalSupervised` (its
+        /// manager would start it again: it is stopped through the manager, as `remedies` say),
+        /// or a systemd manager holding the socket itself (never signalled).
+        case supervised(SupervisorAdvice)
 
         /// Why, in a phrase: `pid 1 (init) is never signalled`, `it belongs to user alice`.
         public var description: String {
@@ -36,14 +40,26 @@ public struct PortFreer: Sendable {
             case .itself: return "this is the calling process itself"
             case .parent: return "this is the calling process's parent"
             case .otherUser(let user): return "it belongs to user \(user)"
+            case .supervised(let advice):
+                switch advice.supervisor {
+                case .unit: return "it runs \(advice.supervisor), whose manager would start it again"
+                case .container: return "it runs \(advice.supervisor), whose runtime stops it"
+                case .serviceManager:
+                    return "it is \(advice.supervisor), holding the socket for a .socket unit; never signalled"
+                }
             }
         }
 
-        /// What would lift the refusal: `.includeOtherUsers` for another user's process; none
-        /// for the others, which are never signalled.
+        /// What would lift the refusal or do what it stands for: `.includeOtherUsers` for another
+        /// user's process; for a supervised one, what stops it for good, then
+        /// `.signalSupervised` (not for a manager); none for the others, which are never signalled.
         public var remedies: [Remedy] {
-            if case .otherUser = self { return [.includeOtherUsers] }
-            return []
+            switch self {
+            case .otherUser: return [.includeOtherUsers]
+            case .supervised(let advice):
+                return advice.remedies + (advice.supervisor.maySignal ? [.signalSupervised] : [])
+            case .initProcess, .itself, .parent: return []
+            }
         }
     }
 
@@ -51,12 +67,18 @@ public struct PortFreer: Sendable {
     public var inspector: PortInspector
     /// Signal other users' processes too (root only, in effect).
     public var allowOtherUsers: Bool
+    /// Signal a systemd service's or a container's process too, though its manager may start it
+    /// again (a systemd manager holding the socket itself is never signalled).
+    public var signalSupervised: Bool
 
     /// A freer that finds holders with `inspector` and signals only this user's processes unless
     /// `allowOtherUsers`.
-    public init(inspector: PortInspector = PortInspector(), allowOtherUsers: Bool = false) {
+    public init(
+        inspector: PortInspector = PortInspector(), allowOtherUsers: Bool = false, signalSupervised: Bool = false
+    ) {
         self.inspector = inspector
         self.allowOtherUsers = allowOtherUsers
+        self.signalSupervised = signalSupervised
     }
 
     /// The holders of `port` (sockets bound to it here), each with its refusal if any, and the
@@ -80,12 +102,14 @@ public struct PortFreer: Sendable {
         for entry in report.local where !entry.socket.isClosedConnection {
             for holder in entry.holders {
                 if byPID[holder.pid] == nil {
-                    byPID[holder.pid] = Candidate(holder: holder, sockets: [], refusal: refusal(for: holder))
+                    byPID[holder.pid] = Candidate(holder: holder, sockets: [], refusal: nil)
                     order.append(holder.pid)
                 }
                 byPID[holder.pid]!.sockets.append(entry.socket)
             }
         }
+        let advice = inspector.supervision.advice(for: order.map { byPID[$0]!.holder }, port: port)
+        for pid in order { byPID[pid]!.refusal = refusal(for: byPID[pid]!.holder, supervised: advice[pid]) }
         return (order.map { byPID[$0]! }, report)
     }
 
@@ -101,11 +125,14 @@ public struct PortFreer: Sendable {
         report.local.contains { !$0.socket.isClosedConnection && $0.socket.inode != 0 && $0.holders.isEmpty }
     }
 
-    /// Why `holder` must not be signalled, or nil.
-    public func refusal(for holder: SocketHolder) -> Refusal? {
+    /// Why `holder` must not be signalled, or nil. `supervised`: what runs it, when something
+    /// does (`Supervision.advice(for:port:)`).
+    public func refusal(for holder: SocketHolder, supervised: SupervisorAdvice? = nil) -> Refusal? {
+        if let supervised, !supervised.supervisor.maySignal { return .supervised(supervised) }
         if holder.pid == 1 { return .initProcess }
         if holder.pid == PortSys.processID { return .itself }
         if holder.pid == PortSys.parentProcessID { return .parent }
+        if let supervised, !signalSupervised { return .supervised(supervised) }
         if !allowOtherUsers && holder.uid != PortSys.effectiveUserID { return .otherUser(holder.user) }
         return nil
     }

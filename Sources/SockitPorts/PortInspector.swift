@@ -16,16 +16,19 @@ public struct PortInspector: Sendable {
     /// How the holders are looked for: `.fast` (the sockets' owners and their fork family) or
     /// `.exhaustive` (every process).
     public var search: HolderSearch
+    /// How the holders' supervisors (systemd units, containers) are judged, for the advice.
+    public var supervision: Supervision
 
     /// An inspector of this machine's sockets and processes, by default; the sources can be
     /// replaced (a fixed table for tests, `/proc/net` only).
     public init(
         table: any SocketTableSource = SocketTable.system, processes: any ProcessTableSource = ProcProcessTable(),
-        search: HolderSearch = .fast
+        search: HolderSearch = .fast, supervision: Supervision = Supervision()
     ) {
         self.table = table
         self.processes = processes
         self.search = search
+        self.supervision = supervision
     }
 
     /// The sockets on `port` (bound to it, and with `localOnly` false also connections to it),
@@ -163,7 +166,7 @@ public struct PortInspector: Sendable {
             report.verdict = BindVerdict.decide(
                 address: verdictAddress, transport: verdictTransport, probe: probe,
                 local: report.local.filter(\.socket.isInCurrentNetworkNamespace),
-                unreadableProcesses: scan.unreadableProcesses)
+                unreadableProcesses: scan.unreadableProcesses, supervision: supervision)
         }
         return report
     }
@@ -205,14 +208,15 @@ public struct PortInspector: Sendable {
             if !blocking.isEmpty {
                 return BindVerdict.decide(
                     address: address, transport: transport, probe: probe, local: blocking,
-                    unreadableProcesses: listening.unreadableProcesses)
+                    unreadableProcesses: listening.unreadableProcesses, supervision: supervision)
             }
             let report = try self.report(port: port, transports: [transport], localOnly: true)
             local = report.local.filter(\.socket.isInCurrentNetworkNamespace)
             unreadable = report.unreadableProcesses
         }
         return BindVerdict.decide(
-            address: address, transport: transport, probe: probe, local: local, unreadableProcesses: unreadable)
+            address: address, transport: transport, probe: probe, local: local, unreadableProcesses: unreadable,
+            supervision: supervision)
     }
 
     /// What holds `address`'s port, for a `bind()` that failed with `EADDRINUSE`: the holders of
@@ -229,14 +233,17 @@ public struct PortInspector: Sendable {
         var seen = Set<Int32>()
         // Listeners first, then the other sockets: the process named first is the one to stop.
         let ordered = relevant.filter { $0.socket.state == .listen } + relevant.filter { $0.socket.state != .listen }
-        for entry in ordered where !entry.socket.isClosedConnection {
+        let live = ordered.filter { !$0.socket.isClosedConnection }
+        let advice = supervision.advice(for: live.flatMap(\.holders), port: port)
+        for entry in live {
             for holder in entry.holders where seen.insert(holder.pid).inserted {
-                diagnosis.holders.append(
-                    PortDiagnosis.Holder(
-                        pid: holder.pid, command: holder.shortCommand(), user: holder.user,
-                        state: entry.socket.stateName,
-                        localAddress: "\(entry.socket.local)", fd: holder.fd,
-                        reuseAddress: holder == entry.holders.first ? entry.reuseAddress : nil))
+                var found = PortDiagnosis.Holder(
+                    pid: holder.pid, command: holder.shortCommand(), user: holder.user,
+                    state: entry.socket.stateName,
+                    localAddress: "\(entry.socket.local)", fd: holder.fd,
+                    reuseAddress: holder == entry.holders.first ? entry.reuseAddress : nil)
+                found.supervisor = advice[holder.pid]
+                diagnosis.holders.append(found)
             }
             if entry.hidden {
                 diagnosis.hiddenSockets += 1

@@ -10,6 +10,14 @@ public struct SocketHolder: Sendable, Hashable {
     public var user: String
     /// The command line, arguments joined by spaces (`[name]` for a kernel thread).
     public var command: String
+    /// What its cgroup says: the systemd unit, the container, or that it is a systemd manager
+    /// itself; nil when it was not read.
+    public var cgroup: ProcessCgroup?
+
+    /// The systemd unit the process belongs to, when known.
+    public var unit: SystemdUnit? { cgroup?.unit }
+    /// The container the process runs in, when known.
+    public var container: Container? { cgroup?.container }
 
     /// The command for one line of text: the program's base name, control characters as spaces,
     /// at most `limit` characters (`python3 server.py` for `/usr/bin/python3 server.py`).
@@ -36,11 +44,14 @@ public struct SocketHolder: Sendable, Hashable {
     }
 
     /// A holder with these values.
-    public init(pid: Int32, fd: Int32, uid: UInt32, user: String, command: String) {
+    public init(
+        pid: Int32, fd: Int32, uid: UInt32, user: String, command: String, cgroup: ProcessCgroup? = nil
+    ) {
         self.pid = pid
         self.fd = fd
         self.uid = uid
         self.user = user
         self.command = command
+        self.cgroup = cgroup
     }
 }

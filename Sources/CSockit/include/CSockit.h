@@ -30,6 +30,8 @@ const char *_Nullable sockit_errno_name(int code);
 /// `getdents64(2)` (glibc 2.30+, a GNU extension): directory entries straight into a buffer,
 /// without opendir's fstat and fcntl. `struct linux_dirent64` records.
 long sockit_getdents64(int fd, void *_Nonnull buffer, size_t length);
+// pipe2(O_CLOEXEC): both ends close-on-exec from the start (a child spawned meanwhile never holds them).
+int sockit_pipe_cloexec(int ends[_Nonnull 2]);
 
 /// `accept4(2)`, a GNU extension the Glibc module does not export.
 int sockit_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nullable length, int flags);

@@ -23,6 +23,16 @@ struct Free: AsyncParsableCommand {
             candidates (a server in a container or an ip netns namespace; needs root); the \
             final bind check is for this namespace.
 
+            A process of a systemd service (nginx.service) or of a container (docker, podman, \
+            Kubernetes) is not signalled either: its manager would start it again. sockit \
+            prints the command that stops it for good (systemctl stop nginx.service, \
+            docker stop ID; for a user's unit systemctl --user) and exits 1; --force signals it \
+            anyway. A listener held by systemd itself (pid 1 or systemd --user: socket \
+            activation) is never signalled: stop its .socket unit and its service, which \
+            sockit finds with systemctl list-sockets when it can. A holder in sockit's own \
+            unit or container, and one in a scope (a login session, a terminal's command), is \
+            signalled as usual.
+
             Holders are looked for as sockit who does (the socket owner's processes, then \
             the fork family of the holders found). When the port is still busy once they are \
             gone, sockit reads every process for holders that search cannot reach (a socket \
@@ -47,6 +57,7 @@ struct Free: AsyncParsableCommand {
               sockit free 8080 --yes           no question; SIGTERM, SIGKILL after 5 s
               sockit free 8080 --signal INT --grace 10
               sockit free 8080 --yes --json    candidates, signalled, killed, verdict
+              sockit free 8080 --yes --force   signal a service's process anyway
               sudo sockit free 8080 --leftovers   destroy TIME-WAIT no option gets past
             """
     )
@@ -77,6 +88,8 @@ struct Free: AsyncParsableCommand {
     @Flag(help: "Include other users' processes (needs root).")
     var allUsers = false
 
+    @Flag(help: "Signal a systemd service's or a container's process anyway (its manager may start it again).")
+    var force = false
     @Flag(
         help: ArgumentHelp(
             "Also destroy the closed connections no process holds (TIME-WAIT, FIN-WAIT-2) bound to the port "
@@ -106,7 +119,7 @@ struct Free: AsyncParsableCommand {
         let signal = SignalName.parse(signalName)!
         let freer = PortFreer(
             inspector: PortInspector(table: allNetworkNamespaces ? EveryNetworkNamespace() : SocketTable.system),
-            allowOtherUsers: allUsers)
+            allowOtherUsers: allUsers, signalSupervised: force)
         // With --json, stdout carries only the document, printed once at the end, whatever happens.
         let say: (String) -> Void = output.json ? { _ in } : { print($0) }
         var progress = ProgressPrinter(port: argument.port, grace: grace, say: say)
@@ -166,13 +179,17 @@ struct Free: AsyncParsableCommand {
             try finish(
                 .notMet("no process holds port \(port), but it is \(verdict.summary): \(verdict.commandLineReason)"))
         case .allRefused:
-            try finish(.notMet("not signalling anything: every holder of port \(port) is refused (see above)"))
+            try finish(
+                .notMet(
+                    "not signalling anything: every holder of port \(port) is refused (see above)",
+                    remedies: Self.supervisedRemedies(report.candidates)))
         case .dryRun:
             let allowed = report.candidates.filter { $0.refusal == nil }
             let pids = allowed.map { String($0.holder.pid) }.joined(separator: ", ")
             say(
                 "dry run: would send \(SignalName.name(signal)) to \(allowed.count == 1 ? "process" : "processes") "
                     + "\(pids), then SIGKILL after \(Self.seconds(grace)) to any left")
+            for remedy in Self.supervisedRemedies(report.candidates) { say("  " + remedy.commandLineText) }
             try finish(nil)
         case .declined:
             throw CommandFailure.notMet("nothing signalled")
@@ -185,6 +202,18 @@ struct Free: AsyncParsableCommand {
                 try finish(.notMet("port \(port) is still \(verdict.summary): \(verdict.commandLineReason)"))
             }
         }
+    }
+
+    /// What stops the supervised holders that were refused for good (`systemctl stop …`,
+    /// `docker stop …`), then `--force` where it may be used; each once.
+    static func supervisedRemedies(_ candidates: [PortFreer.Candidate]) -> [Remedy] {
+        var remedies: [Remedy] = []
+        for candidate in candidates {
+            guard case .supervised? = candidate.refusal, let refusal = candidate.refusal else { continue }
+            for remedy in refusal.remedies where !remedies.contains(remedy) { remedies.append(remedy) }
+        }
+        // The --force line last, after every command that stops a holder for good.
+        return remedies.filter { $0 != .signalSupervised } + remedies.filter { $0 == .signalSupervised }
     }
 
     /// Asks on the terminal; false when the answer is not yes, throws when it cannot be asked.
@@ -274,16 +303,23 @@ struct Free: AsyncParsableCommand {
                 "candidates",
                 .array(
                     report.candidates.map { candidate in
-                        .object([
-                            ("pid", .int(Int(candidate.holder.pid))), ("user", .string(candidate.holder.user)),
-                            ("command", .string(candidate.holder.command)),
-                            (
-                                "sockets",
-                                .array(
-                                    candidate.sockets.map { .string("\($0.transport) \($0.stateName) \($0.local)") })
-                            ),
-                            ("refused", candidate.refusal.map { .string($0.commandLineText) } ?? .null),
-                        ])
+                        .object(
+                            [
+                                ("pid", .int(Int(candidate.holder.pid))), ("user", .string(candidate.holder.user)),
+                                ("command", .string(candidate.holder.command)),
+                                (
+                                    "sockets",
+                                    .array(
+                                        candidate.sockets.map { .string("\($0.transport) \($0.stateName) \($0.local)") }
+                                    )
+                                ),
+                                ("refused", candidate.refusal.map { .string($0.commandLineText) } ?? .null),
+                            ] + candidate.holder.supervisionJSON + [
+                                (
+                                    "advice",
+                                    .array((candidate.refusal?.remedies ?? []).map { .string($0.commandLineText) })
+                                )
+                            ])
                     })
             ),
             ("signalled", pids(report.signalled)), ("killed", pids(report.killed)), ("skipped", pids(report.skipped)),
@@ -295,15 +331,19 @@ struct Free: AsyncParsableCommand {
     }
 
     static func table(_ candidates: [PortFreer.Candidate]) -> String {
-        var table = Table(["PID", "USER", "COMMAND", "SOCKETS", "ACTION"], rightAligned: [0])
+        // UNIT only when a holder runs in a systemd unit or a container.
+        let units = candidates.contains { !$0.holder.unitCell.isEmpty }
+        var table = Table(
+            ["PID", "USER"] + (units ? ["UNIT"] : []) + ["COMMAND", "SOCKETS", "ACTION"], rightAligned: [0])
         for candidate in candidates {
             let sockets = candidate.sockets.map { "\($0.transport) \($0.stateName) \($0.local)" }
             let shown = sockets.prefix(3).joined(separator: ", ") + (sockets.count > 3 ? ", +\(sockets.count - 3)" : "")
             let command = candidate.holder.shortCommand(limit: 50)
-            table.append([
-                String(candidate.holder.pid), candidate.holder.user, command, shown,
-                candidate.refusal.map { "refused: \($0.commandLineText)" } ?? "signal",
-            ])
+            let unit = candidate.holder.unitCell.isEmpty ? "-" : candidate.holder.unitCell
+            table.append(
+                [String(candidate.holder.pid), candidate.holder.user] + (units ? [unit] : []) + [
+                    command, shown, candidate.refusal.map { "refused: \($0.commandLineText)" } ?? "signal",
+                ])
         }
         return table.render()
     }

@@ -25,6 +25,15 @@ struct Who: AsyncParsableCommand {
             user's process is hidden from a normal user: such a socket is marked hidden, never \
             free.
 
+            UNIT (shown when a holder has one) says who runs the process, from its cgroup \
+            (/proc/PID/cgroup, read only for the holders found): its systemd unit \
+            (nginx.service; a user's unit as "app.service (user alice)") or its container \
+            (docker, podman, containerd, cri-o: runtime and short id). When a systemd service or \
+            a container holds the port, the verdict says how to stop it for good \
+            (systemctl stop nginx.service, docker stop ID): a signal alone, and its manager may \
+            start it again. A listener that systemd holds itself (socket activation) is stopped \
+            with its .socket unit and service, found with systemctl list-sockets.
+
             Each network namespace (a container, ip netns) has its own sockets: a listener in \
             one is invisible to ss and to sockit who from another, and does not block a bind \
             there. --all-netns reads the table of every namespace on the machine (found \
@@ -81,16 +90,25 @@ struct Who: AsyncParsableCommand {
         if report.entries.isEmpty {
             lines.append("no socket uses port \(report.port)")
         } else {
+            // UNIT only when a holder runs in a systemd unit or a container; NETNS when several
+            // network namespaces were read.
+            let units = report.entries.contains { $0.holders.contains { !$0.unitCell.isEmpty } }
             let namespaces = !report.networkNamespaces.isEmpty
             var table = Table(
-                ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER", "COMMAND", "FD", "TIMER"]
-                    + (namespaces ? ["NETNS"] : []), rightAligned: [4, 7])
+                ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER"] + (units ? ["UNIT"] : []) + [
+                    "COMMAND", "FD", "TIMER",
+                ] + (namespaces ? ["NETNS"] : []),
+                rightAligned: units ? [4, 8] : [4, 7])
             // A server's rows all name the same process: its command is shortened once.
             var commands: [String: String] = [:]
-            for entry in report.local { rows(entry, into: &table, commands: &commands, namespaces: namespaces) }
+            for entry in report.local {
+                rows(entry, into: &table, commands: &commands, units: units, namespaces: namespaces)
+            }
             if !report.remote.isEmpty {
                 table.appendSection("connections to port \(report.port) (this machine is the client):")
-                for entry in report.remote { rows(entry, into: &table, commands: &commands, namespaces: namespaces) }
+                for entry in report.remote {
+                    rows(entry, into: &table, commands: &commands, units: units, namespaces: namespaces)
+                }
             }
             lines.append(table.render())
             if report.entries.contains(where: { !$0.socket.isInCurrentNetworkNamespace }) {
@@ -121,7 +139,8 @@ struct Who: AsyncParsableCommand {
     }
 
     private static func rows(
-        _ entry: PortReport.Entry, into table: inout Table, commands: inout [String: String], namespaces: Bool
+        _ entry: PortReport.Entry, into table: inout Table, commands: inout [String: String], units: Bool,
+        namespaces: Bool
     ) {
         let socket = entry.socket
         let base = [socket.transport.rawValue, socket.stateName, "\(socket.local)", socket.remoteDescription]
@@ -129,12 +148,16 @@ struct Who: AsyncParsableCommand {
         let namespace = namespaces ? [namespaceText(socket.networkNamespace)] : []
         if entry.holders.isEmpty {
             let command = entry.hidden ? "(hidden: another user's process)" : "-"
-            table.append(base + [entry.hidden ? "?" : "-", entry.hidden ? "?" : "-", command, "-", timer] + namespace)
+            let unknown = entry.hidden ? "?" : "-"
+            table.append(base + [unknown, unknown] + (units ? [unknown] : []) + [command, "-", timer] + namespace)
         }
         for holder in entry.holders {
             let command = commands[holder.command] ?? holder.shortCommand(limit: 60)
             commands[holder.command] = command
-            table.append(base + [String(holder.pid), holder.user, command, String(holder.fd), timer] + namespace)
+            let unit = holder.unitCell.isEmpty ? "-" : holder.unitCell
+            table.append(
+                base + [String(holder.pid), holder.user] + (units ? [unit] : []) + [command, String(holder.fd), timer]
+                    + namespace)
         }
     }
 
@@ -180,7 +203,7 @@ struct Who: AsyncParsableCommand {
                 ] + (socket.networkNamespace.map { [("netns", json($0))] } ?? [])
             if entry.holders.isEmpty {
                 common += [("pid", .null), ("user", .null), ("command", .null), ("fd", .null)]
-                sockets.append(.object(common + tail))
+                sockets.append(.object(common + tail + [("unit", .null), ("container", .null), ("cgroup", .null)]))
             }
             for holder in entry.holders {
                 sockets.append(
@@ -188,7 +211,7 @@ struct Who: AsyncParsableCommand {
                         common + [
                             ("pid", .int(Int(holder.pid))), ("user", .string(holder.user)),
                             ("command", .string(holder.command)), ("fd", .int(Int(holder.fd))),
-                        ] + tail))
+                        ] + tail + holder.supervisionJSON))
             }
         }
         var members: [(String, JSON)] = [("port", .int(Int(report.port))), ("sockets", .array(sockets))]
@@ -264,7 +287,7 @@ struct WhoRequest: Equatable, Sendable {
         report.verdict = BindVerdict.decide(
             address: target.verdictAddress, transport: verdictTransport, probe: probe,
             local: explaining.local.filter(\.socket.isInCurrentNetworkNamespace),
-            unreadableProcesses: explaining.unreadableProcesses)
+            unreadableProcesses: explaining.unreadableProcesses, supervision: inspector.supervision)
 
         // Nothing here: a listener in a container or an ip netns namespace would not show. Say
         // that other namespaces exist (read only now: the common answer costs nothing more).

@@ -24,6 +24,11 @@ extension PortFreer.Refusal {
         case .parent: return "this is sockit's parent process"
         case .otherUser: return "\(description) (--all-users to include it)"
         case .initProcess: return description
+        case .supervised(let advice):
+            switch advice.supervisor {
+            case .unit, .container: return "runs \(advice.supervisor)"
+            case .serviceManager: return "\(advice.supervisor), never signalled"
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ extension Remedy {
         case .includeOtherUsers:
             return "--all-users includes other users' processes (as root)"
         case .waitFor, .useUnprivilegedPort, .grantCapability, .lowerUnprivilegedPortStart, .raiseOpenFileLimit,
-            .bindLocalAddress, .allowMoreTime, .retry, .advice:
+            .bindLocalAddress, .allowMoreTime, .retry, .advice, .stopPod:
             return description
         case .startWithoutHandoff:
             return "stop the running instance and start without --handoff"
@@ -32,6 +32,15 @@ extension Remedy {
                 : "the running instance serves TCP: start this one without --udp"
         case .destroyLeftovers(let port):
             return "as root: sockit free \(port) --leftovers"
+        case .stopUnits(let names, let manager):
+            return "stop it for good with: \(manager.systemctl) stop \(names.joined(separator: " "))"
+        case .findSocketUnit(let port, let manager):
+            return "its .socket unit could not be determined: find the one on port \(port) with "
+                + "\(manager.systemctl) list-sockets, and stop it with its service"
+        case .stopContainer(let tool, let id):
+            return "stop the container with: \(tool) stop \(id)"
+        case .signalSupervised:
+            return "--force signals it anyway (its manager may start it again)"
         }
     }
 }

@@ -75,18 +75,31 @@ struct HolderCollector {
         }
     }
 
-    /// The holders of each socket, by pid and descriptor, with their user and command line (read
-    /// once per process: a server holds many of the sockets).
+    /// The holders of each socket, by pid and descriptor, with their user, command line and
+    /// cgroup (read once per process: a server holds many of the sockets; and only for the
+    /// holders found, never for every process).
     func scan(commandLine: (Int32) -> String?) -> HolderScan {
         var scan = counts
         var names = UserNames()
         var commands: [Int32: String] = [:]
+        var cgroups: [Int32: ProcessCgroup?] = [:]
+        var reader = ProcessCgroup.Reader()
         for (inode, entries) in found {
             scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
                 let command = commands[entry.pid] ?? (commandLine(entry.pid) ?? "?")
                 commands[entry.pid] = command
+                let cgroup: ProcessCgroup?
+                if let known = cgroups[entry.pid] {
+                    cgroup = known
+                } else {
+                    var read = reader.read(procFD: procFD, "\(entry.pid)/cgroup")
+                    if let uid = read?.unit?.userID { read?.unit?.userName = names.name(uid) }
+                    cgroups[entry.pid] = read
+                    cgroup = read
+                }
                 return SocketHolder(
-                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid), command: command)
+                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid), command: command,
+                    cgroup: cgroup)
             }
         }
         return scan

@@ -116,6 +116,56 @@ enum PortSys {
         return String(cString: raw)
     }
 
+    // MARK: Child processes (systemctl list-sockets)
+
+    /// `access(path, X_OK)`: whether `path` is a file this process may run.
+    static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
+    /// `pipe2(O_CLOEXEC)`: the read end and the write end.
+    static func pipe() -> Result<(read: CInt, write: CInt), Errno> {
+        var ends: [CInt] = [-1, -1]
+        switch retrying({ sockit_pipe_cloexec(&ends) }) {
+        case .success: return .success((ends[0], ends[1]))
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// `posix_spawn`: runs `path` with `arguments` (the first is its name) and this process's
+    /// environment; stdin is /dev/null, stdout and stderr are `output`, and the child starts
+    /// with no signal blocked or ignored. The child's pid.
+    static func spawn(_ path: String, _ arguments: [String], output: CInt) -> Result<pid_t, Errno> {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, output, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { Glibc.free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        return result == 0 ? .success(pid) : .failure(Errno(rawValue: result))
+    }
+
+    /// `waitpid(pid, 0)`: waits for the child to exit and reaps it; its exit status, or 128 +
+    /// the signal that ended it.
+    static func waitForChild(_ pid: pid_t) -> Int32? {
+        var status: CInt = 0
+        guard case .success = retrying({ waitpid(pid, &status, 0) }) else { return nil }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
     // MARK: Environment and time
 
     /// The environment variable `name`, or nil when it is not set.
