@@ -32,9 +32,23 @@ enum QuickCommand: Equatable, Sendable {
         case "--version":
             return rest.isEmpty ? .version : nil
         case "who":
-            guard let words = Words(rest, flags: ["--tcp", "--udp", "--listening", "--scan-all", "--json"]),
-                let target = words.port
+            guard let words = Words(rest, flags: ["--tcp", "--udp", "--listening", "--scan-all", "--json", "--all"]),
+                words.positionals.count <= 1
             else { return nil }
+            // No port: every listener; FIRST-LAST: those of a range; else a port or an address.
+            var target: PortArgument?
+            var range: ClosedRange<UInt16>?
+            if let word = words.positionals.first {
+                do {
+                    range = try WhoRequest.range(word)
+                } catch {
+                    return nil  // a bad range: ArgumentParser's run says why
+                }
+                if range == nil {
+                    guard let port = words.port else { return nil }
+                    target = port
+                }
+            }
             let only: TransportProtocol?
             switch (words.has("--tcp"), words.has("--udp")) {
             case (true, true): return nil
@@ -42,10 +56,11 @@ enum QuickCommand: Equatable, Sendable {
             case (false, true): only = .udp
             case (false, false): only = nil
             }
-            return .who(
-                WhoRequest(
-                    target: target, only: only, listening: words.has("--listening"),
-                    scanAll: words.has("--scan-all"), json: words.has("--json")))
+            var request = WhoRequest(
+                target: target, only: only, listening: words.has("--listening"),
+                scanAll: words.has("--scan-all"), json: words.has("--json"), all: words.has("--all"))
+            request.range = range
+            return .who(request)
         case "wait":
             guard let words = Words(rest, flags: ["--listening", "--free", "--udp", "--json"], options: ["--timeout"]),
                 let target = words.port

@@ -23,8 +23,13 @@ public final class Holder {
     /// The fields after "ready": usually the port and the pid.
     public let fields: [String]
 
-    public init(_ arguments: [String], wrapper: [String] = []) throws {
-        let command = wrapper + [python3, portholder] + arguments
+    public convenience init(_ arguments: [String], wrapper: [String] = []) throws {
+        try self.init(command: wrapper + [python3, portholder] + arguments)
+    }
+
+    /// Any fixture that says "ready ..." the same way (`Tests/Fixtures/listeners.py`).
+    public init(command: [String]) throws {
+        let arguments = command
         child = try ChildProcess(command[0], Array(command.dropFirst()), keepStdin: true)
         guard let line = child.readLine(timeout: .seconds(20)), line.hasPrefix("ready ") else {
             _ = child.waitForExit(timeout: .seconds(2))

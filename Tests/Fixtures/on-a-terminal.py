@@ -1,9 +1,10 @@
 """Runs a command with its stdout on a pseudo-terminal of a given width; prints what it wrote.
 
-    on-a-terminal.py COLUMNS COMMAND [ARGS...]
+    on-a-terminal.py COLUMNS[xROWS] COMMAND [ARGS...]
 
-COLUMNS is the terminal's width (TIOCSWINSZ), and the COLUMNS variable is removed from the
-command's environment so that the terminal's own size is what it reads. stderr is passed through,
+COLUMNS is the terminal's width and ROWS its height (TIOCSWINSZ; 50 rows when not given), and
+the COLUMNS and LINES variables are removed from the command's environment so that the
+terminal's own size is what it reads. stderr is passed through,
 NO_COLOR is set (plain text to compare), and the exit status is the command's.
 """
 import fcntl
@@ -14,11 +15,13 @@ import subprocess
 import sys
 import termios
 
-columns, command = int(sys.argv[1]), sys.argv[2:]
+size, command = sys.argv[1].split("x"), sys.argv[2:]
+columns, rows = int(size[0]), int(size[1]) if len(size) > 1 else 50
 controller, terminal = pty.openpty()
-fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 environment = dict(os.environ, NO_COLOR="1")
 environment.pop("COLUMNS", None)
+environment.pop("LINES", None)
 child = subprocess.Popen(command, stdout=terminal, env=environment)
 os.close(terminal)
 output = b""

@@ -5,6 +5,7 @@ Each mode prints one line "ready FIELDS..." on stdout once its sockets are in pl
 waits (at most 120 s) until stdin reaches end-of-file or it is signalled.
 
     portholder.py listen [--v6] [--udp] [--reuse] [--ignore-term] [--fork] [--self-connect] [--port N] [--fds N]
+                         [--connections N]   (--self-connect: one connection to itself; --connections N: N)
                          [--echo]
         ready PORT PID [CHILD_PID]; --echo: a thread accepts connections and echoes what they send
     portholder.py connect PORT            a client connected to 127.0.0.1:PORT: ready LOCAL_PORT PID FD;
@@ -109,7 +110,15 @@ def main():
         sock = listener("--v6" in flags, "--udp" in flags, "--reuse" in flags, port)
         port = sock.getsockname()[1]
         keep = []
+        connections = int(args[args.index("--connections") + 1]) if "--connections" in args else 0
         if "--self-connect" in flags:
+            connections = max(connections, 1)
+        if connections > 500:
+            import resource
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            if soft < 2 * connections + 64:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 2 * connections + 64), hard))
+        for _ in range(connections):
             client = socket.create_connection(("::1" if "--v6" in flags else "127.0.0.1", port))
             server, _ = sock.accept()
             keep += [client, server]

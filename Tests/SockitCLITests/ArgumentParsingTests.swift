@@ -9,7 +9,7 @@ struct ArgumentParsingTests {
     /// Found by fuzzing: `parseOnly` reported ArgumentParser's own exit code (64 for usage, 1 for
     /// a validation error of ours), not the 2 that `sockit` exits with for every usage error.
     @Test(arguments: [
-        ["bogus"], ["who"], ["who", "70000"], ["who", "1.2.3:80"], ["free", "8080", "--signal", "NOPE"],
+        ["bogus"], ["who", "9000-8000"], ["who", "70000"], ["who", "1.2.3:80"], ["free", "8080", "--signal", "NOPE"],
         ["echo", "--threads", "0"], ["listen", "127.0.0.1:9"], ["send", "127.0.0.1:9", "--broadcast"],
         ["options", "--pid", "1"], ["wait", "8080", "--timeout", "-1"], ["who", "8080", "--no-such-flag"],
     ])

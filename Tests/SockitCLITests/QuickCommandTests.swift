@@ -24,6 +24,10 @@ struct QuickCommandTests {
                 .who(WhoRequest(target: try Self.port("127.0.0.1:8080"), only: .tcp, listening: true, scanAll: true))
             ),
             (["who", "[::1]:80"], .who(WhoRequest(target: try Self.port("[::1]:80")))),
+            (["who"], .who(WhoRequest(target: nil))),
+            (["who", "--tcp", "--json"], .who(WhoRequest(target: nil, only: .tcp, json: true))),
+            (["who", "8000-8100"], .who(WhoRequest(target: nil, range: 8000...8100))),
+            (["who", "443", "--all"], .who(WhoRequest(target: try Self.port("443"), all: true))),
             (
                 ["wait", "7000", "--listening"],
                 .wait(WaitRequest(target: try Self.port("7000"), condition: .listening))
@@ -49,7 +53,8 @@ struct QuickCommandTests {
     func left() {
         let cases: [[String]] = [
             [], ["--help"], ["-h"], ["help"], ["help", "who"], ["who", "--help"], ["who", "8080", "-h"],
-            ["--version", "who"], ["who"], ["who", "8080", "8081"], ["who", "0"], ["who", "65536"], ["who", "abc"],
+            ["--version", "who"], ["who", "9000-8000"], ["who", "8080", "8081"], ["who", "0"], ["who", "65536"],
+            ["who", "abc"],
             ["who", "-1"], ["who", "8080", "--tcp", "--udp"], ["who", "8080", "--json", "--json"],
             ["who", "8080", "--"], ["who", "--", "8080"], ["who", "8080", "-x"], ["who", "8080", "--timeout", "1"],
             ["who", "8080", "--json=true"], ["who", "80\u{301}"], ["who", "８０８０"], ["who", "8080 "],

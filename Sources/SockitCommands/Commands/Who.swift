@@ -52,8 +52,11 @@ struct Who: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The port, or HOST:PORT for the bind verdict of that address.", valueName: "PORT"))
-    var target: String
+    @Argument(
+        help: ArgumentHelp(
+            "The port, or HOST:PORT for the bind verdict of that address; a range FIRST-LAST, or nothing, "
+                + "lists the listening sockets.", valueName: "PORT"))
+    var target: String?
 
     @Flag(help: "Only TCP or only UDP (default: both; the verdict is for TCP).")
     var transport: TransportFlag?
@@ -70,47 +73,81 @@ struct Who: AsyncParsableCommand {
     @Flag(name: .customLong("all-netns"), help: "Read every network namespace on the machine (needs root).")
     var allNetworkNamespaces = false
 
+    @Flag(help: "Every row on a terminal too (a busy port is otherwise summarized to a screenful).")
+    var all = false
+
     @OptionGroup var output: OutputOptions
 
-    func validate() throws { _ = try PortArgument.parse(target) }
+    func validate() throws { _ = try request }
 
     /// What was asked, without ArgumentParser: `QuickCommand` builds the same from the words.
     var request: WhoRequest {
         get throws {
-            WhoRequest(
-                target: try PortArgument.parse(target), only: transport?.transport, listening: listening,
-                scanAll: scanAll, json: output.json, allNetworkNamespaces: allNetworkNamespaces)
+            var request = WhoRequest(
+                target: nil, only: transport?.transport, listening: listening, scanAll: scanAll, json: output.json,
+                allNetworkNamespaces: allNetworkNamespaces, all: all)
+            if let target {
+                if let range = try WhoRequest.range(target) {
+                    request.range = range
+                } else {
+                    request.target = try PortArgument.parse(target)
+                }
+            }
+            return request
         }
     }
 
     func run() async throws { try request.run() }
 
-    static func text(_ report: PortReport) -> String {
+    /// The rows of `local` (bound to the port) and `remote` (connections to it), with UNIT when a
+    /// holder runs in a systemd unit or a container and NETNS when several namespaces were read.
+    static func table(_ report: PortReport, local: [PortReport.Entry], remote: [PortReport.Entry]) -> String {
+        let units = report.entries.contains { $0.holders.contains { !$0.unitCell.isEmpty } }
+        let namespaces = !report.networkNamespaces.isEmpty
+        var table = Table(
+            ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER"] + (units ? ["UNIT"] : []) + [
+                "COMMAND", "FD", "TIMER",
+            ] + (namespaces ? ["NETNS"] : []),
+            rightAligned: units ? [4, 8] : [4, 7])
+        // A server's rows all name the same process: its command is shortened once.
+        var commands: [String: String] = [:]
+        for entry in local {
+            rows(entry, into: &table, commands: &commands, units: units, namespaces: namespaces)
+        }
+        if !remote.isEmpty {
+            table.appendSection("connections to port \(report.port) (this machine is the client):")
+            for entry in remote {
+                rows(entry, into: &table, commands: &commands, units: units, namespaces: namespaces)
+            }
+        }
+        return table.render()
+    }
+
+    /// One line per TCP listener without SO_REUSEADDR (read from its own socket): its restart
+    /// will fail for a while. Nothing when it could not be read.
+    static func restartWarnings(_ entries: [PortReport.Entry]) -> [String] {
+        entries.filter(\.restartWillBeBlocked).map { entry in
+            let pid = entry.holders.first.map { "pid \($0.pid)" } ?? "its process"
+            return Terminal.yellow(
+                "warning: the listener on \(entry.socket.local) (\(pid)) did not set SO_REUSEADDR: when it stops, "
+                    + "the connections it closed block a restart for up to 60 s; set SO_REUSEADDR in that "
+                    + "server, or free the port then with: sudo sockit free \(entry.socket.local.port ?? 0) --leftovers"
+            )
+        }
+    }
+
+    /// `report` as `who PORT` prints it; with `summarize`, a busy port's connections as counts.
+    static func text(_ report: PortReport, summarize: Bool = false) -> String {
         var lines: [String] = []
         if report.entries.isEmpty {
             lines.append("no socket uses port \(report.port)")
         } else {
-            // UNIT only when a holder runs in a systemd unit or a container; NETNS when several
-            // network namespaces were read.
-            let units = report.entries.contains { $0.holders.contains { !$0.unitCell.isEmpty } }
-            let namespaces = !report.networkNamespaces.isEmpty
-            var table = Table(
-                ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "USER"] + (units ? ["UNIT"] : []) + [
-                    "COMMAND", "FD", "TIMER",
-                ] + (namespaces ? ["NETNS"] : []),
-                rightAligned: units ? [4, 8] : [4, 7])
-            // A server's rows all name the same process: its command is shortened once.
-            var commands: [String: String] = [:]
-            for entry in report.local {
-                rows(entry, into: &table, commands: &commands, units: units, namespaces: namespaces)
+            if summarize {
+                lines.append(PortSummary.text(report) { table(report, local: $0, remote: []) })
+            } else {
+                lines.append(table(report, local: report.local, remote: report.remote))
             }
-            if !report.remote.isEmpty {
-                table.appendSection("connections to port \(report.port) (this machine is the client):")
-                for entry in report.remote {
-                    rows(entry, into: &table, commands: &commands, units: units, namespaces: namespaces)
-                }
-            }
-            lines.append(table.render())
+            lines += restartWarnings(report.local)
             if report.entries.contains(where: { !$0.socket.isInCurrentNetworkNamespace }) {
                 lines.append(
                     Terminal.dim(
@@ -174,6 +211,54 @@ struct Who: AsyncParsableCommand {
         ])
     }
 
+    /// Every listening socket, as `ss -tulpn` lists them, with REUSE: the reuse options its
+    /// process set (`addr`, `port`; `-` for none, `?` when they could not be read).
+    static func listingText(_ report: PortReport) -> String {
+        let units = report.entries.contains { $0.holders.contains { !$0.unitCell.isEmpty } }
+        let namespaces = !report.networkNamespaces.isEmpty
+        var table = Table(
+            ["PROTO", "LOCAL", "PID", "USER"] + (units ? ["UNIT"] : []) + ["COMMAND", "FD", "REUSE"]
+                + (namespaces ? ["NETNS"] : []),
+            rightAligned: [2])
+        var commands: [String: String] = [:]
+        for entry in report.entries {
+            let socket = entry.socket
+            let reuse: String
+            switch (entry.reuseAddress, entry.reusePort) {
+            case (nil, _), (_, nil): reuse = "?"
+            case (true?, true?): reuse = "addr,port"
+            case (true?, false?): reuse = "addr"
+            case (false?, true?): reuse = "port"
+            case (false?, false?): reuse = "-"
+            }
+            let namespace = namespaces ? [namespaceText(socket.networkNamespace)] : []
+            guard !entry.holders.isEmpty else {
+                let unknown = entry.hidden ? "?" : "-"
+                table.append(
+                    [socket.transport.rawValue, "\(socket.local)", unknown, unknown] + (units ? [unknown] : [])
+                        + [entry.hidden ? "(hidden: another user's process)" : "-", "-", reuse] + namespace)
+                continue
+            }
+            for holder in entry.holders {
+                let command = commands[holder.command] ?? holder.shortCommand(limit: 60)
+                commands[holder.command] = command
+                table.append(
+                    [socket.transport.rawValue, "\(socket.local)", String(holder.pid), holder.user]
+                        + (units ? [holder.unitCell.isEmpty ? "-" : holder.unitCell] : [])
+                        + [command, String(holder.fd), reuse] + namespace)
+            }
+        }
+        var lines = [table.render()]
+        let blocked = report.entries.filter(\.restartWillBeBlocked).count
+        if blocked > 0 {
+            lines.append(
+                Terminal.yellow(
+                    "\(blocked) TCP listener\(blocked == 1 ? "" : "s") without SO_REUSEADDR (REUSE -): "
+                        + "a restart will fail for up to 60 s after \(blocked == 1 ? "it stops" : "they stop")"))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     static func timerText(_ socket: PortSocket) -> String {
         guard let milliseconds = socket.timerMilliseconds else { return "" }
         let seconds = Double(milliseconds) / 1000
@@ -200,6 +285,8 @@ struct Who: AsyncParsableCommand {
                     ("timer", socket.timerKind.map { .string($0) } ?? .null),
                     ("side", .string(entry.side.rawValue)),
                     ("hidden", .bool(entry.hidden)),
+                    ("reuse_address", entry.reuseAddress.map { .bool($0) } ?? .null),
+                    ("reuse_port", entry.reusePort.map { .bool($0) } ?? .null),
                 ] + (socket.networkNamespace.map { [("netns", json($0))] } ?? [])
             if entry.holders.isEmpty {
                 common += [("pid", .null), ("user", .null), ("command", .null), ("fd", .null)]
@@ -250,7 +337,8 @@ struct Who: AsyncParsableCommand {
 
 /// `sockit who`, parsed: what to look at and how to print it.
 struct WhoRequest: Equatable, Sendable {
-    var target: PortArgument
+    /// The port; nil: list the listening sockets (of `range`, or of every port).
+    var target: PortArgument?
     /// `--tcp` or `--udp`; nil: both.
     var only: TransportProtocol?
     var listening = false
@@ -258,12 +346,37 @@ struct WhoRequest: Equatable, Sendable {
     var json = false
     /// `--all-netns`: every network namespace's table.
     var allNetworkNamespaces = false
+    /// `--all`: every row on a terminal too.
+    var all = false
+    /// `who FIRST-LAST`: the listeners of these ports.
+    var range: ClosedRange<UInt16>? = nil
 
-    func run() throws {
-        let transports = only.transports
-        let inspector = PortInspector(
+    /// `8000-8100` as a range of ports; nil when `text` is not one (a port, an address); an error
+    /// for a range that is wrong.
+    static func range(_ text: String) throws -> ClosedRange<UInt16>? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
+            return nil
+        }
+        guard let first = Int(parts[0]), let last = Int(parts[1]), (1...65535).contains(first),
+            (1...65535).contains(last), first <= last
+        else {
+            throw ValidationError(
+                "invalid range \"\(text)\": give FIRST-LAST with ports from 1 to 65535, the first no greater")
+        }
+        return UInt16(first)...UInt16(last)
+    }
+
+    var inspector: PortInspector {
+        PortInspector(
             table: allNetworkNamespaces ? EveryNetworkNamespace() : SocketTable.system,
             search: scanAll ? .exhaustive : .fast)
+    }
+
+    func run() throws {
+        guard let target else { return try runListing() }
+        let transports = only.transports
+        let inspector = self.inspector
         var report: PortReport
         do {
             if listening {
@@ -300,12 +413,38 @@ struct WhoRequest: Equatable, Sendable {
             }
             document.print()
         } else {
-            printLine(Who.text(report))
+            // More rows than a screen on a terminal: the holders, counts, and the verdict.
+            let summarize = !all && (Terminal.outputHeight.map { PortSummary.isNeeded(report, height: $0) } ?? false)
+            printLine(Who.text(report, summarize: summarize))
             if others > 0 {
                 printLine(
                     "nothing in this network namespace; \(others) other network namespace\(others == 1 ? "" : "s") "
                         + "on this machine: sudo sockit who \(target.port) --all-netns")
             }
+        }
+        if report.entries.isEmpty { throw CommandFailure.notMet("") }
+    }
+
+    /// `who` without a port, or with a range: every listening socket, sorted by port.
+    func runListing() throws {
+        let report: PortReport
+        do {
+            report = try inspector.listening(ports: range, transports: only.transports)
+        } catch {
+            throw CommandFailure.socketTable(error)
+        }
+        Who.debug(report.tableFallbacks)
+        if json {
+            var document = Who.json(report)
+            if case .object(var members) = document {
+                members[0] = ("ports", range.map { .string("\($0.lowerBound)-\($0.upperBound)") } ?? .null)
+                document = .object(members)
+            }
+            document.print()
+        } else if report.entries.isEmpty {
+            printLine(range.map { "nothing listens on ports \($0.lowerBound)-\($0.upperBound)" } ?? "nothing listens")
+        } else {
+            printLine(Who.listingText(report))
         }
         if report.entries.isEmpty { throw CommandFailure.notMet("") }
     }
