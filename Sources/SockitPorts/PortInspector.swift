@@ -150,14 +150,13 @@ public struct PortInspector: Sendable {
         } else {
             scan = pending.holders(of: owners)
         }
-        let entries = sockets.map { socket in
+        var entries = sockets.map { socket in
             let holders = scan.holders[socket.inode] ?? []
-            var entry = PortReport.Entry(
+            return PortReport.Entry(
                 socket: socket, holders: holders, side: everyPortIsLocal ? .local : socket.side(for: port),
                 hidden: socket.inode != 0 && holders.isEmpty && scan.unreadableProcesses > 0)
-            Self.readReuseOptions(&entry)
-            return entry
         }
+        Self.readReuseOptions(&entries)
         var report = PortReport(
             port: port, entries: Self.sorted(entries), unreadableProcesses: scan.unreadableProcesses,
             processesScanned: scan.processesScanned, verdict: nil)
@@ -171,20 +170,28 @@ public struct PortInspector: Sendable {
         return report
     }
 
-    /// A listener's (or bound UDP socket's) `SO_REUSEADDR` and `SO_REUSEPORT`, read from a
+    /// Each listener's (or bound UDP socket's) `SO_REUSEADDR` and `SO_REUSEPORT`, read from a
     /// `pidfd_getfd` copy of its first holder's descriptor: what its process set, which decides
     /// whether its restart will bind over the connections it leaves in TIME-WAIT. Left nil when
     /// the copy is refused (another user's process without privilege, `kernel.yama.ptrace_scope`).
-    static func readReuseOptions(_ entry: inout PortReport.Entry) {
-        let socket = entry.socket
-        let listens = socket.transport == .tcp ? socket.state == .listen : socket.remote == nil
-        guard entry.side == .local, listens, let holder = entry.holders.first else { return }
-        guard let copy = try? Socket.duplicate(fd: holder.fd, ofProcess: holder.pid) else { return }
-        defer { try? copy.close() }
-        // The descriptor may have been closed and its number reused since the scan.
-        guard PortSys.inode(ofDescriptor: copy.fileDescriptor) == socket.inode else { return }
-        entry.reuseAddress = try? copy.getOption(.reuseAddress)
-        entry.reusePort = try? copy.getOption(.reusePort)
+    /// One pidfd per process, and per socket a copy, an `fstat`, two `getsockopt` and a `close`.
+    static func readReuseOptions(_ entries: inout [PortReport.Entry]) {
+        var handles: [(pid: Int32, handle: ProcessHandle?)] = []  // a few processes: searched in order
+        for index in entries.indices {
+            let socket = entries[index].socket
+            let listens = socket.transport == .tcp ? socket.state == .listen : socket.remote == nil
+            guard entries[index].side == .local, listens, let holder = entries[index].holders.first else { continue }
+            if !handles.contains(where: { $0.pid == holder.pid }) {
+                handles.append((holder.pid, try? ProcessHandle(pid: holder.pid)))
+            }
+            guard let handle = handles.last(where: { $0.pid == holder.pid })?.handle,
+                let copy = try? handle.duplicateDescriptor(holder.fd)
+            else { continue }
+            defer { Sys.close(copy) }
+            // The descriptor may have been closed and its number reused since the scan.
+            guard PortSys.inode(ofDescriptor: copy) == socket.inode else { continue }
+            (entries[index].reuseAddress, entries[index].reusePort) = PortSys.reuseOptions(copy)
+        }
     }
 
     /// Whether a server could bind `address` now, and why not. Probes first: when the bind works,

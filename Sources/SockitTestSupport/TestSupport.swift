@@ -61,6 +61,17 @@ public enum TestSupport {
     /// Runs a program to completion, killing it (by its pid) after `timeout`. Started with
     /// `posix_spawn` (`ChildProcess`), not Foundation's `Process`, whose weak-reference table
     /// LeakSanitizer reports at exit.
+    /// A `/proc` file read to its end. `String(contentsOfFile:)` trusts the size `stat` gives,
+    /// which is 0 for `/proc`: on a machine with many sockets it returned `/proc/net/udp` cut
+    /// short, and a test missed its socket.
+    public static func readProcFile(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw HolderFailure(message: "cannot open \(path)")
+        }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     public static func run(
         _ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(30),
         environment: [String: String]? = nil

@@ -32,7 +32,10 @@ extension ProcessCgroup {
     /// pre-fork server's workers share their master's cgroup).
     struct Reader {
         private var buffer = [UInt8](repeating: 0, count: 4096)
-        private var parsed: [[UInt8]: ProcessCgroup?] = [:]
+        /// Texts already parsed, searched in order: a few distinct ones. Not a dictionary: the
+        /// first use of `[UInt8]`'s Hashable conformance looks through every conformance of the
+        /// binary (about a millisecond of a command that answers in a few).
+        private var parsed: [(text: [UInt8], cgroup: ProcessCgroup?)] = []
 
         mutating func read(procFD: CInt, _ name: String) -> ProcessCgroup? {
             guard case .success(let fd) = PortSys.openAt(procFD, name) else { return nil }
@@ -45,9 +48,9 @@ extension ProcessCgroup {
                 // A /proc file shorter than the buffer comes whole in one read.
                 if count < buffer.count { break }
             }
-            if let known = parsed[text] { return known }
+            if let known = parsed.first(where: { $0.text == text }) { return known.cgroup }
             let cgroup = parse(String(decoding: text, as: UTF8.self))
-            parsed[text] = cgroup
+            parsed.append((text, cgroup))
             return cgroup
         }
     }

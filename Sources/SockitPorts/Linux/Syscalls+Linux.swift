@@ -79,6 +79,22 @@ enum PortSys {
         return UInt64(info.st_ino)
     }
 
+    /// `SO_REUSEADDR` and `SO_REUSEPORT` of the socket `fd` (`getsockopt`); nil where it fails.
+    static func reuseOptions(_ fd: CInt) -> (address: Bool?, port: Bool?) {
+        (
+            intSocketOption(fd, SOL_SOCKET, SO_REUSEADDR).map { $0 != 0 },
+            intSocketOption(fd, SOL_SOCKET, SO_REUSEPORT).map { $0 != 0 }
+        )
+    }
+
+    /// `getsockopt(fd, level, name)` of an `int` option; nil when it fails.
+    private static func intSocketOption(_ fd: CInt, _ level: CInt, _ name: CInt) -> CInt? {
+        var value: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        guard case .success = retrying({ getsockopt(fd, level, name, &value, &length) }) else { return nil }
+        return value
+    }
+
     /// `setns(fd, CLONE_NEWNET)` for the calling thread.
     static func enterNetworkNamespace(_ fd: CInt) -> Result<CInt, Errno> {
         retrying { sockit_enter_network_namespace(fd) }

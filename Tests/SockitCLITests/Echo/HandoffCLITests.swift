@@ -278,7 +278,7 @@ func udpSocketInodes(port: UInt16) throws -> [String] {
     var inodes: [String] = []
     for file in ["/proc/net/udp", "/proc/net/udp6"] {
         // "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ..."
-        for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst() {
+        for line in try TestSupport.readProcFile(file).split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             guard fields.count > 9, let local = fields[1].split(separator: ":").last, UInt16(local, radix: 16) == port
             else { continue }

@@ -79,7 +79,7 @@ final class TestCgroup {
 
     /// The mount point of the hierarchy (mounted at its own root), from /proc/self/mountinfo.
     static func mountPoint(_ hierarchy: Hierarchy) -> String? {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        guard let text = try? TestSupport.readProcFile("/proc/self/mountinfo") else { return nil }
         for line in text.split(separator: "\n") {
             let halves = line.components(separatedBy: " - ")
             guard halves.count == 2 else { continue }
