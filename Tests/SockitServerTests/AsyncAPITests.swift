@@ -73,6 +73,10 @@ struct AsyncAPITests {
         #expect(error?.address == address)
     }
 
+    /// The cancellation tests' tasks run on a thread of their own, not on the cooperative pool
+    /// the suite's blocking tests can hold for minutes (`ThreadExecutor`).
+    static let executor = ThreadExecutor()
+
     /// Waits (bounded) until `readiness` has a task suspended for reading: only then does a
     /// cancellation test exercise the waiting-then-cancelled path, not the check before the wait.
     /// The bound is generous: the whole suite shares two cooperative threads with tests that
@@ -96,8 +100,8 @@ struct AsyncAPITests {
         let once = ResumeOnce<Result<T, any Error>?>()
         return await withCheckedContinuation { continuation in
             once.start(continuation)
-            Task { once.resume(await task.result) }
-            Task {
+            Task(executorPreference: Self.executor) { once.resume(await task.result) }
+            Task(executorPreference: Self.executor) {
                 try? await Task.sleep(for: limit)
                 once.resume(nil)
             }
@@ -114,12 +118,16 @@ struct AsyncAPITests {
 
     @Test("a read waiting for data ends with CancellationError when its task is cancelled")
     func cancelledRead() async throws {
+        try await withTaskExecutorPreference(Self.executor) { try await cancelledReadHere() }
+    }
+
+    private func cancelledReadHere() async throws {
         let group = try EventLoopGroup(count: 1)
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
         let accepted = try await listener.accept()
-        let reading = Task { try await accepted.read() }
+        let reading = Task(executorPreference: Self.executor) { try await accepted.read() }
         // Nothing is ever sent: only cancellation can end this read, once it waits.
         try await untilSomeoneWaits(accepted.readiness)
         reading.cancel()
@@ -137,10 +145,14 @@ struct AsyncAPITests {
 
     @Test("an accept and a UDP receive waiting end with CancellationError when their tasks are cancelled")
     func cancelledAcceptAndReceive() async throws {
+        try await withTaskExecutorPreference(Self.executor) { try await cancelledAcceptAndReceiveHere() }
+    }
+
+    private func cancelledAcceptAndReceiveHere() async throws {
         let group = try EventLoopGroup(count: 1)
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
-        let accepting = Task { try await listener.accept() }
+        let accepting = Task(executorPreference: Self.executor) { try await listener.accept() }
         try await untilSomeoneWaits(listener.readiness)
         accepting.cancel()
         await expectCancelled(accepting, "the accept")
@@ -152,7 +164,7 @@ struct AsyncAPITests {
         listener.close()
 
         let udp = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
-        let receiving = Task { try await udp.receive() }
+        let receiving = Task(executorPreference: Self.executor) { try await udp.receive() }
         try await untilSomeoneWaits(udp.readiness)
         receiving.cancel()
         await expectCancelled(receiving, "the receive")
