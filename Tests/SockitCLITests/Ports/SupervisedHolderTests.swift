@@ -167,8 +167,15 @@ struct SupervisedHolderTests {
     static func fakeSystemctl(_ script: String) throws -> String {
         let directory = try TestSupport.temporaryDirectory("systemctl")
         let path = directory.appendingPathComponent("systemctl").path
-        try ("#!/bin/sh\n" + script + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
+        // Written through a close-on-exec descriptor: Foundation's write(toFile:) leaves its
+        // descriptor inheritable, and a holder another test spawns meanwhile keeps it open for
+        // its whole life, so running the script fails with ETXTBSY ("text file busy").
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw HolderFailure(message: "open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let text = "#!/bin/sh\n" + script + "\n"
+        let written = text.withCString { write(fd, $0, strlen($0)) }
+        guard written == text.utf8.count else { throw HolderFailure(message: "write \(path) failed") }
         return directory.path
     }
 
