@@ -9,8 +9,9 @@ import Glibc
 
 extension Socket {
     /// Receives up to `maxCount` datagrams in one call, each with its sender and whether it was
-    /// truncated to `maxBytes`. On a blocking socket it waits for the first one only; the others
-    /// are those already queued. The corresponding C function is `recvmmsg`.
+    /// truncated to `maxBytes`. On a blocking socket it waits for the first one only (up to
+    /// `SO_RCVTIMEO`); the others are those already queued. The corresponding C function is
+    /// `recvmmsg`, with `MSG_WAITFORONE`.
     ///
     /// - Parameters:
     ///   - maxCount: the most datagrams to return (at least 1).
@@ -47,7 +48,8 @@ extension Socket {
                 messages[index] = sockit_mmsghdr(msg_hdr: header, msg_len: 0)
             }
             let received: Int
-            switch Sys.recvmmsg(fd, messages, count, flags) {
+            // Without MSG_WAITFORONE a blocking recvmmsg waits until all `count` have come.
+            switch Sys.recvmmsg(fd, messages, count, flags | CInt(SOCKIT_MSG_WAITFORONE)) {
             case .success(.processed(let number)): received = number
             case .success(.wouldBlock): throw SocketError(syscall: "recvmmsg", errno: .wouldBlock, socketType: type)
             case .failure(let errno): throw SocketError(syscall: "recvmmsg", errno: errno, socketType: type)
