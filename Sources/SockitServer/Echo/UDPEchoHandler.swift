@@ -161,6 +161,7 @@ final class UDPEchoHandler: EventHandler {
     func close(on loop: EventLoop) {
         reading = false
         unregister(on: loop)
+        if pendingStart < pendingEnd { _ = sendPending() }  // what the buffer takes now; no wait
         pendingStart = 0
         pendingEnd = 0
         try? socket.close()
