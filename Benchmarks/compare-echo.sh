@@ -2,14 +2,20 @@
 # compare-echo.sh — sockit echo side by side with the C epoll reference and SwiftNIO's
 # NIOEchoServer, reported as ratios to the C reference. A benchmark, not a test.
 #
-# Uses ../shared/bench/echo (echo-compare.sh, echo-bench.sh, loadgen, epoll_echo; see its
-# README): the server is pinned to CPU 0 and the load generator to CPU 1 (taskset), servers run
-# interleaved for ROUNDS rounds, and medians are printed with each server's req/s and p99 ratio to
-# the C reference. Then MODE=idle: RSS per idle connection with IDLE_CONNS connections open.
+# Uses ../shared/bench/echo (echo-bench.sh, loadgen, epoll_echo; see its README): the server is
+# pinned to CPU 0 and the load generator to CPU 1 (taskset), servers run interleaved for ROUNDS
+# rounds (A B C A B C ...), and for each load it prints per server the medians of req/s, p50,
+# p99 and server CPU, and the server CPU per request (srv_cpu / req/s, median over the rounds)
+# with its ratio to the C reference's: the load generator is nearly saturated at these rates,
+# so CPU per request is the fair comparison, req/s is not. Loads: TCP echo (CONNS_LIST x
+# SIZES), then UDP (UDP_CONNS_LIST x UDP_SIZES: each "connection" a UDP socket that sends one
+# datagram and waits for its echo; C's `epoll_echo --udp` batches with recvmmsg/sendmmsg).
+# NIOEchoServer is TCP only. Then MODE=idle: RSS per idle connection with IDLE_CONNS open.
 #
 # Environment: ROUNDS (3) DURATION (5 s) CONNS_LIST ("1 50 500") SIZES ("64 4096")
+#              UDP_CONNS_LIST ("50") UDP_SIZES ("64") SKIP_TCP=1 SKIP_UDP=1 SKIP_IDLE=1
 #              IDLE_CONNS (10000) NIO (path to NIOEchoServer; built when missing; "none" skips it)
-#              BENCH (the shared bench directory) SKIP_IDLE=1
+#              BENCH (the shared bench directory)
 #              BASELINE (another sockit binary, e.g. a build of the previous commit: it runs
 #              interleaved with the others as "before", to show a change's effect within one run)
 #
@@ -18,7 +24,8 @@
 #   git checkout 2.101.3 && swift build -c release --product NIOEchoServer
 #
 # The machine has 2 cores, so every number is noisy: compare ratios within one run, look at
-# the medians, and watch other_cpu (CPU used by other processes during a run).
+# the medians, and watch other (CPU used by other processes during a run, median) and the
+# load average printed before each load.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -46,17 +53,81 @@ servers=("c::$BENCH/epoll_echo -p {PORT}")
 [ "$NIO" = none ] || servers+=("nio::$NIO 127.0.0.1 {PORT}")
 servers+=("sockit::$SOCKIT echo 127.0.0.1:{PORT} --threads 1")
 [ -z "${BASELINE:-}" ] || servers+=("before::$BASELINE echo 127.0.0.1:{PORT} --threads 1")
+udp_servers=("c::$BENCH/epoll_echo -p {PORT} --udp" "sockit::$SOCKIT echo 127.0.0.1:{PORT} --udp")
+[ -z "${BASELINE:-}" ] || udp_servers+=("before::$BASELINE echo 127.0.0.1:{PORT} --udp")
 
 # Each command below needs more descriptors than the usual 1024 for 500+ connections.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-for size in $SIZES; do
-  for conns in $CONNS_LIST; do
-    echo
-    echo "## echo: $conns connections, $size-byte messages (medians of $ROUNDS rounds, ratio = req/s / C's)"
-    CONNS="$conns" SIZE="$size" DURATION="$DURATION" ROUNDS="$ROUNDS" "$BENCH/echo-compare.sh" "${servers[@]}"
+# compare MODE CONNS SIZE 'label::command' ...: ROUNDS interleaved rounds, then one table.
+compare() {
+  local mode="$1" conns="$2" size="$3"
+  shift 3
+  local rows; rows="$(mktemp /tmp/compare-echo.XXXXXX)"
+  echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  for round in $(seq 1 "$ROUNDS"); do
+    local k=0
+    for server in "$@"; do
+      local line
+      line="$(NAME="${server%%::*}" MODE="$mode" "$BENCH/echo-bench.sh" "${server#*::}" "$conns" "$size" "$DURATION" || true)"
+      echo "  round $round: $line" >&2
+      echo "$k $line" >>"$rows"
+      k=$((k + 1))
+    done
   done
-done
+  python3 - "$rows" "$@" <<'EOF'
+import statistics, sys
+path, servers = sys.argv[1], sys.argv[2:]
+labels = [s.split("::", 1)[0] for s in servers]
+rows = {}
+for line in open(path):
+    f = line.split()
+    if len(f) < 6:
+        continue
+    extra = dict(x.split("=", 1) for x in f[6:] if "=" in x)
+    rps, srv = float(f[2]), float(extra.get("srv_cpu", -1))
+    rows.setdefault(int(f[0]), []).append(dict(
+        rps=rps, p50=float(f[3]), p99=float(f[4]), err=int(f[5]), srv=srv,
+        other=float(extra.get("other_cpu", 0)),
+        # server CPU per request in microseconds: CPU-seconds per second over requests per second
+        us=srv / rps * 1e6 if rps > 0 and srv >= 0 else float("nan")))
+def med(k, key):
+    values = [r[key] for r in rows.get(k, []) if r[key] == r[key]]
+    return statistics.median(values) if values else float("nan")
+base = {key: med(0, key) for key in ("rps", "p99", "us")}
+print(f"{'server':<10} {'req/s':>9} {'ratio':>6} {'p50_us':>7} {'p99_us':>8} {'p99/C':>6} {'srv_cpu':>7} "
+      f"{'cpu_us/req':>10} {'cpu/C':>6} {'other':>6} {'errors':>6} {'runs':>4}")
+for k, name in enumerate(labels):
+    if k not in rows:
+        print(f"{name:<10} (no result)")
+        continue
+    errors = sum(r["err"] for r in rows[k])
+    print(f"{name:<10} {med(k,'rps'):>9.0f} {med(k,'rps')/base['rps']:>6.2f} {med(k,'p50'):>7.1f} "
+          f"{med(k,'p99'):>8.1f} {med(k,'p99')/base['p99']:>6.2f} {med(k,'srv'):>7.2f} "
+          f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {med(k,'other'):>6.2f} {errors:>6} {len(rows[k]):>4}")
+EOF
+  rm -f "$rows"
+}
+
+if [ "${SKIP_TCP:-0}" != 1 ]; then
+  for size in $SIZES; do
+    for conns in $CONNS_LIST; do
+      echo
+      echo "## TCP echo: $conns connections, $size-byte messages (medians of $ROUNDS rounds; ratios to C)"
+      compare echo "$conns" "$size" "${servers[@]}"
+    done
+  done
+fi
+
+if [ "${SKIP_UDP:-0}" != 1 ]; then
+  for size in ${UDP_SIZES:-64}; do
+    for conns in ${UDP_CONNS_LIST:-50}; do
+      echo
+      echo "## UDP echo: $conns sockets, $size-byte datagrams (medians of $ROUNDS rounds; ratios to C)"
+      compare udp "$conns" "$size" "${udp_servers[@]}"
+    done
+  done
+fi
 
 if [ "${SKIP_IDLE:-0}" != 1 ]; then
   echo

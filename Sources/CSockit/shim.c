@@ -1,5 +1,6 @@
 // Layout checks for the structs sockit reads with fixed offsets.
 #define _GNU_SOURCE 1
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <dirent.h>
@@ -17,6 +18,14 @@ int sockit_pipe_cloexec(int ends[2]) { return pipe2(ends, O_CLOEXEC); }
 int sockit_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
     return accept4(fd, address, length, flags);
 }
+int sockit_recvmmsg(int fd, struct sockit_mmsghdr *messages, unsigned int count, int flags) {
+    return recvmmsg(fd, (struct mmsghdr *)messages, count, flags, NULL);
+}
+int sockit_sendmmsg(int fd, struct sockit_mmsghdr *messages, unsigned int count, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
+_Static_assert(sizeof(struct sockit_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+_Static_assert(offsetof(struct sockit_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
 
 struct sockit_elsewhere {
     void *_Nullable (*_Nonnull start)(void *_Nullable);

@@ -36,6 +36,22 @@ int sockit_pipe_cloexec(int ends[_Nonnull 2]);
 /// `accept4(2)`, a GNU extension the Glibc module does not export.
 int sockit_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nullable length, int flags);
 
+/// One message of a `recvmmsg`/`sendmmsg` batch: the layout of `struct mmsghdr`, which glibc
+/// declares only with _GNU_SOURCE (shim.c checks that the two agree). `msg_len` is what the
+/// call received or sent of it.
+struct sockit_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
+/// `recvmmsg(2)` without a timeout, a GNU extension the Glibc module does not export: up to
+/// `count` datagrams in one call; the number received, or -1 and `errno`.
+int sockit_recvmmsg(int fd, struct sockit_mmsghdr *_Nonnull messages, unsigned int count, int flags);
+/// `sendmmsg(2)`, a GNU extension the Glibc module does not export: the number of messages sent
+/// from the start of `messages` (fewer than `count` when one failed or the buffer filled), or -1
+/// and `errno` when the first could not be sent.
+int sockit_sendmmsg(int fd, struct sockit_mmsghdr *_Nonnull messages, unsigned int count, int flags);
+
 /// Socket constants that glibc declares as enum members plus same-named macros, which the Swift
 /// importer does not find reliably in every build mode: re-exported here as plain constants.
 enum {
@@ -53,6 +69,8 @@ enum {
     SOCKIT_MSG_CTRUNC = MSG_CTRUNC,
     SOCKIT_MSG_DONTWAIT = MSG_DONTWAIT,
     SOCKIT_MSG_PEEK = MSG_PEEK,
+    SOCKIT_MSG_TRUNC = MSG_TRUNC,
+    SOCKIT_MSG_WAITFORONE = MSG_WAITFORONE,
     SOCKIT_SCM_RIGHTS = SCM_RIGHTS,
 };
 

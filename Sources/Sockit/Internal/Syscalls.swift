@@ -201,6 +201,20 @@ package enum Sys {
         nonBlocking { Glibc.recvmsg(fd, message, flags) }
     }
 
+    /// `recvmmsg` (no timeout): up to `count` datagrams into `messages`, the number received.
+    package static func recvmmsg(
+        _ fd: CInt, _ messages: UnsafeMutablePointer<sockit_mmsghdr>, _ count: Int, _ flags: CInt
+    ) -> Result<IOResult<Int>, Errno> {
+        nonBlocking { Int(sockit_recvmmsg(fd, messages, CUnsignedInt(count), flags)) }
+    }
+
+    /// `sendmmsg`, always with `MSG_NOSIGNAL`: the number sent from the start of `messages`.
+    package static func sendmmsg(
+        _ fd: CInt, _ messages: UnsafeMutablePointer<sockit_mmsghdr>, _ count: Int, _ flags: CInt
+    ) -> Result<IOResult<Int>, Errno> {
+        nonBlocking { Int(sockit_sendmmsg(fd, messages, CUnsignedInt(count), flags | CInt(SOCKIT_MSG_NOSIGNAL))) }
+    }
+
     /// `read` on any descriptor (a pipe, a file, an eventfd).
     package static func read(
         _ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int

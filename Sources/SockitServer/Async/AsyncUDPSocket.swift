@@ -54,6 +54,51 @@ public final class AsyncUDPSocket: Sendable {
         }
     }
 
+    /// Receives the datagrams queued now, up to `maxCount`, in one call (`recvmmsg`), waiting
+    /// until there is at least one. Each has its sender and whether it was truncated to
+    /// `maxBytes`.
+    ///
+    /// - Parameters:
+    ///   - maxCount: the most datagrams to return (at least 1).
+    ///   - maxBytes: the room for each; a larger datagram is cut to it and marked `truncated`.
+    /// - Returns: between 1 and `maxCount` datagrams, in the order they arrived.
+    /// - Throws: `SocketError`; `CancellationError` when the task is cancelled while it waits.
+    public func receive(maxCount: Int, maxBytes: Int = 65536) async throws -> [Datagram] {
+        let socket = readiness.socket
+        while true {
+            let result = Result { () throws(SocketError) in
+                try socket.receiveDatagrams(maxCount: maxCount, maxBytes: maxBytes, flags: CInt(MSG_DONTWAIT))
+            }
+            switch result {
+            case .success(let datagrams): return datagrams
+            case .failure(let error) where error.errno == .wouldBlock: try await readiness.wait(for: .read)
+            case .failure(let error): throw error
+            }
+        }
+    }
+
+    /// Sends every datagram, each to its own `address`, in as few calls as the send buffer
+    /// allows (`sendmmsg`), waiting while it is full.
+    ///
+    /// - Throws: `SocketError` for the first datagram that cannot be sent (`EMSGSIZE`,
+    ///   `EACCES` for a broadcast without `SO_BROADCAST`, …): those before it were sent, those
+    ///   after it were not. `CancellationError` when the task is cancelled while it waits.
+    public func send(_ datagrams: [Datagram]) async throws {
+        let socket = readiness.socket
+        var sent = 0
+        while sent < datagrams.count {
+            let rest = Array(datagrams[sent...])
+            let result = Result { () throws(SocketError) in
+                try socket.sendDatagrams(rest, flags: CInt(MSG_DONTWAIT))
+            }
+            switch result {
+            case .success(let count): sent += count
+            case .failure(let error) where error.errno == .wouldBlock: try await readiness.wait(for: .write)
+            case .failure(let error): throw error
+            }
+        }
+    }
+
     /// Closes the socket; a pending receive fails.
     public func close() {
         readiness.close()

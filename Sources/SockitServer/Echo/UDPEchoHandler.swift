@@ -1,3 +1,4 @@
+import CSockit
 import Logging
 import Sockit
 
@@ -5,79 +6,180 @@ import Sockit
 import Glibc
 #endif
 
-/// Echoes each datagram to its sender, on the loop of a `UDPEchoServer`.
+/// Echoes each datagram to its sender, on the loop of a `UDPEchoServer`, in batches: one
+/// `recvmmsg` takes up to `batchSize` datagrams, one `sendmmsg` returns them, each message
+/// keeping its sender's address, so a reply goes where its datagram came from.
+///
+/// No reply is dropped for a full send buffer: the replies not sent yet stay pending, the socket
+/// waits for `EPOLLOUT` instead of reading more (the kernel queues new datagrams meanwhile, or
+/// drops them at the receive buffer when the server really is overloaded), and they go first.
 final class UDPEchoHandler: EventHandler {
+    /// Datagrams per `recvmmsg`/`sendmmsg`, as in the C reference server.
+    static let batchSize = 32
+    /// The room for each datagram: any UDP datagram fits (IPv4 carries up to 65,507 bytes,
+    /// IPv6 65,527), so none is truncated; one that were would be echoed cut, as `recvfrom` did.
+    static let datagramRoom = 65536
+    /// Batches read per readiness report before the loop runs its other work (tasks, timers).
+    static let batchesPerEvent = 8
+
     let socket: Socket
     let fd: CInt
     let logger: Logger
+    /// `batchSize` slots of `datagramRoom` bytes; only the pages a datagram touches are resident.
+    private let buffers: UnsafeMutableRawPointer
+    private let messages: UnsafeMutablePointer<sockit_mmsghdr>
+    private let vectors: UnsafeMutablePointer<iovec>
+    private let addresses: UnsafeMutablePointer<sockaddr_storage>
+    /// Replies received and not sent yet: `messages[pendingStart..<pendingEnd]`.
+    private var pendingStart = 0
+    private var pendingEnd = 0
+    /// What the socket is registered for on the loop; nil: not registered.
+    private var registered: Interest? = .read
+    /// False once a new instance reads from the socket (a hand-off) or it is closed.
+    private var reading = true
 
     init(socket: Socket, logger: Logger) {
         self.socket = socket
         self.fd = socket.fileDescriptor
         self.logger = logger
+        let count = Self.batchSize
+        buffers = .allocate(byteCount: count * Self.datagramRoom, alignment: 64)
+        messages = .allocate(capacity: count)
+        vectors = .allocate(capacity: count)
+        addresses = .allocate(capacity: count)
+        addresses.initialize(repeating: sockaddr_storage(), count: count)
+        for index in 0..<count {
+            vectors[index] = iovec(iov_base: buffers + index * Self.datagramRoom, iov_len: Self.datagramRoom)
+            var header = msghdr()
+            header.msg_name = UnsafeMutableRawPointer(addresses + index)
+            header.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            header.msg_iov = vectors + index
+            header.msg_iovlen = 1
+            messages[index] = sockit_mmsghdr(msg_hdr: header, msg_len: 0)
+        }
+    }
+
+    deinit {
+        buffers.deallocate()
+        messages.deallocate()
+        vectors.deallocate()
+        addresses.deallocate()
     }
 
     override func handle(_ event: ReadyEvent, on loop: EventLoop) {
-        let buffer = loop.readBuffer
-        var storage = sockaddr_storage()
-        for _ in 0..<64 {
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let result = withUnsafeMutablePointer(to: &storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    ServerSys.receiveFrom(fd, buffer.baseAddress, buffer.count, $0, &length)
-                }
+        if pendingStart < pendingEnd {
+            guard sendPending() else { return }  // still full: EPOLLOUT again
+            readyToReceive(pendingEnd)
+            guard reading else {
+                unregister(on: loop)
+                return
             }
-            let received: Int
-            switch result {
-            case .success(.processed(let count)):
-                received = count
+            register(.read, on: loop)
+        }
+        guard reading else { return }
+        for _ in 0..<Self.batchesPerEvent {
+            let count: Int
+            switch ServerSys.receiveMessages(fd, messages, Self.batchSize) {
+            case .success(.processed(let received)):
+                count = received
             case .success(.wouldBlock):
                 return
             case .failure(let errno):
                 // ECONNREFUSED: an ICMP error for an earlier reply; the socket goes on.
-                logger.debug("recvfrom failed: \(errno)")
+                logger.debug("recvmmsg failed: \(errno)")
                 continue
             }
-            let sent = withUnsafePointer(to: &storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    ServerSys.sendTo(fd, buffer.baseAddress, received, $0, length)
+            for index in 0..<count {
+                let message = messages[index]
+                vectors[index].iov_len = Int(message.msg_len)
+                if message.msg_hdr.msg_flags & CInt(SOCKIT_MSG_TRUNC) != 0 {
+                    logger.debug("a datagram larger than \(Self.datagramRoom) bytes was truncated")
                 }
             }
-            switch sent {
-            case .success(.processed):
-                break
-            case .success(.wouldBlock):
-                // A full send buffer drops the reply, as UDP may.
-                logger.debug("sendto failed: \(Errno.wouldBlock)")
-            case .failure(let errno):
-                logger.debug("sendto failed: \(errno)")
+            pendingStart = 0
+            pendingEnd = count
+            guard sendPending() else {
+                register(.write, on: loop)
+                return
             }
+            readyToReceive(count)
+            // Fewer than a batch: the queue was empty a moment ago; epoll says when it is not.
+            if count < Self.batchSize { return }
         }
     }
 
-    private var reading = true
+    /// Sends the pending replies, as many per call as the send buffer takes; false when some
+    /// are left (the buffer is full). A reply the kernel refuses (`sendto`'s errors: `EPERM`
+    /// from a firewall, `ENETUNREACH`, …) is skipped, as each reply was before batching.
+    private func sendPending() -> Bool {
+        // Each call sends at least one reply or skips one: bounded by the batch.
+        for _ in 0..<Self.batchSize where pendingStart < pendingEnd {
+            switch ServerSys.sendMessages(fd, messages + pendingStart, pendingEnd - pendingStart) {
+            case .success(.processed(let sent)):
+                pendingStart += sent
+            case .success(.wouldBlock):
+                return false
+            case .failure(let errno):
+                logger.debug("sendmmsg failed: \(errno)")
+                pendingStart += 1
+            }
+        }
+        return pendingStart >= pendingEnd
+    }
+
+    /// Gives the first `count` messages their whole room and address space again for `recvmmsg`.
+    @inline(__always)
+    private func readyToReceive(_ count: Int) {
+        for index in 0..<count {
+            vectors[index].iov_len = Self.datagramRoom
+            messages[index].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        }
+        pendingStart = 0
+        pendingEnd = 0
+    }
+
+    private func register(_ interest: Interest, on loop: EventLoop) {
+        guard registered != interest else { return }
+        do {
+            if registered == nil {
+                try loop.register(self, fd: fd, interest: interest)
+            } else {
+                try loop.reregister(fd: fd, interest: interest)
+            }
+            registered = interest
+        } catch {
+            logger.error("cannot wait for the socket: \(error.summary)")
+        }
+    }
+
+    private func unregister(on loop: EventLoop) {
+        guard registered != nil else { return }
+        registered = nil
+        loop.deregister(fd: fd)
+    }
 
     func close(on loop: EventLoop) {
-        if reading { loop.deregister(fd: fd) }
         reading = false
+        unregister(on: loop)
+        if pendingStart < pendingEnd { _ = sendPending() }  // what the buffer takes now; no wait
+        pendingStart = 0
+        pendingEnd = 0
         try? socket.close()
     }
 
-    /// A new instance reads from this socket now: stop, without closing it.
+    /// A new instance reads from this socket now: stop reading, without closing it. Replies
+    /// still pending go out first.
     func stopReading(on loop: EventLoop) {
         guard reading else { return }
         reading = false
-        loop.deregister(fd: fd)
+        if pendingStart < pendingEnd, sendPending() { readyToReceive(pendingEnd) }
+        if pendingStart >= pendingEnd { unregister(on: loop) }
     }
 
     /// The new instance went away before it confirmed: read again (datagrams queued meanwhile).
     func resumeReading(on loop: EventLoop) {
         guard !reading, !socket.isClosed else { return }
-        do {
-            try loop.register(self, fd: fd, interest: .read)
-            reading = true
-        } catch {
-            logger.error("cannot read from the socket again: \(error.summary)")
-        }
+        reading = true
+        if pendingStart >= pendingEnd { register(.read, on: loop) }
     }
 }

@@ -9,8 +9,10 @@ import Glibc
 #endif
 
 /// The UDP echo server: each datagram goes back to its sender. One socket on one loop (a
-/// datagram socket has no connections to spread over loops). A `Service`: on a graceful
-/// shutdown it closes the socket and returns (UDP has nothing to drain).
+/// datagram socket has no connections to spread over loops), read and answered in batches of
+/// up to 32 datagrams per `recvmmsg`/`sendmmsg`; replies the send buffer cannot take yet wait
+/// for it, they are not dropped. A `Service`: on a graceful shutdown it closes the socket and
+/// returns (UDP has nothing to drain).
 ///
 /// With a `HitlessRestart` the socket may come from systemd or the running instance; when a
 /// later instance takes it over, this one stops reading (datagrams queue on the shared socket

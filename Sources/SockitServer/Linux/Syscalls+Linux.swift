@@ -12,7 +12,7 @@ import Glibc
 // - `errno` is read once, inside the wrapper, right after the call;
 // - a non-blocking call that would block returns `.wouldBlock` (`IOResult`), not an error.
 //
-// The servers' hot path (recv, send, accept4, recvfrom, sendto, epoll_wait) is inlined into its
+// The servers' hot path (recv, send, accept4, recvmmsg, sendmmsg, epoll_wait) is inlined into its
 // callers: no `Socket`, no `SocketError`, no allocation, no generic call per packet.
 
 @usableFromInline
@@ -64,21 +64,23 @@ enum ServerSys {
         _ = call { Int(Glibc.shutdown(fd, CInt(SHUT_WR))) }
     }
 
-    /// `recvfrom` with `MSG_DONTWAIT`: one datagram and its sender's address.
+    /// `recvmmsg` with `MSG_DONTWAIT`: up to `count` datagrams into `messages`, each with its
+    /// sender (`msg_name`), its length (`msg_len`) and `MSG_TRUNC` in `msg_flags` when it was cut.
     @inline(__always) @usableFromInline
-    static func receiveFrom(
-        _ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ address: UnsafeMutablePointer<sockaddr>,
-        _ length: UnsafeMutablePointer<socklen_t>
+    static func receiveMessages(
+        _ fd: CInt, _ messages: UnsafeMutablePointer<sockit_mmsghdr>, _ count: Int
     ) -> Result<IOResult<Int>, Errno> {
-        nonBlocking { recvfrom(fd, buffer, count, CInt(MSG_DONTWAIT), address, length) }
+        nonBlocking { Int(sockit_recvmmsg(fd, messages, CUnsignedInt(count), CInt(MSG_DONTWAIT))) }
     }
 
-    /// `sendto` with `MSG_DONTWAIT | MSG_NOSIGNAL`.
+    /// `sendmmsg` with `MSG_DONTWAIT | MSG_NOSIGNAL`: the number sent from the start of
+    /// `messages` (fewer than `count` when the send buffer filled or the next one failed);
+    /// `.wouldBlock` or the error when the first could not be sent.
     @inline(__always) @usableFromInline
-    static func sendTo(
-        _ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ address: UnsafePointer<sockaddr>, _ length: socklen_t
+    static func sendMessages(
+        _ fd: CInt, _ messages: UnsafeMutablePointer<sockit_mmsghdr>, _ count: Int
     ) -> Result<IOResult<Int>, Errno> {
-        nonBlocking { sendto(fd, buffer, count, CInt(MSG_DONTWAIT | MSG_NOSIGNAL), address, length) }
+        nonBlocking { Int(sockit_sendmmsg(fd, messages, CUnsignedInt(count), CInt(MSG_DONTWAIT | MSG_NOSIGNAL))) }
     }
 
     // MARK: epoll, eventfd, timerfd

@@ -1,3 +1,4 @@
+import Foundation
 import Sockit
 import SockitTestSupport
 import Testing
@@ -95,5 +96,34 @@ struct UDPTests {
         #expect(listener.waitForExit() == 1)
         #expect(listener.stderr.contains("no datagram on 127.0.0.1:"))
         #expect(listener.stderr.contains("within 0.3 s"))
+    }
+}
+
+/// The UDP echo server's batches when the send buffer fills: `sendmmsg` sends part of a batch,
+/// then `EAGAIN`; the rest must wait for `EPOLLOUT`, not be dropped.
+@Suite("UDP echo: a full send buffer drops no reply")
+struct UDPFullSendBufferTests {
+    /// Root, the tools, and a kernel with the tbf qdisc (a container may lack the module):
+    /// tried once in a throwaway network namespace.
+    static let canSlowLoopback: Bool = {
+        guard geteuid() == 0, access("/usr/bin/unshare", X_OK) == 0 else { return false }
+        let setup =
+            "PATH=/usr/sbin:/sbin:$PATH; ip link set lo up && tc qdisc add dev lo root tbf rate 10mbit burst 32kbit latency 400ms"
+        guard let probe = try? ChildProcess("/usr/bin/unshare", ["-n", "/bin/sh", "-c", setup]) else { return false }
+        return probe.waitForExit(timeout: .seconds(10)) == 0
+    }()
+
+    @Test(
+        "a slowed loopback and --send-buffer 4096: 400 datagrams, 64 outstanding, each echoed exactly once",
+        .enabled(if: canSlowLoopback, "needs root, unshare, ip and tc"))
+    func partialSendsAreResent() throws {
+        let fixture = TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/udp-slow-loopback.py").path
+        // Its own network namespace: the qdisc that slows loopback slows nothing else.
+        let run = try ChildProcess(
+            "/usr/bin/unshare", ["-n", "/usr/bin/python3", fixture, sockitBinary(), "400", "1000", "64"])
+        let out = String(decoding: run.readStdout(timeout: .seconds(40)), as: UTF8.self)
+        let status = run.waitForExit(timeout: .seconds(10))
+        #expect(status == 0, "\(out)\(run.stderr)")
+        #expect(out.hasPrefix("sent=400 echoed=400 missing=0 duplicates=0 wrong=0"), "\(out)")
     }
 }
