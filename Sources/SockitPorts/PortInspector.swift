@@ -112,16 +112,24 @@ public struct PortInspector: Sendable {
         var sockets: [PortSocket] = []
         var fallbacks: [SocketTableFallback] = []
         var namespaces: [NetworkNamespace] = []
+        // Every listener of the machine: most processes hold one, so /proc is read while the
+        // kernel is asked.
+        let pending = processes.startSearch(search)
         for (transport, state) in [(TransportProtocol.tcp, TCPState.listen), (.udp, .close)]
         where transports.contains(transport) {
             var query = SocketQuery(port: nil, localOnly: true, transports: [transport], states: [state])
             query.localPorts = ports
-            let reading = try table.read(query)
+            let reading: SocketTableReading
+            do {
+                reading = try table.read(query)
+            } catch {
+                pending.cancel()
+                throw error
+            }
             sockets += reading.sockets.filter { transport == .tcp || $0.remote == nil }
             fallbacks += reading.fallbacks
             namespaces = reading.networkNamespaces
         }
-        let pending = processes.startSearch(search)
         var report = build(
             port: ports?.lowerBound ?? 0, sockets: sockets, pending: pending, verdictFor: nil, verdictTransport: .tcp,
             everyPortIsLocal: true)
@@ -176,21 +184,51 @@ public struct PortInspector: Sendable {
     /// the copy is refused (another user's process without privilege, `kernel.yama.ptrace_scope`).
     /// One pidfd per process, and per socket a copy, an `fstat`, two `getsockopt` and a `close`.
     static func readReuseOptions(_ entries: inout [PortReport.Entry]) {
-        var handles: [(pid: Int32, handle: ProcessHandle?)] = []  // a few processes: searched in order
+        // The listeners, grouped by holder (one pidfd each), in the order they come.
+        var groups: [ReuseReads] = []
         for index in entries.indices {
             let socket = entries[index].socket
             let listens = socket.transport == .tcp ? socket.state == .listen : socket.remote == nil
             guard entries[index].side == .local, listens, let holder = entries[index].holders.first else { continue }
-            if !handles.contains(where: { $0.pid == holder.pid }) {
-                handles.append((holder.pid, try? ProcessHandle(pid: holder.pid)))
+            let read = ReuseReads.Read(index: index, fd: holder.fd, inode: socket.inode)
+            if let last = groups.indices.last, groups[last].pid == holder.pid {
+                groups[last].reads.append(read)
+            } else if let group = groups.firstIndex(where: { $0.pid == holder.pid }) {
+                groups[group].reads.append(read)
+            } else {
+                groups.append(ReuseReads(pid: holder.pid, reads: [read]))
             }
-            guard let handle = handles.last(where: { $0.pid == holder.pid })?.handle,
-                let copy = try? handle.duplicateDescriptor(holder.fd)
-            else { continue }
-            defer { Sys.close(copy) }
-            // The descriptor may have been closed and its number reused since the scan.
-            guard PortSys.inode(ofDescriptor: copy) == socket.inode else { continue }
-            (entries[index].reuseAddress, entries[index].reusePort) = PortSys.reuseOptions(copy)
+        }
+        // Four syscalls a listener (pidfd_getfd, fstat, two getsockopt, close): with every
+        // listener of a machine listed, as many as the descriptor scan makes. Another core takes
+        // half the processes when there are enough to share.
+        let total = groups.reduce(0) { $0 + $1.reads.count }
+        var results: [ReuseReads.Result] = []
+        if total >= ReuseReads.sharedFrom && groups.count > 1 && PortSys.affinityCPUCount() > 1 {
+            var half = 0
+            var split = 0
+            while split < groups.count && half * 2 < total {
+                half += groups[split].reads.count
+                split += 1
+            }
+            let theirs = Array(groups[split...])
+            let shared = Locked<[ReuseReads.Result]>([])
+            let thread = startThread(onAnotherCPU: true) {
+                let read = theirs.flatMap { $0.read() }
+                shared.withLock { $0 = read }
+            }
+            results = groups[..<split].flatMap { $0.read() }
+            if let thread {
+                joinThread(thread)
+                results += shared.withLock { $0 }
+            } else {
+                results += theirs.flatMap { $0.read() }
+            }
+        } else {
+            results = groups.flatMap { $0.read() }
+        }
+        for result in results {
+            (entries[result.index].reuseAddress, entries[result.index].reusePort) = (result.address, result.port)
         }
     }
 
