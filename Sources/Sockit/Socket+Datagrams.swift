@@ -14,8 +14,9 @@ extension Socket {
     /// `recvmmsg`, with `MSG_WAITFORONE`.
     ///
     /// - Parameters:
-    ///   - maxCount: the most datagrams to return (at least 1).
-    ///   - maxBytes: the room for each datagram; a larger one is cut to it and marked
+    ///   - maxCount: the most datagrams to return, 1 to 1,024 (the kernel's `UIO_MAXIOV`, beyond
+    ///     which `recvmmsg` takes no more in one call).
+    ///   - maxBytes: the room for each datagram, up to 4 MiB; a larger one is cut to it and marked
     ///     `truncated` (65,536 holds any UDP datagram).
     ///   - flags: `MSG_DONTWAIT` for one call that does not wait, and other `recvmmsg` flags.
     /// - Returns: at least one datagram, in the order they arrived.
@@ -24,8 +25,10 @@ extension Socket {
     public func receiveDatagrams(
         maxCount: Int = 32, maxBytes: Int = 65536, flags: CInt = 0
     ) throws(SocketError) -> [Datagram] {
-        let count = max(1, maxCount)
-        let room = max(0, maxBytes)
+        // Bounded, so that count * room cannot overflow and one call cannot ask for more
+        // than the kernel takes.
+        let count = min(max(1, maxCount), 1024)
+        let room = min(max(0, maxBytes), 4 << 20)
         return try withDescriptor("recvmmsg") { fd throws(SocketError) in
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * room), alignment: 16)
             let messages = UnsafeMutablePointer<sockit_mmsghdr>.allocate(capacity: count)

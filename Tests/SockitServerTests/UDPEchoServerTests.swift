@@ -160,6 +160,19 @@ struct DatagramBatchTests {
         #expect(ContinuousClock.now - start < .seconds(5), "waited for more than the one queued")
     }
 
+    @Test("receiveDatagrams bounds what it is asked for: any maxCount and maxBytes, no trap")
+    func outlandishBatchSizesAreBounded() throws {
+        let receiver = try bound()
+        let sender = try bound()
+        for _ in 0..<2 { _ = try sender.send(Array("bounded".utf8), to: receiver.localAddress()) }
+        // Int.max datagrams of 2 KiB would overflow count * room: at most 1,024 are asked for.
+        let first = try receiver.receiveDatagrams(maxCount: .max, maxBytes: 2048, flags: CInt(MSG_DONTWAIT))
+        #expect(first.map(\.bytes) == [Array("bounded".utf8), Array("bounded".utf8)])
+        _ = try sender.send(Array("room".utf8), to: receiver.localAddress())
+        let second = try receiver.receiveDatagrams(maxCount: 1, maxBytes: .max, flags: CInt(MSG_DONTWAIT))
+        #expect(second.map(\.bytes) == [Array("room".utf8)] && second.allSatisfy { !$0.truncated })
+    }
+
     @Test("sendDatagrams stops at a datagram the kernel refuses (EMSGSIZE) and says how many it sent")
     func partialSendIsCounted() throws {
         let receiver = try bound()
