@@ -17,7 +17,10 @@ import Glibc
 /// bytes are all sent. Back-pressure: a connection whose queued bytes reach `pendingWriteLimit`,
 /// or that has output queued while the server's `EchoOutputBudget` is over or while three
 /// quarters of the loop's buffers are held, has its receive cancelled, and armed again once all it queued is
-/// sent. Every buffer held is counted in the budget (`bufferSize` each).
+/// sent. Every buffer held is counted in the budget and against the cap as `bufferSize` bytes,
+/// whatever it holds (memory, as the epoll path counts its buffers). What the receive delivered
+/// before its cancel took effect is kept too: at most 32 buffers (the kernel's multishot receive
+/// runs at most 32 receives per wake-up), so a connection holds less than the cap plus 512 KiB.
 ///
 /// A connection's descriptor is closed only after its last request completed, so a descriptor
 /// number is never reused under a pending completion. Everything but `execute`, `stop` and
@@ -45,6 +48,8 @@ final class URingEchoLoop: @unchecked Sendable {
         var offset = 0
         /// Bytes received and not yet sent.
         var queued = 0
+        /// Buffers queued (each `bufferSize` bytes of memory, whatever it holds).
+        var buffers = 0
         /// The place in `open`, -1 when not open.
         var slot = -1
         var lastActivity: ContinuousClock.Instant
@@ -398,11 +403,13 @@ final class URingEchoLoop: @unchecked Sendable {
                 }
                 connection.pointee.tail = id
                 connection.pointee.queued += Int(result)
+                connection.pointee.buffers += 1
                 if !connection.pointee.sending { send(fd) }
-                // Back-pressure: no more reading until what is queued is sent.
+                // Back-pressure: no more reading until what is queued is sent, once the buffers
+                // it holds reach the cap (memory, as the epoll path counts it).
                 if connection.pointee.receiving && !connection.pointee.cancelSent
-                    && (connection.pointee.queued >= core.budget.connectionLimit || core.budget.isOver
-                        || held * 4 > bufferCount * 3)
+                    && (connection.pointee.buffers * Self.bufferSize >= core.budget.connectionLimit
+                        || core.budget.isOver || held * 4 > bufferCount * 3)
                 {
                     cancelReceive(fd)
                 }
@@ -461,6 +468,7 @@ final class URingEchoLoop: @unchecked Sendable {
                 connection.pointee.head = next[Int(head)]
                 if connection.pointee.head < 0 { connection.pointee.tail = -1 }
                 connection.pointee.offset = 0
+                connection.pointee.buffers -= 1
                 giveBack(head)
             }
             if !connection.pointee.closing && connection.pointee.head >= 0 { send(fd) }
