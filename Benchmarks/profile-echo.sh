@@ -69,7 +69,7 @@ one() {
     -e 'syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_read,syscalls:sys_enter_write' \
     -o "$stat" -- sleep "$MEASURED" 2>/dev/null || true
   if [ "$record" = 1 ]; then
-    perf record -q -o "/tmp/profile-echo-$label.data" -p "$pid" -- sleep 3 2>/dev/null || true
+    perf record -q -o "/tmp/profile-echo-$label-${conns}x$size.data" -p "$pid" -- sleep 3 2>/dev/null || true
   fi
   wait "$lg" || true
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -135,8 +135,8 @@ if [ "${RECORD:-0}" = 1 ]; then
     [ -f "$data" ] || continue
     echo
     echo "## perf record: $(basename "$data" .data) (share of samples by where they ran, then the top symbols)"
-    perf report -i "$data" --stdio --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
-    perf report -i "$data" --stdio --sort sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
+    perf report -i "$data" --stdio --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8 || true
+    perf report -i "$data" --stdio --sort sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 || true
     rm -f "$data"
   done
 fi
