@@ -35,6 +35,7 @@ struct Echo: AsyncParsableCommand {
               sockit echo [::1]:7000 --udp         UDP over IPv6
               sockit echo --threads 1 --nodelay --idle-timeout 30
               sockit echo --handoff /tmp/echo.sock the same command again: hitless restart
+              sockit echo --io-uring               TCP on io_uring (epoll where refused)
               systemd-socket-activate -l 127.0.0.1:7000 sockit echo
             """
     )

@@ -9,7 +9,8 @@ import UnixSignals
 import Glibc
 #endif
 
-/// The TCP echo server: event loops on epoll, one listener, graceful shutdown. A `Service`, so
+/// The TCP echo server: event loops on epoll (or io_uring, `EchoConfiguration.backend`), one
+/// listener, graceful shutdown. A `Service`, so
 /// it composes in a `ServiceGroup`, which gives it SIGINT/SIGTERM handling:
 ///
 /// ```swift
