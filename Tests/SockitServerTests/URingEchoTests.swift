@@ -46,7 +46,9 @@ struct URingEchoTests {
         return condition()
     }
 
-    @Test("beyond maxConnections a new connection is closed at once; a freed slot is reused", .enabled(if: URingEchoTests.available))
+    @Test(
+        "beyond maxConnections a new connection is closed at once; a freed slot is reused",
+        .enabled(if: URingEchoTests.available))
     func maxConnections() async throws {
         let server = try start { $0.maxConnections = 2 }
         let address = try server.start()

@@ -231,4 +231,3 @@ struct Echo: AsyncParsableCommand {
         try await group.run()
     }
 }
-

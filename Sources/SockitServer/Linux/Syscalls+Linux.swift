@@ -159,7 +159,8 @@ enum ServerSys {
     /// `io_uring_enter`: submits what was prepared and waits for `waitFor` completions. The
     /// number submitted, or the errno (`EINTR` is reported: the loop enters again).
     @inline(__always)
-    static func uringSubmitAndWait(_ ring: UnsafeMutablePointer<sockit_uring>, _ waitFor: UInt32) -> Result<Int, Errno> {
+    static func uringSubmitAndWait(_ ring: UnsafeMutablePointer<sockit_uring>, _ waitFor: UInt32) -> Result<Int, Errno>
+    {
         let result = sockit_uring_submit_and_wait(ring, waitFor)
         return result < 0 ? .failure(Errno(rawValue: -result)) : .success(Int(result))
     }

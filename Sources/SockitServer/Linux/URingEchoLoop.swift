@@ -29,7 +29,8 @@ final class URingEchoLoop: @unchecked Sendable {
     /// What a request's user data says: the operation in the high 32 bits, the descriptor (or
     /// the timer) in the low ones.
     enum Operation: UInt64 {
-        case accept = 1, receive, send, cancel, wakeup, timer
+        case accept = 1
+        case receive, send, cancel, wakeup, timer
     }
 
     struct Connection {
@@ -201,7 +202,8 @@ final class URingEchoLoop: @unchecked Sendable {
         while !stopping.load(ordering: .acquiring) {
             switch ServerSys.uringSubmitAndWait(ring, 1) {
             case .success: break
-            case .failure(let errno) where errno.rawValue == EINTR || errno.rawValue == EAGAIN
+            case .failure(let errno)
+            where errno.rawValue == EINTR || errno.rawValue == EAGAIN
                 || errno.rawValue == EBUSY:
                 break
             case .failure(let errno):
@@ -317,7 +319,9 @@ final class URingEchoLoop: @unchecked Sendable {
                 if !more && accepting {
                     accepting = false
                     schedule(after: core.configuration.acceptBackoff) { [self] in
-                        if !accepting && acceptEnded.isEmpty && listenerFD >= 0 && !core.draining.load(ordering: .relaxed) {
+                        if !accepting && acceptEnded.isEmpty && listenerFD >= 0
+                            && !core.draining.load(ordering: .relaxed)
+                        {
                             startAccepting(listenerFD)
                         }
                     }

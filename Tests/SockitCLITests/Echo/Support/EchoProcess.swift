@@ -32,7 +32,8 @@ final class EchoProcess {
         let binary = sockitBinary()
         if let wrapper {
             child = try ChildProcess(
-                wrapper[0], Array(wrapper.dropFirst()) + [binary, "echo", address] + arguments, environment: environment)
+                wrapper[0], Array(wrapper.dropFirst()) + [binary, "echo", address] + arguments, environment: environment
+            )
         } else {
             child = try ChildProcess(binary, ["echo", address] + arguments, environment: environment)
         }
