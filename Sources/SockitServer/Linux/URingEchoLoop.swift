@@ -83,7 +83,7 @@ final class URingEchoLoop: @unchecked Sendable {
     private var timers: [UInt64: (spec: UnsafeMutablePointer<__kernel_timespec>, action: () -> Void)] = [:]
     private var nextTimer: UInt64 = 1
     private var idleTimer = false
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let tasks = Locked<[@Sendable () -> Void]>([])
     private let stopping = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     private var thread: pthread_t?

@@ -1,7 +1,6 @@
 #if os(Linux)
 import CSockit
 import Sockit
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +17,7 @@ enum URingSupport {
     /// fallback to epoll on a kernel that has io_uring.
     static let refuseVariable = "SOCKIT_TEST_REFUSE_IO_URING"
 
-    private static let verdict = Mutex<String??>(nil)
+    private static let verdict = Locked<String??>(nil)
 
     /// nil when io_uring is usable; else why not (for the debug log).
     static func unavailableReason() -> String? {
