@@ -19,8 +19,8 @@ import Glibc
 /// quarters of the loop's buffers are held, has its receive cancelled, and armed again once all it queued is
 /// sent. Every buffer held is counted in the budget and against the cap as `bufferSize` bytes,
 /// whatever it holds (memory, as the epoll path counts its buffers). What the receive delivered
-/// before its cancel took effect is kept too: at most 32 buffers (the kernel's multishot receive
-/// runs at most 32 receives per wake-up), so a connection holds less than the cap plus 512 KiB.
+/// before its cancel took effect is kept too (the completions already queued), so the cap is not
+/// exact: a connection holds the cap plus what its peer managed to send meanwhile.
 ///
 /// A connection's descriptor is closed only after its last request completed, so a descriptor
 /// number is never reused under a pending completion. Everything but `execute`, `stop` and
