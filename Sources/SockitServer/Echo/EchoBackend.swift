@@ -8,6 +8,7 @@ public enum EchoBackend: String, Sendable, CaseIterable {
     /// submitted by one `io_uring_enter`. Where the kernel refuses io_uring (`ENOSYS`, `EPERM`
     /// from a seccomp profile or `kernel.io_uring_disabled`, a missing feature) the server
     /// serves on epoll instead, and says why at debug level. TCP only: UDP and the async API
-    /// use epoll.
+    /// use epoll. Every loop arms its own multishot accept on the one listener
+    /// (`EchoConfiguration.acceptStrategy` does not apply).
     case ioUring = "io_uring"
 }
