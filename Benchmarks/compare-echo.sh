@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# compare-echo.sh — sockit echo side by side with the C epoll reference and SwiftNIO's
-# NIOEchoServer, reported as ratios to the C reference. A benchmark, not a test.
+# compare-echo.sh — sockit echo side by side with the C epoll reference, the C io_uring reference
+# and SwiftNIO's NIOEchoServer, reported as ratios to the C epoll reference. A benchmark, not a test.
 #
 # Uses ../shared/bench/echo (echo-bench.sh, loadgen, epoll_echo; see its README): the server is
 # pinned to CPU 0 and the load generator to CPU 1 (taskset), servers run interleaved for ROUNDS
@@ -16,6 +16,10 @@
 #              UDP_CONNS_LIST ("50") UDP_SIZES ("64") SKIP_TCP=1 SKIP_UDP=1 SKIP_IDLE=1
 #              IDLE_CONNS (10000) NIO (path to NIOEchoServer; built when missing; "none" skips it)
 #              BENCH (the shared bench directory)
+#              URING_BENCH (../shared/bench/uring: uring_echo.c, built here when Debian's
+#              liburing-dev is installed, else skipped with a note; "none" skips it)
+#              SOCKIT_BACKENDS ("epoll io_uring": the sockit servers, `sockit echo --epoll` and
+#              `sockit echo --io-uring`, labelled sockit and sockit-uring)
 #              BASELINE (another sockit binary, e.g. a build of the previous commit: it runs
 #              interleaved with the others as "before", to show a change's effect within one run)
 #
@@ -41,6 +45,16 @@ echo "# building: sockit (release), the C reference and loadgen" >&2
 (cd "$ROOT" && swift build -c release --product sockit >&2)
 SOCKIT="$ROOT/.build/release/sockit"
 make -s -C "$BENCH" >&2
+URING_BENCH="${URING_BENCH:-$(cd "$ROOT/../shared/bench/uring" 2>/dev/null && pwd || echo /work/shared/bench/uring)}"
+URING=""
+if [ "$URING_BENCH" != none ]; then
+  if [ -f /usr/include/liburing.h ] && make -s -C "$URING_BENCH" >&2; then
+    URING="$URING_BENCH/uring_echo"
+  else
+    echo "# note: no io_uring C reference (needs Debian's liburing-dev: apt-get install -y liburing-dev)" >&2
+  fi
+fi
+SOCKIT_BACKENDS="${SOCKIT_BACKENDS-epoll io_uring}"
 
 if [ "$NIO" != none ] && [ ! -x "$NIO" ]; then
   echo "# building NIOEchoServer in /tmp/nio (several minutes)" >&2
@@ -50,8 +64,14 @@ if [ "$NIO" != none ] && [ ! -x "$NIO" ]; then
 fi
 
 servers=("c::$BENCH/epoll_echo -p {PORT}")
+[ -z "$URING" ] || servers+=("c-uring::$URING -p {PORT}")
 [ "$NIO" = none ] || servers+=("nio::$NIO 127.0.0.1 {PORT}")
-servers+=("sockit::$SOCKIT echo 127.0.0.1:{PORT} --threads 1")
+for backend in $SOCKIT_BACKENDS; do
+  case "$backend" in
+    epoll) servers+=("sockit::$SOCKIT echo 127.0.0.1:{PORT} --threads 1 --epoll") ;;
+    io_uring) servers+=("sockit-uring::$SOCKIT echo 127.0.0.1:{PORT} --threads 1 --io-uring") ;;
+  esac
+done
 [ -z "${BASELINE:-}" ] || servers+=("before::$BASELINE echo 127.0.0.1:{PORT} --threads 1")
 udp_servers=("c::$BENCH/epoll_echo -p {PORT} --udp" "sockit::$SOCKIT echo 127.0.0.1:{PORT} --udp")
 [ -z "${BASELINE:-}" ] || udp_servers+=("before::$BASELINE echo 127.0.0.1:{PORT} --udp")
@@ -95,14 +115,14 @@ def med(k, key):
     values = [r[key] for r in rows.get(k, []) if r[key] == r[key]]
     return statistics.median(values) if values else float("nan")
 base = {key: med(0, key) for key in ("rps", "p99", "us")}
-print(f"{'server':<10} {'req/s':>9} {'ratio':>6} {'p50_us':>7} {'p99_us':>8} {'p99/C':>6} {'srv_cpu':>7} "
+print(f"{'server':<12} {'req/s':>9} {'ratio':>6} {'p50_us':>7} {'p99_us':>8} {'p99/C':>6} {'srv_cpu':>7} "
       f"{'cpu_us/req':>10} {'cpu/C':>6} {'other':>6} {'errors':>6} {'runs':>4}")
 for k, name in enumerate(labels):
     if k not in rows:
-        print(f"{name:<10} (no result)")
+        print(f"{name:<12} (no result)")
         continue
     errors = sum(r["err"] for r in rows[k])
-    print(f"{name:<10} {med(k,'rps'):>9.0f} {med(k,'rps')/base['rps']:>6.2f} {med(k,'p50'):>7.1f} "
+    print(f"{name:<12} {med(k,'rps'):>9.0f} {med(k,'rps')/base['rps']:>6.2f} {med(k,'p50'):>7.1f} "
           f"{med(k,'p99'):>8.1f} {med(k,'p99')/base['p99']:>6.2f} {med(k,'srv'):>7.2f} "
           f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {med(k,'other'):>6.2f} {errors:>6} {len(rows[k]):>4}")
 EOF

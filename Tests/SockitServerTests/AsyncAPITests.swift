@@ -197,6 +197,7 @@ struct AsyncAPITests {
         let udpAddress = AsyncStream.makeStream(of: SocketAddress.self)
         var tcp = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
         tcp.threads = 1
+        tcp.backend = environmentBackend()
         let udp = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
         let group = ServiceGroup(
             services: [
@@ -234,6 +235,7 @@ struct AsyncAPITests {
         var configuration = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
         configuration.threads = 2
         configuration.drainTimeout = .seconds(5)
+        configuration.backend = environmentBackend()
         let server = TCPEchoServer(configuration: configuration, logger: Logger(label: "test"))
         let address = try server.start()
         let group = try EventLoopGroup(count: 1)

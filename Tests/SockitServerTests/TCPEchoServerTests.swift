@@ -38,16 +38,20 @@ struct TCPEchoServerTests {
         Array("client \(client) \(phase) ".utf8) + [UInt8](repeating: UInt8(client), count: 1000 * (client + 1))
     }
 
-    @Test("every client's bytes come back, also during the drain, which waits for them to close")
-    func echoesEveryClientAndDrains() async throws {
+    @Test(
+        "every client's bytes come back, also during the drain, which waits for them to close (each backend)",
+        arguments: EchoBackend.allCases)
+    func echoesEveryClientAndDrains(backend: EchoBackend) async throws {
         var configuration = EchoConfiguration(address: try SocketAddress("127.0.0.1:0"))
         configuration.threads = 2
+        configuration.backend = backend
         configuration.drainTimeout = .seconds(60)
         let messages = Messages()
         let logger = Logger(label: "test", factory: { _ in KeepingLogHandler(messages: messages) })
         let server = TCPEchoServer(configuration: configuration, logger: logger)
         let address = try server.start()
         #expect(address.port != 0 && address.port != nil, "the real port of 127.0.0.1:0: \(address)")
+        #expect(server.backend == expectedBackend(backend))
 
         let clients = try (0..<4).map { _ in try connectClient(address, timeout: .seconds(10)) }
         for (index, client) in clients.enumerated() {

@@ -23,6 +23,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/inet_diag.h>
+#include "CSockitURing.h"
 
 /// `strerrorname_np` (glibc 2.32+): "EADDRINUSE" for 98. NULL for an unknown number.
 const char *_Nullable sockit_errno_name(int code);

@@ -35,6 +35,7 @@ struct Echo: AsyncParsableCommand {
               sockit echo [::1]:7000 --udp         UDP over IPv6
               sockit echo --threads 1 --nodelay --idle-timeout 30
               sockit echo --handoff /tmp/echo.sock the same command again: hitless restart
+              sockit echo --io-uring               TCP on io_uring (epoll where refused)
               systemd-socket-activate -l 127.0.0.1:7000 sockit echo
             """
     )
@@ -109,11 +110,22 @@ struct Echo: AsyncParsableCommand {
     @Option(help: .hidden)
     var acceptStrategy: String?
 
+    @Flag(help: "TCP: wait for connections with epoll (the default; README, \"io_uring\", says why).")
+    var epoll = false
+
+    @Flag(
+        name: .customLong("io-uring"),
+        help:
+            "TCP: use io_uring (multishot accept and receive, batched sends); epoll where the kernel refuses it (--verbose says why)."
+    )
+    var ioUring = false
+
     @Flag(name: .customLong("verbose"), help: "Log each connection event (debug level) on stderr.")
     var verbose = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if epoll && ioUring { throw ValidationError("--epoll and --io-uring exclude each other: give one") }
         if let backlog, backlog < 1 { throw ValidationError("--backlog must be at least 1") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if let idleTimeout, !(idleTimeout > 0) { throw ValidationError("--idle-timeout must be more than 0 seconds") }
@@ -189,6 +201,7 @@ struct Echo: AsyncParsableCommand {
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         configuration.maxBufferedBytes = try Self.parseByteCount(maxBuffered, option: "--max-buffered")
         configuration.secondSignalEndsDrain = true
+        configuration.backend = ioUring ? .ioUring : .epoll
         if let acceptStrategy {
             guard let strategy = AcceptStrategy(rawValue: acceptStrategy) else {
                 throw ValidationError("--accept-strategy takes handout or reuseport")

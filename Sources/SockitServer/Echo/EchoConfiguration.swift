@@ -24,6 +24,9 @@ public struct EchoConfiguration: Sendable {
     public var acceptBackoff: Duration = .milliseconds(100)
     /// How connections reach the loops; the default is the measured choice.
     public var acceptStrategy: AcceptStrategy = .oneListenerHandsOut
+    /// How the TCP server waits for its connections (README, "io_uring", has the measurements
+    /// behind the default). `.ioUring` falls back to epoll where the kernel refuses it.
+    public var backend: EchoBackend = .epoll
     /// During a graceful shutdown, a second SIGINT/SIGTERM ends the drain at once.
     public var secondSignalEndsDrain = false
 

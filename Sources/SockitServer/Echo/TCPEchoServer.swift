@@ -9,7 +9,8 @@ import UnixSignals
 import Glibc
 #endif
 
-/// The TCP echo server: event loops on epoll, one listener, graceful shutdown. A `Service`, so
+/// The TCP echo server: event loops on epoll (or io_uring, `EchoConfiguration.backend`), one
+/// listener, graceful shutdown. A `Service`, so
 /// it composes in a `ServiceGroup`, which gives it SIGINT/SIGTERM handling:
 ///
 /// ```swift
@@ -100,7 +101,10 @@ public final class TCPEchoServer: Service, Sendable {
     private let retainedListeners = Locked<[Socket]>([])
 
     private struct Started {
-        var group: EventLoopGroup
+        /// The epoll loops (none with io_uring).
+        var group: EventLoopGroup?
+        /// The io_uring loops (none with epoll).
+        var rings: [URingEchoLoop] = []
         var states: [EchoLoopState]
         /// One, on loop 0; or with `.listenerPerLoop`, one per loop, on that loop.
         var listeners: [TCPEchoListener]
@@ -124,6 +128,12 @@ public final class TCPEchoServer: Service, Sendable {
         self.core = Core(configuration: configuration, logger: logger)
         self.restart = restart
         self.onListening = onListening
+    }
+
+    /// The backend serving now (`EchoConfiguration.backend`, or `.epoll` where io_uring was
+    /// refused); nil while the server is not started.
+    public var backend: EchoBackend? {
+        started.withLock { running in running.map { $0.rings.isEmpty ? .epoll : .ioUring } }
     }
 
     /// Open connections right now.
@@ -151,6 +161,13 @@ public final class TCPEchoServer: Service, Sendable {
         if perLoop { listenerConfiguration.reusePort = true }
         let socket = try listenerConfiguration.makeListener()
         let address = try socket.localAddress()
+        if core.configuration.backend == .ioUring {
+            if let reason = URingSupport.unavailableReason() {
+                core.logger.debug("io_uring is not available: serving on epoll", metadata: ["reason": "\(reason)"])
+            } else if startRings(socket: socket, address: address) {
+                return address
+            }
+        }
         let group = try EventLoopGroup(count: core.configuration.threads, start: false)
         let states = group.loops.map { EchoLoopState(loop: $0, core: core) }
         var listeners: [TCPEchoListener] = []
@@ -192,6 +209,36 @@ public final class TCPEchoServer: Service, Sendable {
         started.withLock { $0 = Started(group: group, states: states, listeners: listeners, address: address) }
         core.logger.info("listening", metadata: ["address": "\(address)", "threads": "\(group.loops.count)"])
         return address
+    }
+
+    /// Starts the io_uring loops on `socket`; false (nothing started) when a ring cannot be set up.
+    private func startRings(socket: Socket, address: SocketAddress) -> Bool {
+        let threads = max(1, core.configuration.threads)
+        // Enough buffers that the budget's share of each loop is at most three quarters of them,
+        // as a power of two between 64 and 1,024 (16 MiB of 16 KiB buffers, as the C reference).
+        let share = core.configuration.maxBufferedBytes / threads / URingEchoLoop.bufferSize
+        var count = 64
+        while count < 1024 && count * 3 < share * 4 { count *= 2 }
+        var rings: [URingEchoLoop] = []
+        do throws(SocketError) {
+            for index in 0..<threads { rings.append(try URingEchoLoop(index: index, core: core, bufferCount: count)) }
+        } catch {
+            core.logger.debug("io_uring is not available: serving on epoll", metadata: ["reason": "\(error.summary)"])
+            return false
+        }
+        let fd = socket.fileDescriptor
+        for ring in rings {
+            let box = UnsafeTransfer(ring)
+            ring.execute { box.value.startAccepting(fd) }
+        }
+        let listener = TCPEchoListener(socket: socket, states: [], core: core)
+        for ring in rings { ring.start() }
+        started.withLock {
+            $0 = Started(group: nil, rings: rings, states: [], listeners: [listener], address: address)
+        }
+        core.logger.info(
+            "listening", metadata: ["address": "\(address)", "threads": "\(threads)", "backend": "io_uring"])
+        return true
     }
 
     /// Serves until a graceful shutdown (SIGINT/SIGTERM through a `ServiceGroup`, or the task
@@ -261,8 +308,28 @@ public final class TCPEchoServer: Service, Sendable {
     /// throughout. Called on the hand-off thread.
     private func setAccepting(_ accepting: Bool) {
         guard let running = started.withLock({ $0 }) else { return }
+        if !running.rings.isEmpty {
+            let fd = running.listeners[0].fd
+            for ring in running.rings {
+                let box = UnsafeTransfer(ring)
+                let done = DispatchSemaphore(value: 0)
+                ring.execute {
+                    if accepting {
+                        box.value.startAccepting(fd)
+                        done.signal()
+                    } else {
+                        box.value.stopAccepting { done.signal() }
+                    }
+                }
+                if done.wait(timeout: .now() + .seconds(5)) == .timedOut {
+                    core.logger.warning("the event loop did not \(accepting ? "resume" : "stop") accepting within 5 s")
+                }
+            }
+            return
+        }
+        guard let group = running.group else { return }
         for (index, listener) in running.listeners.enumerated() {
-            let loop = running.group.loops[index]
+            let loop = group.loops[index]
             let box = UnsafeTransfer(listener)
             let done = DispatchSemaphore(value: 0)
             loop.execute {
@@ -291,10 +358,19 @@ public final class TCPEchoServer: Service, Sendable {
         let successor = core.handedOffTo.load(ordering: .acquiring)
         if successor != 0 {
             retainedListeners.withLock { $0 += running.listeners.map(\.socket) }
-        } else {
+        } else if !running.rings.isEmpty {
+            // Each ring's accept ends first: from then on, connecting is refused.
+            for ring in running.rings {
+                let box = UnsafeTransfer(ring)
+                await withCheckedContinuation { (ended: CheckedContinuation<Void, Never>) in
+                    ring.execute { box.value.stopAccepting { ended.resume() } }
+                }
+            }
+            try? running.listeners[0].socket.close()
+        } else if let group = running.group {
             // Wait until the loops have closed the listeners: from here on, connecting is refused.
             for (index, listener) in running.listeners.enumerated() {
-                let loop = running.group.loops[index]
+                let loop = group.loops[index]
                 let box = UnsafeTransfer(listener)
                 await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
                     loop.execute {
@@ -337,7 +413,20 @@ public final class TCPEchoServer: Service, Sendable {
             let box = UnsafeTransfer(state)
             state.loop.execute { box.value.closeAll() }
         }
-        await running.group.shutdownGracefully()
+        if !running.rings.isEmpty {
+            for ring in running.rings {
+                let box = UnsafeTransfer(ring)
+                ring.execute { box.value.closeAll() }
+            }
+            let rings = running.rings.map { UnsafeTransfer($0) }
+            await offThePool {
+                for ring in rings {
+                    ring.value.stop()
+                    ring.value.join()
+                }
+            }
+        }
+        await running.group?.shutdownGracefully()
         core.budget.onChange(nil)
         started.withLock { $0 = nil }
         core.logger.info("stopped")

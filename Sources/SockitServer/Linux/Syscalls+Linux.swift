@@ -17,16 +17,30 @@ import Glibc
 
 @usableFromInline
 enum ServerSys {
-    /// Sockit's `Sys.call` policy, inlined for the hot path.
+    /// Sockit's `Sys.call` policy, written out here for `Int`: the release build calls Sockit's
+    /// generic `Sys.retrying` unspecialised across the module boundary (with a generic-metadata
+    /// lookup on every call: about 4 % of the epoll echo loop's CPU in `perf record`, README
+    /// "io_uring"), for all its `@inlinable`.
     @inline(__always) @usableFromInline
     static func call(retryOnInterrupt: Bool = true, _ body: () -> Int) -> Result<Int, Errno> {
-        Sys.retrying(retryOnInterrupt: retryOnInterrupt, body)
+        while true {
+            let result = body()
+            if result != -1 { return .success(result) }
+            let code = sockit_errno()
+            if code == EINTR && retryOnInterrupt { continue }
+            return .failure(Errno(rawValue: code))
+        }
     }
 
-    /// Sockit's `Sys.nonBlocking` policy, inlined for the hot path.
+    /// Sockit's `Sys.nonBlocking` policy, written out here for `Int` (see `call`).
     @inline(__always) @usableFromInline
     static func nonBlocking(_ body: () -> Int) -> Result<IOResult<Int>, Errno> {
-        Sys.retryingNonBlocking(body)
+        switch call(body) {
+        case .success(let value): return .success(.processed(value))
+        case .failure(let errno) where errno.rawValue == EAGAIN || errno.rawValue == EWOULDBLOCK:
+            return .success(.wouldBlock)
+        case .failure(let errno): return .failure(errno)
+        }
     }
 
     // MARK: Connections (the hot path)
@@ -135,6 +149,130 @@ enum ServerSys {
         var one: UInt64 = 1
         _ = nonBlocking { write(fd, &one, 8) }
     }
+
+    // MARK: io_uring (CSockitURing.h: raw syscalls and the shared rings)
+
+    /// `io_uring_setup` and the ring mappings: 0 or the errno the kernel refused with.
+    static func uringInit(
+        _ ring: UnsafeMutablePointer<sockit_uring>, entries: UInt32, completions: UInt32, flags: UInt32
+    ) -> CInt {
+        -sockit_uring_init(ring, entries, completions, flags)
+    }
+
+    /// Registers a provided-buffer ring: 0 or the errno.
+    static func uringSetupBuffers(_ ring: UnsafeMutablePointer<sockit_uring>, entries: UInt32, group: UInt16) -> CInt {
+        -sockit_uring_setup_buffers(ring, entries, group)
+    }
+
+    /// Enables a ring made disabled, on the calling thread (its only submitter from then on).
+    static func uringEnable(_ ring: UnsafeMutablePointer<sockit_uring>) -> CInt { -sockit_uring_enable(ring) }
+
+    /// Unmaps and closes a ring.
+    static func uringExit(_ ring: UnsafeMutablePointer<sockit_uring>) { sockit_uring_exit(ring) }
+
+    /// `io_uring_enter`: submits what was prepared and waits for `waitFor` completions. The
+    /// number submitted, or the errno (`EINTR` is reported: the loop enters again).
+    @inline(__always)
+    static func uringSubmitAndWait(_ ring: UnsafeMutablePointer<sockit_uring>, _ waitFor: UInt32) -> Result<Int, Errno>
+    {
+        let result = sockit_uring_submit_and_wait(ring, waitFor)
+        return result < 0 ? .failure(Errno(rawValue: -result)) : .success(Int(result))
+    }
+
+    /// A zeroed SQE, submitting what is queued first when the queue is full.
+    @inline(__always)
+    static func uringSQE(_ ring: UnsafeMutablePointer<sockit_uring>) -> UnsafeMutablePointer<io_uring_sqe> {
+        while true {
+            if let sqe = sockit_uring_get_sqe(ring) { return sqe }
+            _ = sockit_uring_submit_and_wait(ring, 0)
+        }
+    }
+
+    @inline(__always)
+    static func uringPrepareAccept(_ sqe: UnsafeMutablePointer<io_uring_sqe>, _ fd: CInt, _ data: UInt64) {
+        sockit_uring_prep_accept_multishot(sqe, fd, data)
+    }
+
+    @inline(__always)
+    static func uringPrepareReceive(
+        _ sqe: UnsafeMutablePointer<io_uring_sqe>, _ fd: CInt, group: UInt16, _ data: UInt64
+    ) {
+        sockit_uring_prep_recv_multishot(sqe, fd, group, data)
+    }
+
+    @inline(__always)
+    static func uringPrepareSend(
+        _ sqe: UnsafeMutablePointer<io_uring_sqe>, _ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int, _ data: UInt64
+    ) {
+        sockit_uring_prep_send(sqe, fd, buffer, UInt32(count), data)
+    }
+
+    @inline(__always)
+    static func uringPrepareCancel(_ sqe: UnsafeMutablePointer<io_uring_sqe>, target: UInt64, _ data: UInt64) {
+        sockit_uring_prep_cancel(sqe, target, data)
+    }
+
+    static func uringPreparePoll(_ sqe: UnsafeMutablePointer<io_uring_sqe>, _ fd: CInt, _ data: UInt64) {
+        sockit_uring_prep_poll_multishot(sqe, fd, data)
+    }
+
+    static func uringPrepareTimeout(
+        _ sqe: UnsafeMutablePointer<io_uring_sqe>, _ spec: UnsafeMutablePointer<__kernel_timespec>, _ data: UInt64
+    ) {
+        sockit_uring_prep_timeout(sqe, spec, data)
+    }
+
+    /// The completions ready and the index of the first.
+    @inline(__always)
+    static func uringReady(_ ring: UnsafeMutablePointer<sockit_uring>) -> (first: UInt32, count: UInt32) {
+        var head: UInt32 = 0
+        let count = sockit_uring_cq_ready(ring, &head)
+        return (head, count)
+    }
+
+    @inline(__always)
+    static func uringCompletion(_ ring: UnsafeMutablePointer<sockit_uring>, _ index: UInt32) -> io_uring_cqe {
+        sockit_uring_cqe_at(ring, index).pointee
+    }
+
+    @inline(__always)
+    static func uringAdvance(_ ring: UnsafeMutablePointer<sockit_uring>, _ count: UInt32) {
+        sockit_uring_cq_advance(ring, count)
+    }
+
+    @inline(__always)
+    static func uringGiveBuffer(
+        _ ring: UnsafeMutablePointer<sockit_uring>, _ address: UnsafeMutableRawPointer, _ length: Int, id: UInt16
+    ) {
+        sockit_uring_buf_add(ring, address, UInt32(length), id)
+    }
+
+    @inline(__always)
+    static func uringPublishBuffers(_ ring: UnsafeMutablePointer<sockit_uring>) {
+        sockit_uring_buf_advance(ring)
+    }
+
+    /// A connected pair of non-blocking stream sockets (for the io_uring probe).
+    static func socketPair() -> (CInt, CInt)? {
+        var ends: [CInt] = [-1, -1]
+        let type = CInt(SOCK_STREAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue)
+        guard case .success = call({ Int(socketpair(AF_UNIX, type, 0, &ends)) }) else { return nil }
+        return (ends[0], ends[1])
+    }
+
+    /// `write(2)` of a few bytes, for the probe.
+    static func writeBytes(_ fd: CInt, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            if case .success(.processed(let count)) = nonBlocking({ write(fd, raw.baseAddress, raw.count) }) {
+                return count == raw.count
+            }
+            return false
+        }
+    }
+
+    /// `close(2)` of an accepted connection, without a `Socket` (not retried on `EINTR`).
+    @inline(__always)
+    static func closeConnection(_ fd: CInt) { Sys.close(fd) }
 
     /// The number of CPUs this process may run on (its affinity mask), at least 1.
     static func affinityCPUCount() -> Int { Int(sockit_affinity_cpu_count()) }

@@ -11,17 +11,31 @@ import Glibc
 /// sanitizer build runs its own instrumented `sockit` in every process a test starts.
 func sockitBinary() -> String { TestSupport.sockitBinary }
 
+/// The backend the echo tests run TCP servers on: `--io-uring` when SOCKIT_ECHO_BACKEND is
+/// io_uring (.ci/run runs the echo suites a second time so), else the default.
+func echoBackendArguments(_ arguments: [String]) -> [String] {
+    guard let value = getenv("SOCKIT_ECHO_BACKEND"), String(cString: value) == "io_uring" else { return [] }
+    if arguments.contains("--udp") || arguments.contains("--epoll") || arguments.contains("--io-uring") { return [] }
+    return ["--io-uring"]
+}
+
 /// `sockit echo ARGS` started on port 0 (unless the arguments name an address), with its port.
 final class EchoProcess {
     let child: ChildProcess
     let address: SocketAddress
 
-    init(_ arguments: [String] = [], address: String = "127.0.0.1:0", wrapper: [String]? = nil) throws {
+    init(
+        _ arguments: [String] = [], address: String = "127.0.0.1:0", wrapper: [String]? = nil,
+        environment: [String: String] = [:]
+    ) throws {
+        let arguments = arguments + echoBackendArguments(arguments)
         let binary = sockitBinary()
         if let wrapper {
-            child = try ChildProcess(wrapper[0], Array(wrapper.dropFirst()) + [binary, "echo", address] + arguments)
+            child = try ChildProcess(
+                wrapper[0], Array(wrapper.dropFirst()) + [binary, "echo", address] + arguments, environment: environment
+            )
         } else {
-            child = try ChildProcess(binary, ["echo", address] + arguments)
+            child = try ChildProcess(binary, ["echo", address] + arguments, environment: environment)
         }
         guard let line = child.readLine(timeout: .seconds(20)), line.hasPrefix("listening on ") else {
             _ = child.waitForExit(timeout: .seconds(2))
