@@ -41,11 +41,17 @@ struct AsyncShutdownTests {
         async let first = listener.accept()
         let client = try connectClient(address, timeout: .seconds(5))
         let connection = try await first
+        // The listening socket itself, from the kernel's table: a connection refused is not
+        // enough, nor a connection accepted too much proof, since another test in this process may
+        // bind the freed port number at once.
+        let inode = try #require(listeningInode(port: address.port ?? 0))
         await group.shutdownGracefully()
         listener.close()
+        #expect(!openSocketInodes().contains(inode), "the closed listener's socket is still open")
+        #expect(listeningInode(port: address.port ?? 0) != inode, "the closed listener still listens")
         let again = Result { () throws(SocketError) in try connectClient(address, timeout: .seconds(5)) }
         switch again {
-        case .success: Issue.record("\(address) still accepts connections after the listener was closed")
+        case .success(let other): try? other.close()  // another listener took the number: checked above
         case .failure(let error): #expect(error.errno == .connectionRefused)
         }
         connection.close()
@@ -136,6 +142,17 @@ func socketInode(_ fd: CInt) -> UInt64? {
     var info = stat()
     guard fstat(fd, &info) == 0 else { return nil }
     return UInt64(info.st_ino)
+}
+
+/// The inode of the TCP socket listening on 127.0.0.1:`port`, from /proc/net/tcp.
+func listeningInode(port: UInt16) -> UInt64? {
+    guard let table = try? TestSupport.readProcFile("/proc/net/tcp") else { return nil }
+    let local = "0100007F:" + String(format: "%04X", port)
+    for line in table.split(separator: "\n").dropFirst() {
+        let fields = line.split(separator: " ")
+        if fields.count > 9 && fields[1] == local && fields[3] == "0A" { return UInt64(fields[9]) }
+    }
+    return nil
 }
 
 /// The inodes of every socket this process has open (`/proc/self/fd/N` -> `socket:[INODE]`).
