@@ -46,6 +46,13 @@ struct URingEchoTests {
         return condition()
     }
 
+    @Test("EchoBackend's names: each case by the name SOCKIT_ECHO_BACKEND and the logs use, nothing else")
+    func backendNamesRoundTrip() {
+        #expect(EchoBackend.allCases.map(\.rawValue) == ["epoll", "io_uring"])
+        #expect(EchoBackend.allCases.allSatisfy { EchoBackend(rawValue: $0.rawValue) == $0 })
+        #expect(EchoBackend(rawValue: "ioUring") == nil && EchoBackend(rawValue: "") == nil)
+    }
+
     @Test(
         "beyond maxConnections a new connection is closed at once; a freed slot is reused",
         .enabled(if: URingEchoTests.available))

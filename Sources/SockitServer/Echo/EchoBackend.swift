@@ -11,4 +11,14 @@ public enum EchoBackend: String, Sendable, CaseIterable {
     /// use epoll. Every loop arms its own multishot accept on the one listener
     /// (`EchoConfiguration.acceptStrategy` does not apply).
     case ioUring = "io_uring"
+
+    /// The backend named `rawValue` (`"epoll"`, `"io_uring"`, as `SOCKIT_ECHO_BACKEND` and the
+    /// logs spell them), or nil for another name.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "epoll": self = .epoll
+        case "io_uring": self = .ioUring
+        default: return nil
+        }
+    }
 }
