@@ -22,6 +22,12 @@ import Glibc
 /// before its cancel took effect is kept too (the completions already queued), so the cap is not
 /// exact: a connection holds the cap plus what its peer managed to send meanwhile.
 ///
+/// Peers that stop reading must not starve the others of buffers: while three quarters of the
+/// ring is held or a connection waits for a buffer, a connection whose send has been in flight
+/// since an earlier batch has that send cancelled and its output copied to the heap (a
+/// `URingSpillQueue`, counted in the budget by its exact bytes), its buffers given back to the
+/// ring. It is served from the heap, its new input copied there too, until all of it is sent.
+///
 /// A connection's descriptor is closed only after its last request completed, so a descriptor
 /// number is never reused under a pending completion. Everything but `execute`, `stop` and
 /// `join` runs on the loop's thread.
@@ -42,6 +48,12 @@ final class URingEchoLoop: @unchecked Sendable {
         var peerClosed = false
         var closing = false
         var waitingForBuffer = false
+        /// The output is on the heap (`spills`), not in ring buffers.
+        var spilled = false
+        /// The send in flight is being cancelled to move the output to the heap.
+        var spillWanted = false
+        /// The batch in which the send in flight was submitted.
+        var sendBatch: UInt32 = 0
         /// The queue of received buffers (linked through `next`), -1 when empty.
         var head: Int32 = -1
         var tail: Int32 = -1
@@ -76,6 +88,10 @@ final class URingEchoLoop: @unchecked Sendable {
     private var open: [CInt] = []
     /// Connections whose receive ended with `ENOBUFS`, armed again once buffers are back.
     private var waiting: [CInt] = []
+    /// The output of connections moved off the ring (`Connection.spilled`).
+    private var spills: [CInt: URingSpillQueue] = [:]
+    /// Counts the batches of completions.
+    private var batch: UInt32 = 0
     private var listenerFD: CInt = -1
     private var accepting = false
     /// Called once the multishot accept has ended (after `stopAccepting`).
@@ -219,7 +235,9 @@ final class URingEchoLoop: @unchecked Sendable {
             }
             ServerSys.uringAdvance(ring, count)
             ServerSys.uringPublishBuffers(ring)
+            if held * 4 > bufferCount * 3 || !waiting.isEmpty { relievePressure() }
             if !waiting.isEmpty && held < bufferCount { rearmWaiting() }
+            batch &+= 1
         }
         runTasks()
         tasks.withLock { _ in stopped.store(true, ordering: .releasing) }
@@ -229,6 +247,8 @@ final class URingEchoLoop: @unchecked Sendable {
             core.connectionClosed()
         }
         open.removeAll()
+        for (_, spill) in spills { core.budget.give(spill.count) }
+        spills.removeAll()
         let queued = tasks.withLock { queue in
             let queued = queue
             queue.removeAll()
@@ -396,6 +416,8 @@ final class URingEchoLoop: @unchecked Sendable {
             core.budget.take(Self.bufferSize)
             if connection.pointee.closing {
                 giveBack(id)
+            } else if connection.pointee.spilled {
+                receivedSpilled(fd, id, Int(result))
             } else {
                 connection.pointee.lastActivity = now
                 length[Int(id)] = result
@@ -447,6 +469,7 @@ final class URingEchoLoop: @unchecked Sendable {
         ServerSys.uringPrepareSend(
             sqe(), fd, buffers + id * Self.bufferSize + offset, Int(length[id]) - offset, Self.data(.send, fd))
         connection.pointee.sending = true
+        connection.pointee.sendBatch = batch
     }
 
     @inline(__always)
@@ -454,7 +477,11 @@ final class URingEchoLoop: @unchecked Sendable {
         let connection = connections + Int(fd)
         connection.pointee.sending = false
         connection.pointee.sendCancelSent = false
-        if result <= 0 {
+        if connection.pointee.spilled {
+            sentSpilled(fd, result)
+        } else if result == -ECANCELED && connection.pointee.spillWanted && !connection.pointee.closing {
+            spill(fd)
+        } else if result <= 0 {
             if result != -ECANCELED && !connection.pointee.closing {
                 if result == -EPIPE || result == -ECONNRESET {
                     core.logger.debug("connection reset by the peer")
@@ -475,8 +502,11 @@ final class URingEchoLoop: @unchecked Sendable {
                 connection.pointee.buffers -= 1
                 giveBack(head)
             }
-            if !connection.pointee.closing && connection.pointee.head >= 0 { send(fd) }
+            if !connection.pointee.closing && connection.pointee.head >= 0 {
+                if connection.pointee.spillWanted { spill(fd) } else { send(fd) }
+            }
         }
+        connection.pointee.spillWanted = false
         rearm(fd)
         finishIfDone(fd)
     }
@@ -525,6 +555,7 @@ final class URingEchoLoop: @unchecked Sendable {
             connection.pointee.head = next[Int(head)]
             giveBack(head)
         }
+        if let spill = spills.removeValue(forKey: fd) { core.budget.give(spill.count) }
         if !connection.pointee.closing { ServerSys.shutdownWrite(fd) }
         let slot = connection.pointee.slot
         connection.pointee = Connection(lastActivity: now)
@@ -535,6 +566,104 @@ final class URingEchoLoop: @unchecked Sendable {
         }
         Sys.close(fd)
         core.connectionClosed()
+    }
+
+    // MARK: Output on the heap
+
+    /// Moves blocked output off the ring while it runs short: cancels each send that has been in
+    /// flight since an earlier batch on a connection holding ring buffers; `sent` then moves
+    /// that connection's output to the heap (`spill`).
+    private func relievePressure() {
+        for fd in open {
+            let connection = connections + Int(fd)
+            if connection.pointee.sending && connection.pointee.buffers > 0 && !connection.pointee.spillWanted
+                && !connection.pointee.closing && !connection.pointee.sendCancelSent
+                && connection.pointee.sendBatch != batch
+            {
+                connection.pointee.spillWanted = true
+                ServerSys.uringPrepareCancel(sqe(), target: Self.data(.send, fd), Self.data(.cancel, fd))
+            }
+        }
+    }
+
+    /// Copies the connection's queued output to the heap, gives its buffers back to the ring,
+    /// and sends from the heap (no send in flight).
+    private func spill(_ fd: CInt) {
+        let connection = connections + Int(fd)
+        connection.pointee.spillWanted = false
+        guard connection.pointee.head >= 0 else { return }
+        let spill = URingSpillQueue()
+        var id = connection.pointee.head
+        var offset = connection.pointee.offset
+        while id >= 0 {
+            spill.append(buffers + Int(id) * Self.bufferSize + offset, Int(length[Int(id)]) - offset)
+            offset = 0
+            id = next[Int(id)]
+        }
+        core.budget.take(spill.count)
+        while connection.pointee.head >= 0 {
+            let head = connection.pointee.head
+            connection.pointee.head = next[Int(head)]
+            giveBack(head)
+        }
+        connection.pointee.tail = -1
+        connection.pointee.offset = 0
+        connection.pointee.buffers = 0
+        connection.pointee.spilled = true
+        spills[fd] = spill
+        sendSpilled(fd, spill)
+    }
+
+    /// Input of a connection whose output is on the heap: copied there, the buffer given back.
+    private func receivedSpilled(_ fd: CInt, _ id: Int32, _ count: Int) {
+        let connection = connections + Int(fd)
+        connection.pointee.lastActivity = now
+        guard let spill = spills[fd] else { fatalError("a spilled connection without its queue") }
+        spill.append(buffers + Int(id) * Self.bufferSize, count)
+        core.budget.take(count)
+        giveBack(id)
+        connection.pointee.queued += count
+        if !connection.pointee.sending { sendSpilled(fd, spill) }
+        if connection.pointee.receiving && !connection.pointee.cancelSent
+            && (spill.count >= core.budget.connectionLimit || core.budget.isOver)
+        {
+            cancelReceive(fd)
+        }
+    }
+
+    private func sendSpilled(_ fd: CInt, _ spill: URingSpillQueue) {
+        let front = spill.front
+        ServerSys.uringPrepareSend(sqe(), fd, front.baseAddress!, front.count, Self.data(.send, fd))
+        connections[Int(fd)].sending = true
+        connections[Int(fd)].sendBatch = batch
+    }
+
+    /// A send from the heap completed: the rest is sent, or, once it is all sent, the connection
+    /// goes back to the ring's buffers.
+    private func sentSpilled(_ fd: CInt, _ result: Int32) {
+        let connection = connections + Int(fd)
+        guard let spill = spills[fd] else { fatalError("a spilled connection without its queue") }
+        guard result > 0 else {
+            if result != -ECANCELED && !connection.pointee.closing {
+                if result == -EPIPE || result == -ECONNRESET {
+                    core.logger.debug("connection reset by the peer")
+                } else {
+                    core.logger.info("closing a connection: send failed: \(Errno(rawValue: -result))")
+                }
+            }
+            connection.pointee.closing = true
+            return
+        }
+        connection.pointee.lastActivity = now
+        spill.consume(Int(result))
+        core.budget.give(Int(result))
+        connection.pointee.queued -= Int(result)
+        if spill.isEmpty {
+            spills[fd] = nil
+            connection.pointee.spilled = false
+        } else if !connection.pointee.closing {
+            sendSpilled(fd, spill)
+        }
     }
 
     /// Closes `fd` as soon as its requests are done (idle, or the end of a drain).

@@ -19,16 +19,17 @@ func echoBackendArguments(_ arguments: [String]) -> [String] {
     return ["--io-uring"]
 }
 
-/// `sockit echo ARGS` started on port 0 (unless the arguments name an address), with its port.
+/// `sockit echo ARGS` started on port 0 (unless the arguments name an address), with its port;
+/// on the backend SOCKIT_ECHO_BACKEND names unless `backendFromEnvironment` is false.
 final class EchoProcess {
     let child: ChildProcess
     let address: SocketAddress
 
     init(
         _ arguments: [String] = [], address: String = "127.0.0.1:0", wrapper: [String]? = nil,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], backendFromEnvironment: Bool = true
     ) throws {
-        let arguments = arguments + echoBackendArguments(arguments)
+        let arguments = arguments + (backendFromEnvironment ? echoBackendArguments(arguments) : [])
         let binary = sockitBinary()
         if let wrapper {
             child = try ChildProcess(
