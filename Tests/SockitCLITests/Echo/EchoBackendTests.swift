@@ -6,8 +6,8 @@ import Testing
 import Glibc
 #endif
 
-/// `sockit echo --io-uring` and `--epoll`: io_uring where the kernel allows it, epoll where it
-/// refuses (said at debug level), and the two flags exclusive.
+/// `sockit echo` on epoll (the default, or `--epoll`) and `--io-uring`: io_uring where the kernel
+/// allows it, epoll where it refuses (said at debug level), and the two flags exclusive.
 @Suite("sockit echo: the io_uring and epoll backends")
 struct EchoBackendTests {
     private func echoOnce(_ address: SocketAddress) throws {
@@ -47,6 +47,15 @@ struct EchoBackendTests {
         epoll.child.signal(SIGTERM)
         #expect(epoll.child.waitForExit(timeout: .seconds(10)) == 0)
         #expect(!epoll.child.stderr.contains("io_uring"), "\(epoll.child.stderr)")
+    }
+
+    @Test("no backend flag: epoll, the measured default (README, \"io_uring\"); no ring is even set up")
+    func theDefaultIsEpoll() throws {
+        let server = try EchoProcess(["--threads", "1", "--verbose"], backendFromEnvironment: false)
+        try echoOnce(server.address)
+        server.child.signal(SIGTERM)
+        #expect(server.child.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(!server.child.stderr.contains("io_uring"), "\(server.child.stderr)")
     }
 
     @Test("--epoll and --io-uring together are a usage error (exit 2)")
