@@ -29,7 +29,10 @@
 #
 # The machine has 2 cores, so every number is noisy: compare ratios within one run, look at
 # the medians, and watch other (CPU used by other processes during a run, median) and the
-# load average printed before each load.
+# load average printed before each load. paired is the median over rounds of a server's CPU per
+# request over C's in the same round: this VM switches between two speeds every few rounds
+# (about 1.7x apart), a median of one server can land on either, and the servers of one round
+# mostly share one.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -91,7 +94,7 @@ compare() {
       local line
       line="$(NAME="${server%%::*}" MODE="$mode" "$BENCH/echo-bench.sh" "${server#*::}" "$conns" "$size" "$DURATION" || true)"
       echo "  round $round: $line" >&2
-      echo "$k $line" >>"$rows"
+      echo "$k $line round=$round" >>"$rows"
       k=$((k + 1))
     done
   done
@@ -108,15 +111,22 @@ for line in open(path):
     rps, srv = float(f[2]), float(extra.get("srv_cpu", -1))
     rows.setdefault(int(f[0]), []).append(dict(
         rps=rps, p50=float(f[3]), p99=float(f[4]), err=int(f[5]), srv=srv,
-        other=float(extra.get("other_cpu", 0)),
+        other=float(extra.get("other_cpu", 0)), round=extra.get("round"),
         # server CPU per request in microseconds: CPU-seconds per second over requests per second
         us=srv / rps * 1e6 if rps > 0 and srv >= 0 else float("nan")))
 def med(k, key):
     values = [r[key] for r in rows.get(k, []) if r[key] == r[key]]
     return statistics.median(values) if values else float("nan")
+def paired(k):
+    # The median over rounds of CPU per request over C's in the same round: this VM runs at two
+    # speeds that change every few rounds, and a server's median can land on either; servers
+    # measured one after the other in a round mostly share one.
+    c_by_round = {c["round"]: c["us"] for c in rows.get(0, []) if c["us"] == c["us"] and c["us"] > 0}
+    ratios = [r["us"] / c_by_round[r["round"]] for r in rows.get(k, []) if r["us"] == r["us"] and r["round"] in c_by_round]
+    return statistics.median(ratios) if ratios else float("nan")
 base = {key: med(0, key) for key in ("rps", "p99", "us")}
 print(f"{'server':<12} {'req/s':>9} {'ratio':>6} {'p50_us':>7} {'p99_us':>8} {'p99/C':>6} {'srv_cpu':>7} "
-      f"{'cpu_us/req':>10} {'cpu/C':>6} {'other':>6} {'errors':>6} {'runs':>4}")
+      f"{'cpu_us/req':>10} {'cpu/C':>6} {'paired':>6} {'other':>6} {'errors':>6} {'runs':>4}")
 for k, name in enumerate(labels):
     if k not in rows:
         print(f"{name:<12} (no result)")
@@ -124,7 +134,8 @@ for k, name in enumerate(labels):
     errors = sum(r["err"] for r in rows[k])
     print(f"{name:<12} {med(k,'rps'):>9.0f} {med(k,'rps')/base['rps']:>6.2f} {med(k,'p50'):>7.1f} "
           f"{med(k,'p99'):>8.1f} {med(k,'p99')/base['p99']:>6.2f} {med(k,'srv'):>7.2f} "
-          f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {med(k,'other'):>6.2f} {errors:>6} {len(rows[k]):>4}")
+          f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {paired(k):>6.2f} {med(k,'other'):>6.2f} {errors:>6} "
+          f"{len(rows[k]):>4}")
 EOF
   rm -f "$rows"
 }
