@@ -133,12 +133,15 @@ public struct PortInspector: Sendable {
         var report = build(
             port: ports?.lowerBound ?? 0, sockets: sockets, pending: pending, verdictFor: nil, verdictTransport: .tcp,
             everyPortIsLocal: true)
-        report.entries.sort { a, b in
-            let (pa, pb) = (a.socket.local.port ?? 0, b.socket.local.port ?? 0)
-            if pa != pb { return pa < pb }
-            if a.socket.transport != b.socket.transport { return a.socket.transport == .tcp }
-            return a.socket.local.domain != .ipv6 && b.socket.local.domain == .ipv6
+        // By port, TCP first, IPv4 first; otherwise as `build` ordered them.
+        let keys = report.entries.map { entry in
+            (
+                Int(entry.socket.local.port ?? 0), entry.socket.transport == .tcp ? 0 : 1,
+                entry.socket.local.domain == .ipv6 ? 1 : 0
+            )
         }
+        let order = report.entries.indices.sorted { a, b in keys[a] != keys[b] ? keys[a] < keys[b] : a < b }
+        report.entries = order.map { report.entries[$0] }
         report.tableFallbacks = fallbacks
         report.networkNamespaces = namespaces
         return report
@@ -318,16 +321,12 @@ public struct PortInspector: Sendable {
             case (.remote, _): return 3
             }
         }
-        return entries.enumerated().sorted { a, b in
-            let (ra, rb) = (rank(a.element), rank(b.element))
-            if ra != rb { return ra < rb }
-            if a.element.socket.transport != b.element.socket.transport {
-                return a.element.socket.transport == .tcp
-            }
-            let (fa, fb) = (a.element.socket.local.domain == .ipv6, b.element.socket.local.domain == .ipv6)
-            if fa != fb { return !fa }  // IPv4 first, as ss prints them
-            return a.offset < b.offset
-        }.map(\.element)
+        // TCP first, then IPv4 first (as ss prints them), then in the table's order. The keys
+        // are worked out once: an entry is large to move, and a listing sorts hundreds.
+        let keys = entries.map { entry in
+            (rank(entry), entry.socket.transport == .tcp ? 0 : 1, entry.socket.local.domain == .ipv6 ? 1 : 0)
+        }
+        return entries.indices.sorted { a, b in keys[a] != keys[b] ? keys[a] < keys[b] : a < b }.map { entries[$0] }
     }
 }
 

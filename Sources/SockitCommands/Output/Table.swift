@@ -28,23 +28,64 @@ struct Table {
     /// word longer than its column stays whole. Without one, every row is one line.
     func render(width: Int? = nil) -> String {
         let widths = columnWidths(fitting: width)
-        func cellLines(_ cell: String, _ index: Int) -> [String] {
-            guard width != nil, wrapping.contains(index), Self.width(cell) > widths[index] else { return [cell] }
-            return Self.wrap(cell, to: widths[index])
-        }
+        let right = widths.indices.map { rightAligned.contains($0) }
+        let wraps = width != nil && !wrapping.isEmpty
         func lines(_ cells: [String]) -> [String] {
-            let wrapped = cells.enumerated().map { cellLines($1, $0) }
+            let wrapped = cells.enumerated().map { index, cell in
+                wrapping.contains(index) && Self.width(cell) > widths[index]
+                    ? Self.wrap(cell, to: widths[index]) : [cell]
+            }
             let height = wrapped.map(\.count).max() ?? 1
             return (0..<height).map { row in
                 line(wrapped.map { row < $0.count ? $0[row] : "" }, widths)
             }
         }
-        var output = [Terminal.bold(line(headers, widths))]
+        // Built as bytes: a listing of every socket has hundreds of rows, and a string per cell,
+        // pad and line cost more than the rest of `sockit who`.
+        var output: [UInt8] = []
+        output.reserveCapacity((widths.reduce(0, +) + 2 * widths.count + 1) * (rows.count + 1))
+        output.append(contentsOf: Terminal.bold(line(headers, widths)).utf8)
+        var section = 0
         for (index, row) in rows.enumerated() {
-            for section in sections where section.before == index { output.append(section.title) }
-            output += lines(row)
+            while section < sections.count && sections[section].before <= index {
+                if sections[section].before == index {
+                    output.append(UInt8(ascii: "\n"))
+                    output.append(contentsOf: sections[section].title.utf8)
+                }
+                section += 1
+            }
+            if wraps && row.indices.contains(where: { wrapping.contains($0) && Self.width(row[$0]) > widths[$0] }) {
+                for text in lines(row) {
+                    output.append(UInt8(ascii: "\n"))
+                    output.append(contentsOf: text.utf8)
+                }
+            } else {
+                output.append(UInt8(ascii: "\n"))
+                Self.appendLine(row, widths, right, to: &output)
+            }
         }
-        return output.joined(separator: "\n")
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// One row's line, as `line` makes it, appended to `output`.
+    private static func appendLine(_ cells: [String], _ widths: [Int], _ right: [Bool], to output: inout [UInt8]) {
+        let start = output.count
+        let space = UInt8(ascii: " ")
+        for (index, cell) in cells.enumerated() {
+            if index > 0 {
+                output.append(space)
+                output.append(space)
+            }
+            let pad = max(0, widths[index] - width(cell))
+            if right[index] {
+                output.append(contentsOf: repeatElement(space, count: pad))
+                output.append(contentsOf: cell.utf8)
+            } else {
+                output.append(contentsOf: cell.utf8)
+                if index != cells.count - 1 { output.append(contentsOf: repeatElement(space, count: pad)) }
+            }
+        }
+        while output.count > start && output.last == space { output.removeLast() }
     }
 
     private func line(_ cells: [String], _ widths: [Int]) -> String {
@@ -99,7 +140,12 @@ struct Table {
 
     /// The columns `text` takes: its Unicode scalars (the cells are ASCII, but for an ellipsis),
     /// cheaper than `count`'s grapheme breaking, which a table of a few hundred rows felt.
-    static func width(_ text: String) -> Int { text.unicodeScalars.count }
+    static func width(_ text: String) -> Int {
+        // The UTF-8 bytes that start a scalar (not a continuation byte, 0b10xxxxxx).
+        var count = 0
+        for byte in text.utf8 where byte & 0xC0 != 0x80 { count += 1 }
+        return count
+    }
 
     /// `text` in lines of at most `width` characters, broken at spaces (greedy).
     static func wrap(_ text: String, to width: Int) -> [String] {
