@@ -153,8 +153,9 @@ extension SocketAddress {
     public var host: String {
         switch self {
         case .ipv4(let address):
-            var raw = in_addr(s_addr: address.rawAddress)
-            return Self.ntop(AF_INET, &raw, Int(INET_ADDRSTRLEN))
+            // What inet_ntop prints (a.b.c.d), written here: a listing formats hundreds.
+            let (a, b, c, d) = address.octets
+            return "\(a).\(b).\(c).\(d)"
         case .ipv6(let address):
             var raw = in6_addr()
             withUnsafeMutableBytes(of: &raw) { buffer in

@@ -231,21 +231,44 @@ struct Who: AsyncParsableCommand {
             case (false?, true?): reuse = "port"
             case (false?, false?): reuse = "-"
             }
-            let namespace = namespaces ? [namespaceText(socket.networkNamespace)] : []
+            let namespace = namespaces ? namespaceText(socket.networkNamespace) : nil
+            let local = socket.local.description
+            // Each row built in place: a listing has hundreds.
+            var row: [String] = []
+            row.reserveCapacity(table.headers.count)
             guard !entry.holders.isEmpty else {
                 let unknown = entry.hidden ? "?" : "-"
-                table.append(
-                    [socket.transport.rawValue, "\(socket.local)", unknown, unknown] + (units ? [unknown] : [])
-                        + [entry.hidden ? "(hidden: another user's process)" : "-", "-", reuse] + namespace)
+                row.append(socket.transport.rawValue)
+                row.append(local)
+                row.append(unknown)
+                row.append(unknown)
+                if units { row.append(unknown) }
+                row.append(entry.hidden ? "(hidden: another user's process)" : "-")
+                row.append("-")
+                row.append(reuse)
+                if let namespace { row.append(namespace) }
+                table.append(row)
                 continue
             }
             for holder in entry.holders {
-                let command = commands[holder.command] ?? holder.shortCommand(limit: 60)
-                commands[holder.command] = command
-                table.append(
-                    [socket.transport.rawValue, "\(socket.local)", String(holder.pid), holder.user]
-                        + (units ? [holder.unitCell.isEmpty ? "-" : holder.unitCell] : [])
-                        + [command, String(holder.fd), reuse] + namespace)
+                let command: String
+                if let known = commands[holder.command] {
+                    command = known
+                } else {
+                    command = holder.shortCommand(limit: 60)
+                    commands[holder.command] = command
+                }
+                row.removeAll(keepingCapacity: true)
+                row.append(socket.transport.rawValue)
+                row.append(local)
+                row.append(String(holder.pid))
+                row.append(holder.user)
+                if units { row.append(holder.unitCell.isEmpty ? "-" : holder.unitCell) }
+                row.append(command)
+                row.append(String(holder.fd))
+                row.append(reuse)
+                if let namespace { row.append(namespace) }
+                table.append(row)
             }
         }
         var lines = [table.render()]
