@@ -127,6 +127,9 @@ struct URingEchoTests {
         let held = server.bufferedBytes
         #expect(held <= limit + 4 * 1024 * 1024, "the server holds \(held) bytes")
         #expect(held >= limit, "the server holds only \(held) bytes")
+        // The cap stopped it in the ring: one capped peer never holds enough of the ring's
+        // buffers to have its output moved to the heap (which would bound it all the same).
+        #expect(server.spilledConnections == 0, "one capped peer put the buffer ring under pressure")
 
         let other = try connectClient(address)
         try other.sendAll(Array("other".utf8))
@@ -157,5 +160,107 @@ struct URingEchoTests {
         try client.close()
         #expect(try await waitUntil { server.bufferedBytes == 0 })
         await server.shutdown()
+    }
+
+    @Test(
+        "peers that stop reading while the buffer ring runs short: their output moves to the heap, and once they read each gets every byte in order",
+        .enabled(if: URingEchoTests.available))
+    func spilledOutputComesBackInOrder() async throws {
+        // 64 buffers (the fewest; pressure from 48 held), 16 a connection at the cap: 8 peers
+        // that do not read hold more than the ring can give.
+        let server = try start {
+            $0.maxBufferedBytes = 512 * 1024
+            $0.listener.sendBufferSize = 4096
+            $0.listener.receiveBufferSize = 4096
+        }
+        let address = try server.start()
+        let messages = (0..<8).map { payload(1024 * 1024, seed: 100 + UInt64($0)) }
+        var clients: [Socket] = []
+        for _ in messages.indices {
+            let client = try connectClient(address)
+            try client.setNonBlocking(true)
+            clients.append(client)
+        }
+        var sent = [Int](repeating: 0, count: messages.count)
+        // Push round robin until nothing more is taken for half a second (the server stopped
+        // reading from all of them).
+        func push(_ index: Int) throws -> Bool {
+            guard sent[index] < messages[index].count else { return false }
+            let result = try messages[index][sent[index]...].withUnsafeBytes { raw throws(SocketError) in
+                try clients[index].sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, 65536)]))
+            }
+            guard case .processed(let count) = result else { return false }
+            sent[index] += count
+            return count > 0
+        }
+        var quiet = 0
+        for _ in 0..<10_000 where quiet < 50 {
+            var progress = false
+            for index in clients.indices where try push(index) { progress = true }
+            if progress {
+                quiet = 0
+            } else {
+                quiet += 1
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        #expect(server.spilledConnections > 0, "no output left the ring (sent \(sent))")
+        #expect(server.bufferedBytes <= 512 * 1024 + 4 * 1024 * 1024, "the server holds \(server.bufferedBytes) bytes")
+
+        // Each peer now reads: every byte it sent comes back, in order, and the rest goes through.
+        for (index, client) in clients.enumerated() {
+            var received: [UInt8] = []
+            received.reserveCapacity(messages[index].count)
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            for _ in 0..<200_000 where received.count < messages[index].count {
+                _ = try push(index)
+                guard try client.poll(for: Int16(POLLIN), timeout: .seconds(10)) else { break }
+                let result = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in
+                    try client.receiveNonBlocking(into: raw)
+                }
+                if case .processed(let count) = result {
+                    if count == 0 { break }
+                    received += buffer[0..<count]
+                }
+            }
+            #expect(received.count == messages[index].count, "peer \(index) got \(received.count) bytes")
+            // Compared first: an #expect of two unequal arrays of a MiB diffs them for minutes.
+            let same = received == messages[index]
+            #expect(same, "peer \(index): the echoed bytes differ from those sent")
+            try client.close()
+        }
+        #expect(try await waitUntil { server.bufferedBytes == 0 })
+        await server.shutdown()
+    }
+
+    @Test("URingSpillQueue: appended chunks come out in order through partial sends, each freed once sent")
+    func spillQueueKeepsOrder() {
+        let queue = URingSpillQueue()
+        let bytes = payload(300_000, seed: 7)
+        var expected: [UInt8] = []
+        var out: [UInt8] = []
+        var next = 0
+        var generator = SystemRandomNumberGenerator()
+        func append() {
+            let count = min(Int.random(in: 1...4_096, using: &generator), bytes.count - next)
+            bytes[next..<(next + count)].withUnsafeBytes { queue.append($0.baseAddress!, count) }
+            expected += bytes[next..<(next + count)]
+            next += count
+        }
+        // 100 chunks first, then appends of 1 B to 4 KiB and sends of 1 B to 2 KiB interleaved:
+        // the queue stays long enough to compact its list of chunks, and empties at the end.
+        for _ in 0..<100 { append() }
+        for _ in 0..<10_000 where out.count < bytes.count {
+            if next < bytes.count && Bool.random(using: &generator) { append() }
+            #expect(queue.count == expected.count - out.count)
+            let front = queue.front
+            guard front.count > 0 else { continue }
+            let sent = min(front.count, Int.random(in: 1...2_048, using: &generator))
+            out += front[..<sent]
+            queue.consume(sent)
+        }
+        #expect(out.count == bytes.count && queue.isEmpty)
+        let same = out == bytes
+        #expect(same, "the bytes came out of the queue in another order")
     }
 }

@@ -64,6 +64,8 @@ public final class TCPEchoServer: Service, Sendable {
         let handedOffContinuation: AsyncStream<Int32>.Continuation
         /// The output all connections buffer, against `maxBufferedBytes`.
         let budget: EchoOutputBudget
+        /// How many times an io_uring loop moved a connection's output off its buffer ring.
+        let spills = Atomic<Int>(0)
 
         init(configuration: EchoConfiguration, logger: Logger) {
             self.configuration = configuration
@@ -142,6 +144,10 @@ public final class TCPEchoServer: Service, Sendable {
     /// The memory connections hold right now for output their peers have not read (the
     /// allocated size of their pending buffers), bounded by `maxBufferedBytes`.
     public var bufferedBytes: Int { core.budget.allocated }
+
+    /// How many times the io_uring loops moved a connection's output off their buffer rings
+    /// (under pressure only: peers that do not read holding most of a ring).
+    var spilledConnections: Int { core.spills.load(ordering: .relaxed) }
 
     /// Binds and starts the loops; returns the bound address. `run()` calls it when needed.
     @discardableResult

@@ -610,6 +610,7 @@ final class URingEchoLoop: @unchecked Sendable {
         connection.pointee.offset = 0
         connection.pointee.buffers = 0
         connection.pointee.spilled = true
+        core.spills.add(1, ordering: .relaxed)
         spills[fd] = spill
         sendSpilled(fd, spill)
     }
