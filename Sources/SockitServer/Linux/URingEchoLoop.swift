@@ -249,6 +249,11 @@ final class URingEchoLoop: @unchecked Sendable {
         open.removeAll()
         for (_, spill) in spills { core.budget.give(spill.count) }
         spills.removeAll()
+        // The timers' actions hold the loop (the idle sweep's does): dropped here, or the loop
+        // and its buffer ring would outlive the server. The kernel copied each timespec when
+        // the request was prepared.
+        for timer in timers.values { timer.spec.deallocate() }
+        timers.removeAll()
         let queued = tasks.withLock { queue in
             let queued = queue
             queue.removeAll()
