@@ -487,14 +487,7 @@ final class URingEchoLoop: @unchecked Sendable {
         } else if result == -ECANCELED && connection.pointee.spillWanted && !connection.pointee.closing {
             spill(fd)
         } else if result <= 0 {
-            if result != -ECANCELED && !connection.pointee.closing {
-                if result == -EPIPE || result == -ECONNRESET {
-                    core.logger.debug("connection reset by the peer")
-                } else {
-                    core.logger.info("closing a connection: send failed: \(Errno(rawValue: -result))")
-                }
-            }
-            connection.pointee.closing = true
+            sendFailed(fd, result)
         } else {
             connection.pointee.lastActivity = now
             connection.pointee.offset += Int(result)
@@ -514,6 +507,18 @@ final class URingEchoLoop: @unchecked Sendable {
         connection.pointee.spillWanted = false
         rearm(fd)
         finishIfDone(fd)
+    }
+
+    /// A send that failed or was cancelled: the connection closes (said unless it was closing).
+    private func sendFailed(_ fd: CInt, _ result: Int32) {
+        if result != -ECANCELED && !connections[Int(fd)].closing {
+            if result == -EPIPE || result == -ECONNRESET {
+                core.logger.debug("connection reset by the peer")
+            } else {
+                core.logger.info("closing a connection: send failed: \(Errno(rawValue: -result))")
+            }
+        }
+        connections[Int(fd)].closing = true
     }
 
     /// Receives again on a connection paused by back-pressure, once all it queued is sent.
@@ -650,14 +655,7 @@ final class URingEchoLoop: @unchecked Sendable {
         let connection = connections + Int(fd)
         guard let spill = spills[fd] else { fatalError("a spilled connection without its queue") }
         guard result > 0 else {
-            if result != -ECANCELED && !connection.pointee.closing {
-                if result == -EPIPE || result == -ECONNRESET {
-                    core.logger.debug("connection reset by the peer")
-                } else {
-                    core.logger.info("closing a connection: send failed: \(Errno(rawValue: -result))")
-                }
-            }
-            connection.pointee.closing = true
+            sendFailed(fd, result)
             return
         }
         connection.pointee.lastActivity = now
