@@ -67,7 +67,8 @@ struct Table {
         return String(decoding: output, as: UTF8.self)
     }
 
-    /// One row's line, as `line` makes it, appended to `output`.
+    /// One row's line appended to `output`: the cells padded to `widths` (on the left where
+    /// `right` says so), two spaces apart, no padding after the last, no trailing spaces.
     private static func appendLine(_ cells: [String], _ widths: [Int], _ right: [Bool], to output: inout [UInt8]) {
         let start = output.count
         let space = UInt8(ascii: " ")
@@ -89,18 +90,9 @@ struct Table {
     }
 
     private func line(_ cells: [String], _ widths: [Int]) -> String {
-        var parts: [String] = []
-        for (index, cell) in cells.enumerated() {
-            let pad = String(repeating: " ", count: max(0, widths[index] - Self.width(cell)))
-            if index == cells.count - 1 && !rightAligned.contains(index) {
-                parts.append(cell)
-            } else {
-                parts.append(rightAligned.contains(index) ? pad + cell : cell + pad)
-            }
-        }
-        var text = parts.joined(separator: "  ")
-        while text.last == " " { text.removeLast() }
-        return text
+        var bytes: [UInt8] = []
+        Self.appendLine(cells, widths, widths.indices.map { rightAligned.contains($0) }, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Each column's width: what its widest cell needs, or with `width`, the wrapping columns
