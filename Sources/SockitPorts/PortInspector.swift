@@ -134,14 +134,12 @@ public struct PortInspector: Sendable {
             port: ports?.lowerBound ?? 0, sockets: sockets, pending: pending, verdictFor: nil, verdictTransport: .tcp,
             everyPortIsLocal: true)
         // By port, TCP first, IPv4 first; otherwise as `build` ordered them.
-        let keys = report.entries.map { entry in
+        report.entries = Self.ordered(report.entries) { entry in
             (
                 Int(entry.socket.local.port ?? 0), entry.socket.transport == .tcp ? 0 : 1,
                 entry.socket.local.domain == .ipv6 ? 1 : 0
             )
         }
-        let order = report.entries.indices.sorted { a, b in keys[a] != keys[b] ? keys[a] < keys[b] : a < b }
-        report.entries = order.map { report.entries[$0] }
         report.tableFallbacks = fallbacks
         report.networkNamespaces = namespaces
         return report
@@ -321,11 +319,19 @@ public struct PortInspector: Sendable {
             case (.remote, _): return 3
             }
         }
-        // TCP first, then IPv4 first (as ss prints them), then in the table's order. The keys
-        // are worked out once: an entry is large to move, and a listing sorts hundreds.
-        let keys = entries.map { entry in
+        // TCP first, then IPv4 first (as ss prints them), then in the table's order.
+        return ordered(entries) { entry in
             (rank(entry), entry.socket.transport == .tcp ? 0 : 1, entry.socket.local.domain == .ipv6 ? 1 : 0)
         }
+    }
+
+    /// `entries` sorted by `key`, entries of equal keys in their order. The keys are worked out
+    /// once and indices sorted, not entries: an entry is large to move, and a listing sorts
+    /// hundreds.
+    private static func ordered(
+        _ entries: [PortReport.Entry], by key: (PortReport.Entry) -> (Int, Int, Int)
+    ) -> [PortReport.Entry] {
+        let keys = entries.map(key)
         return entries.indices.sorted { a, b in keys[a] != keys[b] ? keys[a] < keys[b] : a < b }.map { entries[$0] }
     }
 }
