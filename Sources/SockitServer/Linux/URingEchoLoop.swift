@@ -602,20 +602,19 @@ final class URingEchoLoop: @unchecked Sendable {
         let connection = connections + Int(fd)
         connection.pointee.spillWanted = false
         guard connection.pointee.head >= 0 else { return }
+        // The bytes counted before the buffers are given back, so the budget never looks lower
+        // than it is: what is queued is exactly what the copy holds.
+        core.budget.take(connection.pointee.queued)
         let spill = URingSpillQueue()
-        var id = connection.pointee.head
         var offset = connection.pointee.offset
-        while id >= 0 {
-            spill.append(buffers + Int(id) * Self.bufferSize + offset, Int(length[Int(id)]) - offset)
-            offset = 0
-            id = next[Int(id)]
-        }
-        core.budget.take(spill.count)
         while connection.pointee.head >= 0 {
             let head = connection.pointee.head
+            spill.append(buffers + Int(head) * Self.bufferSize + offset, Int(length[Int(head)]) - offset)
+            offset = 0
             connection.pointee.head = next[Int(head)]
             giveBack(head)
         }
+        assert(spill.count == connection.pointee.queued, "the copy holds what was counted")
         connection.pointee.tail = -1
         connection.pointee.offset = 0
         connection.pointee.buffers = 0
