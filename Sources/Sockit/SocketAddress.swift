@@ -153,9 +153,7 @@ extension SocketAddress {
     public var host: String {
         switch self {
         case .ipv4(let address):
-            // What inet_ntop prints (a.b.c.d), written here: a listing formats hundreds.
-            let (a, b, c, d) = address.octets
-            return "\(a).\(b).\(c).\(d)"
+            return Self.ipv4Text(address.octets, port: nil)
         case .ipv6(let address):
             var raw = in6_addr()
             withUnsafeMutableBytes(of: &raw) { buffer in
@@ -200,9 +198,44 @@ extension SocketAddress: CustomStringConvertible {
     /// `127.0.0.1:8080`, `[::1]:8080`, `/path`, `@abstract`.
     public var description: String {
         switch self {
-        case .ipv4(let address): return "\(host):\(address.port)"
-        case .ipv6(let address): return "[\(host)]:\(address.port)"
+        case .ipv4(let address): return Self.ipv4Text(address.octets, port: address.port)
+        case .ipv6(let address): return "[" + host + "]:" + String(address.port)
         case .unix: return host
+        }
+    }
+
+    /// `a.b.c.d` as inet_ntop prints it, and `:port` after it when given: written digit by digit
+    /// into the string's own storage (no interpolation): a listing formats hundreds.
+    static func ipv4Text(_ octets: (UInt8, UInt8, UInt8, UInt8), port: UInt16?) -> String {
+        String(unsafeUninitializedCapacity: 21) { buffer in
+            var count = 0
+            func put(_ value: Int) {
+                var divisor = 1
+                while divisor * 10 <= value { divisor *= 10 }
+                var rest = value
+                while divisor > 0 {
+                    buffer[count] = UInt8(ascii: "0") + UInt8(rest / divisor)
+                    rest %= divisor
+                    divisor /= 10
+                    count += 1
+                }
+            }
+            func put(separator: UInt8) {
+                buffer[count] = separator
+                count += 1
+            }
+            put(Int(octets.0))
+            put(separator: UInt8(ascii: "."))
+            put(Int(octets.1))
+            put(separator: UInt8(ascii: "."))
+            put(Int(octets.2))
+            put(separator: UInt8(ascii: "."))
+            put(Int(octets.3))
+            if let port {
+                put(separator: UInt8(ascii: ":"))
+                put(Int(port))
+            }
+            return count
         }
     }
 }

@@ -112,9 +112,8 @@ public struct PortInspector: Sendable {
         var sockets: [PortSocket] = []
         var fallbacks: [SocketTableFallback] = []
         var namespaces: [NetworkNamespace] = []
-        // Every listener of the machine: most processes hold one, so /proc is read while the
-        // kernel is asked.
-        let pending = processes.startSearch(search)
+        // Every listener of the machine: the processes are listed while the kernel is asked.
+        let pending = processes.startListenerSearch(search)
         for (transport, state) in [(TransportProtocol.tcp, TCPState.listen), (.udp, .close)]
         where transports.contains(transport) {
             var query = SocketQuery(port: nil, localOnly: true, transports: [transport], states: [state])
@@ -200,33 +199,11 @@ public struct PortInspector: Sendable {
                 groups.append(ReuseReads(pid: holder.pid, reads: [read]))
             }
         }
-        // Four syscalls a listener (pidfd_getfd, fstat, two getsockopt, close): with every
+        // Five syscalls a listener (pidfd_getfd, fstat, two getsockopt, close): with every
         // listener of a machine listed, as many as the descriptor scan makes. Another core takes
         // half the processes when there are enough to share.
-        let total = groups.reduce(0) { $0 + $1.reads.count }
-        var results: [ReuseReads.Result] = []
-        if total >= ReuseReads.sharedFrom && groups.count > 1 && PortSys.affinityCPUCount() > 1 {
-            var half = 0
-            var split = 0
-            while split < groups.count && half * 2 < total {
-                half += groups[split].reads.count
-                split += 1
-            }
-            let theirs = Array(groups[split...])
-            let shared = Locked<[ReuseReads.Result]>([])
-            let thread = startThread(onAnotherCPU: true) {
-                let read = theirs.flatMap { $0.read() }
-                shared.withLock { $0 = read }
-            }
-            results = groups[..<split].flatMap { $0.read() }
-            if let thread {
-                joinThread(thread)
-                results += shared.withLock { $0 }
-            } else {
-                results += theirs.flatMap { $0.read() }
-            }
-        } else {
-            results = groups.flatMap { $0.read() }
+        let results = sharedWithAnotherCore(groups, sharedFrom: ReuseReads.sharedFrom, weight: \.reads.count) {
+            $0.flatMap { $0.read() }
         }
         for result in results {
             (entries[result.index].reuseAddress, entries[result.index].reusePort) = (result.address, result.port)

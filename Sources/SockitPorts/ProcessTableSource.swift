@@ -10,6 +10,14 @@ public protocol ProcessTableSource: Sendable {
     /// Starts a search whose sockets are not known yet: a source may begin reading processes
     /// now, while the socket table is read, and finish once `holders(of:)` says which inodes.
     func startSearch(_ search: HolderSearch) -> any PendingHolderSearch
+    /// Starts a search for listeners whose inodes are not known yet (every listener of the
+    /// machine): a source may list the processes now, while the kernel is asked, but reads none
+    /// before `holders(of:)`. Listeners do not come and go as connections do, and the kernel
+    /// lists them quickly, so reading ahead would gain little; and a process read ahead must be
+    /// read again for any socket that has no holder after the search (one made after its process
+    /// was read), which a listener held out of sight (another pid namespace's, the kernel's)
+    /// would cost for every process.
+    func startListenerSearch(_ search: HolderSearch) -> any PendingHolderSearch
 }
 
 extension ProcessTableSource {
@@ -17,4 +25,7 @@ extension ProcessTableSource {
     public func startSearch(_ search: HolderSearch) -> any PendingHolderSearch {
         DeferredHolderSearch(source: self, search: search)
     }
+
+    /// `startSearch(_:)`.
+    public func startListenerSearch(_ search: HolderSearch) -> any PendingHolderSearch { startSearch(search) }
 }

@@ -121,6 +121,24 @@ struct TableParserTests {
         #expect(holders.holders[inode]?.map(\.pid) == [getpid()])
     }
 
+    /// The search for every listener lists the processes before it is told the sockets, and
+    /// reads none: nothing has to be read again for a socket left without a holder.
+    @Test func aListenerSearchReadsNoProcessBeforeItIsTold() throws {
+        let scan = ProcScan(untilFound: true, readsAhead: false)
+        #expect(scan.startHelpers(upTo: 1) == 1)
+        scan.waitUntilListed()
+        // Time to read ahead (a scan that reads ahead takes a process in microseconds): none read.
+        for _ in 0..<50 where scan.readCount == 0 { usleep(2_000) }
+        #expect(scan.readCount == 0)
+        let (listener, _) = try TestSupport.loopbackListener()
+        var info = stat()
+        try #require(fstat(listener.fileDescriptor, &info) == 0)
+        let inode = UInt64(info.st_ino)
+        let holders = ProcProcessTable().holders(of: [inode: geteuid()], search: .fast, scan: scan)
+        #expect(holders.holders[inode]?.map(\.pid) == [getpid()])
+        #expect(holders.holders[inode]?.first?.fd == listener.fileDescriptor)
+    }
+
     @Test func localOnlyFilterDropsConnectionsToThePort() throws {
         let (listener, address) = try TestSupport.loopbackListener()
         let client = try Socket(.ipv4, .stream)

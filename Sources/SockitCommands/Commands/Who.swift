@@ -390,10 +390,12 @@ struct WhoRequest: Equatable, Sendable {
         return UInt16(first)...UInt16(last)
     }
 
-    var inspector: PortInspector {
+    var inspector: PortInspector { inspector(supervision: Supervision()) }
+
+    func inspector(supervision: Supervision) -> PortInspector {
         PortInspector(
             table: allNetworkNamespaces ? EveryNetworkNamespace() : SocketTable.system,
-            search: scanAll ? .exhaustive : .fast)
+            search: scanAll ? .exhaustive : .fast, supervision: supervision)
     }
 
     func run() throws {
@@ -452,7 +454,10 @@ struct WhoRequest: Equatable, Sendable {
     func runListing() throws {
         let report: PortReport
         do {
-            report = try inspector.listening(ports: range, transports: only.transports)
+            // A listing gives no verdict and no advice: this process's own cgroup (what advice
+            // compares holders with) is not read.
+            report = try inspector(supervision: Supervision(caller: nil))
+                .listening(ports: range, transports: only.transports)
         } catch {
             throw CommandFailure.socketTable(error)
         }

@@ -3,10 +3,11 @@
 struct Table {
     var headers: [String]
     var rows: [[String]] = []
-    /// Columns aligned to the right (numbers).
-    var rightAligned: Set<Int> = []
+    /// Columns aligned to the right (numbers). The column lists are arrays, not sets: a few
+    /// indices, and the first use of a `Set` type costs a command more than its lookups.
+    var rightAligned: [Int] = []
 
-    init(_ headers: [String], rightAligned: Set<Int> = []) {
+    init(_ headers: [String], rightAligned: [Int] = []) {
         self.headers = headers
         self.rightAligned = rightAligned
     }
@@ -21,7 +22,7 @@ struct Table {
 
     /// Columns whose cells may wrap at spaces onto continuation lines when the table is fitted
     /// to a width (a struct's fields, a note).
-    var wrapping: Set<Int> = []
+    var wrapping: [Int] = []
 
     /// The table as text. With a `width` (a terminal's), the `wrapping` columns share what the
     /// others leave, each up to what it needs, and their cells continue on the next lines; a
@@ -133,10 +134,15 @@ struct Table {
     /// The columns `text` takes: its Unicode scalars (the cells are ASCII, but for an ellipsis),
     /// cheaper than `count`'s grapheme breaking, which a table of a few hundred rows felt.
     static func width(_ text: String) -> Int {
-        // The UTF-8 bytes that start a scalar (not a continuation byte, 0b10xxxxxx).
-        var count = 0
-        for byte in text.utf8 where byte & 0xC0 != 0x80 { count += 1 }
-        return count
+        // The UTF-8 bytes that start a scalar (not a continuation byte, 0b10xxxxxx), counted in
+        // the string's own storage: the view's iterator costs more per byte than the count.
+        func scalars(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+            var count = 0
+            for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
+            return count
+        }
+        var text = text
+        return text.withUTF8(scalars)
     }
 
     /// `text` in lines of at most `width` characters, broken at spaces (greedy).

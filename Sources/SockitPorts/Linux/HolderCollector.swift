@@ -1,5 +1,17 @@
 import Sockit
 
+/// A holder's command line and cgroup, read once per process (a server holds many sockets).
+struct HolderDetails: Sendable {
+    var command: String
+    var cgroup: ProcessCgroup?
+
+    /// Reads `pid`'s; `reader`: the cgroups read so far by this thread.
+    static func read(_ pid: Int32, procFD: CInt, reader: inout ProcessCgroup.Reader) -> HolderDetails {
+        HolderDetails(
+            command: ProcProcessTable.readCommandLine(pid) ?? "?", cgroup: reader.read(procFD: procFD, "\(pid)/cgroup"))
+    }
+}
+
 /// The holders found by one search of `/proc` (`ProcProcessTable.holders(of:search:scan:)`): the
 /// processes read, the wanted sockets each holds, and the processes that could not be read.
 struct HolderCollector {
@@ -10,7 +22,11 @@ struct HolderCollector {
     /// The sockets looked for, each inode with its owner's uid.
     let wanted: [UInt64: UInt32]
     private var found: [UInt64: [Found]] = [:]
-    private var scanned = Set<Int32>()
+    /// The processes recorded, each once (a set only where the fork families are read: its
+    /// first use costs a listing more than the list).
+    private var scanned: [Int32] = []
+    /// Holders' details read along with their descriptors (by the threads of the scan).
+    private var details: [(pid: Int32, details: HolderDetails)] = []
     private var counts = HolderScan()
 
     init(procFD: CInt, wanted: [UInt64: UInt32]) {
@@ -23,9 +39,13 @@ struct HolderCollector {
     /// Whether any wanted socket has a holder.
     var foundAny: Bool { !found.isEmpty }
 
-    /// Notes what reading `process`'s descriptors gave.
-    mutating func record(_ process: ProcProcessTable.ProcessEntry, _ result: ProcProcessTable.DescriptorScan) {
-        scanned.insert(process.pid)
+    /// Notes what reading `process`'s descriptors gave, and its details when they were read too.
+    mutating func record(
+        _ process: ProcProcessTable.ProcessEntry, _ result: ProcProcessTable.DescriptorScan,
+        details read: HolderDetails? = nil
+    ) {
+        scanned.append(process.pid)
+        if let read { details.append((process.pid, read)) }
         switch result {
         case .unreadable: counts.unreadableProcesses += 1
         case .gone: break
@@ -46,12 +66,14 @@ struct HolderCollector {
         var family = ForkFamily(procFD: procFD, processes: processes)
         let byPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         var visited = Set<Int32>()
+        var read = Set(scanned)
         while true {
             let holderPIDs = Set(found.values.flatMap { $0.map(\.pid) }).subtracting(visited)
             if holderPIDs.isEmpty { break }
             visited.formUnion(holderPIDs)
-            for pid in family.relatives(of: holderPIDs).sorted() where !scanned.contains(pid) {
+            for pid in family.relatives(of: holderPIDs).sorted() where !read.contains(pid) {
                 guard let process = byPID[pid] else { continue }
+                read.insert(pid)
                 record(
                     process,
                     ProcProcessTable.socketDescriptors(procFD, pid: process.pid, wanted: wanted, directory: directory))
@@ -76,30 +98,42 @@ struct HolderCollector {
     }
 
     /// The holders of each socket, by pid and descriptor, with their user, command line and
-    /// cgroup (read once per process: a server holds many of the sockets; and only for the
-    /// holders found, never for every process).
-    func scan(commandLine: (Int32) -> String?) -> HolderScan {
+    /// cgroup: read along with the descriptors when the scan knew the sockets, else now (once per
+    /// process, and only for the holders found, never for every process; on two cores when there
+    /// are many).
+    func scan() -> HolderScan {
         var scan = counts
         var names = UserNames()
-        var commands: [Int32: String] = [:]
-        var cgroups: [Int32: ProcessCgroup?] = [:]
-        var reader = ProcessCgroup.Reader()
+        // The holders' pids, sorted, each once (searched by halves below: no dictionary type to
+        // instantiate for a lookup table of a few dozen).
+        var pids: [Int32] = []
+        for pid in found.values.flatMap({ $0.map(\.pid) }).sorted() where pid != pids.last { pids.append(pid) }
+        func position(of pid: Int32) -> Int? {
+            var (low, high) = (0, pids.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if pids[middle] < pid { low = middle + 1 } else { high = middle }
+            }
+            return low < pids.count && pids[low] == pid ? low : nil
+        }
+        var known = [HolderDetails?](repeating: nil, count: pids.count)
+        for (pid, read) in details { if let index = position(of: pid) { known[index] = read } }
+        let missing = known.indices.filter { known[$0] == nil }
+        let procFD = self.procFD
+        let read = sharedWithAnotherCore(missing.map { pids[$0] }, sharedFrom: 16) { part in
+            var reader = ProcessCgroup.Reader()
+            return part.map { HolderDetails.read($0, procFD: procFD, reader: &reader) }
+        }
+        for (offset, index) in missing.enumerated() { known[index] = read[offset] }
+        for index in known.indices {
+            if let uid = known[index]?.cgroup?.unit?.userID { known[index]?.cgroup?.unit?.userName = names.name(uid) }
+        }
         for (inode, entries) in found {
             scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
-                let command = commands[entry.pid] ?? (commandLine(entry.pid) ?? "?")
-                commands[entry.pid] = command
-                let cgroup: ProcessCgroup?
-                if let known = cgroups[entry.pid] {
-                    cgroup = known
-                } else {
-                    var read = reader.read(procFD: procFD, "\(entry.pid)/cgroup")
-                    if let uid = read?.unit?.userID { read?.unit?.userName = names.name(uid) }
-                    cgroups[entry.pid] = read
-                    cgroup = read
-                }
+                let details = position(of: entry.pid).flatMap { known[$0] }
                 return SocketHolder(
-                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid), command: command,
-                    cgroup: cgroup)
+                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid),
+                    command: details?.command ?? "?", cgroup: details?.cgroup)
             }
         }
         return scan

@@ -25,6 +25,14 @@ public struct ProcProcessTable: ProcessTableSource {
             ? ProcReadAhead(table: self, search: search) : DeferredHolderSearch(source: self, search: search)
     }
 
+    /// A thread lists the processes (and their owners) while the caller asks the kernel for the
+    /// listeners, then waits for them; no process is read before the listeners are known.
+    public func startListenerSearch(_ search: HolderSearch) -> any PendingHolderSearch {
+        Self.scanWorkers > 1
+            ? ProcReadAhead(table: self, search: search, readsAhead: false)
+            : DeferredHolderSearch(source: self, search: search)
+    }
+
     /// The search; `scan`: one started before the sockets were known (`ProcReadAhead`), whose
     /// processes read so far are not read again unless a socket is missing.
     func holders(of owners: [UInt64: UInt32], search: HolderSearch, scan started: ProcScan?) -> HolderScan {
@@ -44,17 +52,21 @@ public struct ProcProcessTable: ProcessTableSource {
 
         let directory = ProcDirectory()
         var collector = HolderCollector(procFD: session.procFD, wanted: wanted)
-        for read in reads { collector.record(processes[read.index], read.result) }
+        for read in reads { collector.record(processes[read.index], read.result, details: read.details) }
         if search == .fast && collector.scannedCount < processes.count && collector.foundAny {
             // Every socket has a holder: look at the fork family of the holders, which shares them.
             collector.readForkFamilies(among: processes, directory: directory)
         }
         // A socket made after its process was read ahead has no holder yet: read those again.
         collector.readAgainForMissing(reads.filter(\.readAhead).map { processes[$0.index] }, directory: directory)
-        return collector.scan(commandLine: commandLine(of:))
+        return collector.scan()
     }
 
-    public func commandLine(of pid: Int32) -> String? {
+    public func commandLine(of pid: Int32) -> String? { Self.readCommandLine(pid) }
+
+    /// `/proc/PID/cmdline`, its arguments joined by spaces; `[comm]` for a kernel thread; nil
+    /// when the process is gone.
+    static func readCommandLine(_ pid: Int32) -> String? {
         if let bytes = ProcFiles.read("/proc/\(pid)/cmdline", limit: 64 * 1024), !bytes.isEmpty {
             var text = String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
             while text.last == " " { text.removeLast() }

@@ -7,16 +7,17 @@ import Glibc
 
 /// `ProcProcessTable.startSearch`: a thread lists the processes and reads each one's sockets, in
 /// pid order, until `holders(of:)` says which sockets (the thread then goes on with the rest of
-/// the search, alongside the caller) or `cancel()`.
+/// the search, alongside the caller) or `cancel()`. Without `readsAhead`, the thread lists the
+/// processes only, then waits for `holders(of:)`.
 final class ProcReadAhead: PendingHolderSearch {
     private let table: ProcProcessTable
     private let search: HolderSearch
     private let scan: ProcScan
 
-    init(table: ProcProcessTable, search: HolderSearch) {
+    init(table: ProcProcessTable, search: HolderSearch, readsAhead: Bool = true) {
         self.table = table
         self.search = search
-        scan = ProcScan(untilFound: search == .fast)
+        scan = ProcScan(untilFound: search == .fast, readsAhead: readsAhead)
         scan.startHelpers(upTo: 1)
     }
 

@@ -12,9 +12,12 @@ import Glibc
 /// pid order, each with all its sockets. Once told the sockets (`tell`), the processes not read
 /// yet are taken owners first (a socket is almost always held by the user that made it), and the
 /// thread that told it reads along (`finish`): the helper that read ahead goes on without a stop,
-/// so the two share what is left instead of one waiting for the other.
+/// so the two share what is left instead of one waiting for the other. A scan that does not read
+/// ahead lists the processes and waits to be told.
 final class ProcScan: Sendable {
-    typealias Read = (index: Int, result: ProcProcessTable.DescriptorScan, readAhead: Bool)
+    /// A process read: its index in the list, what was found, whether it was read before the
+    /// sockets were known, and its details when it holds one of them (read by the same thread).
+    typealias Read = (index: Int, result: ProcProcessTable.DescriptorScan, readAhead: Bool, details: HolderDetails?)
 
     private struct State {
         enum Listing { case notStarted, inProgress, done }
@@ -77,13 +80,16 @@ final class ProcScan: Sendable {
 
     /// `/proc`, open for the scan's lifetime (-1 when it cannot be opened: nothing is found).
     let procFD: CInt
+    /// Whether processes are read before the sockets are known.
+    let readsAhead: Bool
     private let state: Locked<State>
     private let helpers = Locked<[pthread_t]>([])
 
     /// A scan of every process, listed when the first reader starts; or of `processes` (tests: a
     /// list of one's choosing).
-    init(untilFound: Bool, processes: [ProcProcessTable.ProcessEntry]? = nil) {
+    init(untilFound: Bool, readsAhead: Bool = true, processes: [ProcProcessTable.ProcessEntry]? = nil) {
         procFD = (try? PortSys.open("/proc", flags: O_DIRECTORY).get()) ?? -1
+        self.readsAhead = readsAhead
         state = Locked(State(untilFound: untilFound))
         if procFD < 0 {
             state.withLock { $0.setProcesses([]) }
@@ -114,23 +120,31 @@ final class ProcScan: Sendable {
     /// Reads processes until none is left to take (or the search is complete or stopped).
     func read() {
         list()
+        if !readsAhead { state.withLock(when: { $0.wanted != nil || $0.stopped }, { _ in }) }
         let directory = ProcDirectory()
-        while readNext(directory) {}
+        var reader = ProcessCgroup.Reader()
+        while readNext(directory, &reader) {}
     }
 
     /// Reads one process, if one is left: what a helper does first (tests).
     func readOne() {
         list()
-        readNext(ProcDirectory())
+        var reader = ProcessCgroup.Reader()
+        readNext(ProcDirectory(), &reader)
     }
 
-    /// Takes the next process and reads it; false when none was left to take.
+    /// Takes the next process and reads it (and a holder's details: the threads that scan read
+    /// them too, instead of the caller after); false when none was left to take.
     @discardableResult
-    private func readNext(_ directory: borrowing ProcDirectory) -> Bool {
+    private func readNext(_ directory: borrowing ProcDirectory, _ reader: inout ProcessCgroup.Reader) -> Bool {
         guard let next = state.withLock({ $0.claim() }) else { return false }
         let result = ProcProcessTable.socketDescriptors(
             procFD, pid: next.pid, wanted: next.wanted, directory: directory)
-        state.withLock { $0.record((next.index, result, next.wanted == nil)) }
+        var details: HolderDetails?
+        if next.wanted != nil, case .found(let matches) = result, !matches.isEmpty {
+            details = HolderDetails.read(next.pid, procFD: procFD, reader: &reader)
+        }
+        state.withLock { $0.record((next.index, result, next.wanted == nil, details)) }
         return true
     }
 
@@ -171,6 +185,12 @@ final class ProcScan: Sendable {
         }
         return state.withLock { ($0.processes, $0.reads) }
     }
+
+    /// Waits until the processes are listed (tests).
+    func waitUntilListed() { state.withLock(when: { $0.listing == .done }, { _ in }) }
+
+    /// How many processes were read so far (tests).
+    var readCount: Int { state.withLock { $0.reads.count } }
 
     /// Stops the helpers after the process each is reading; nothing is waited for.
     func cancel() {

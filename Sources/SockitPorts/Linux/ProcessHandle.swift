@@ -19,7 +19,7 @@ public final class ProcessHandle: Sendable {
         case .success(let opened): fd = opened
         case .failure(let error): throw ProcessError(syscall: "pidfd_open", errno: error, pid: pid)
         }
-        _ = Sys.fcntl(fd, F_SETFD, FD_CLOEXEC)
+        // pidfd_open sets close-on-exec itself.
         self.pid = pid
         self.descriptor = fd
     }
