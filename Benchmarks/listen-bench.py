@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Issue 15's figures: `sockit who` without a port against `ss -tulpn`, and a busy port's
 `sockit who PORT` / `who PORT --listening` against `ss -tanp`, with and without 20,000 TIME-WAIT
-sockets on another port. Alternating runs, medians and ratios. A benchmark, not a test: loopback
-only, and it ends only the processes it started.
+sockets on another port. Alternating runs, medians and ratios (of the medians, and paired: the
+median of each round's ratio). A benchmark, not a test: loopback only, and it ends only the
+processes it started.
 
     Benchmarks/listen-bench.py [--sockit .build/release/sockit] [--rounds 21]
         [--procs 30 --per 5] [--connections 5000] [--time-wait 20000]
@@ -43,10 +44,15 @@ def compare(title, commands, rounds):
                 sys.exit(f"listen-bench: {name} exited {status}")
             samples[name].append(elapsed)
     medians = {name: statistics.median(values) for name, values in samples.items()}
-    base = medians[list(commands)[-1]]
+    reference = list(commands)[-1]
+    base = medians[reference]
     print(title)
     for name, median in medians.items():
-        print(f"  {name:40} median {median:8.2f} ms   {median / base:6.3f}x")
+        # Paired: each round's time over the reference's in the same round, the median of those.
+        # This VM switches between two speeds every few seconds; a ratio of medians can pair a
+        # fast half of one command with a slow half of the other, a ratio within a round cannot.
+        paired = statistics.median(a / b for a, b in zip(samples[name], samples[reference]))
+        print(f"  {name:40} median {median:8.2f} ms   {median / base:6.3f}x   paired {paired:6.3f}x")
 
 
 def start(argv):

@@ -7,6 +7,9 @@ public struct HolderScan: Sendable {
     public var unreadableProcesses: Int = 0
     /// Processes whose descriptors were read.
     public var processesScanned: Int = 0
+    /// Listeners' reuse options read along with their holders' descriptors (a listing's search
+    /// does: the thread that found the process has it at hand); `PortInspector` reads the rest.
+    var reuseOptions: [ReuseReads.Result] = []
 
     /// An empty result: no holder, no process read.
     public init() {}

@@ -164,7 +164,7 @@ public struct PortInspector: Sendable {
                 socket: socket, holders: holders, side: everyPortIsLocal ? .local : socket.side(for: port),
                 hidden: socket.inode != 0 && holders.isEmpty && scan.unreadableProcesses > 0)
         }
-        Self.readReuseOptions(&entries)
+        Self.readReuseOptions(&entries, known: scan.reuseOptions)
         var report = PortReport(
             port: port, entries: Self.sorted(entries), unreadableProcesses: scan.unreadableProcesses,
             processesScanned: scan.processesScanned, verdict: nil)
@@ -183,13 +183,27 @@ public struct PortInspector: Sendable {
     /// whether its restart will bind over the connections it leaves in TIME-WAIT. Left nil when
     /// the copy is refused (another user's process without privilege, `kernel.yama.ptrace_scope`).
     /// One pidfd per process, and per socket a copy, an `fstat`, two `getsockopt` and a `close`.
-    static func readReuseOptions(_ entries: inout [PortReport.Entry]) {
+    /// `known`: what the holder search read already, by inode (not read again).
+    static func readReuseOptions(_ entries: inout [PortReport.Entry], known: [ReuseReads.Result] = []) {
+        let known = known.sorted { $0.inode < $1.inode }
+        func knownIndex(_ inode: UInt64) -> Int? {
+            var (low, high) = (0, known.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if known[middle].inode < inode { low = middle + 1 } else { high = middle }
+            }
+            return low < known.count && known[low].inode == inode ? low : nil
+        }
         // The listeners, grouped by holder (one pidfd each), in the order they come.
         var groups: [ReuseReads] = []
         for index in entries.indices {
             let socket = entries[index].socket
             let listens = socket.transport == .tcp ? socket.state == .listen : socket.remote == nil
             guard entries[index].side == .local, listens, let holder = entries[index].holders.first else { continue }
+            if let read = knownIndex(socket.inode) {
+                (entries[index].reuseAddress, entries[index].reusePort) = (known[read].address, known[read].port)
+                continue
+            }
             let read = ReuseReads.Read(index: index, fd: holder.fd, inode: socket.inode)
             if let last = groups.indices.last, groups[last].pid == holder.pid {
                 groups[last].reads.append(read)
@@ -202,9 +216,8 @@ public struct PortInspector: Sendable {
         // Five syscalls a listener (pidfd_getfd, fstat, two getsockopt, close): with every
         // listener of a machine listed, as many as the descriptor scan makes. Another core takes
         // half the processes when there are enough to share.
-        let results = sharedWithAnotherCore(groups, sharedFrom: ReuseReads.sharedFrom, weight: \.reads.count) {
-            $0.flatMap { $0.read() }
-        }
+        let results = sharedWithAnotherCore(
+            groups, sharedFrom: ReuseReads.sharedFrom, weight: { $0.reads.count }, { $0.flatMap { $0.read() } })
         for result in results {
             (entries[result.index].reuseAddress, entries[result.index].reusePort) = (result.address, result.port)
         }

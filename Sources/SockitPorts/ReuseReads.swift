@@ -13,6 +13,7 @@ struct ReuseReads: Sendable {
     /// What one listener's socket says; nil where it could not be read.
     struct Result: Sendable {
         var index: Int
+        var inode: UInt64
         var address: Bool?
         var port: Bool?
     }
@@ -23,19 +24,19 @@ struct ReuseReads: Sendable {
     var pid: Int32
     var reads: [Read]
 
-    /// Reads each listener's options; a listener whose descriptor cannot be duplicated (no
-    /// ptrace access: another user's process) or now refers to another socket is left out.
+    /// Reads each listener's options; nil for a listener whose descriptor cannot be duplicated
+    /// (no ptrace access: another user's process, `kernel.yama.ptrace_scope`) or now refers to
+    /// another socket.
     func read() -> [Result] {
-        guard let handle = try? ProcessHandle(pid: pid) else { return [] }
-        var results: [Result] = []
-        for read in reads {
-            guard let copy = try? handle.duplicateDescriptor(read.fd) else { continue }
+        let handle = try? ProcessHandle(pid: pid)
+        return reads.map { read in
+            var result = Result(index: read.index, inode: read.inode)
+            guard let copy = try? handle?.duplicateDescriptor(read.fd) else { return result }
             defer { Sys.close(copy) }
             // The descriptor may have been closed and its number reused since the scan.
-            guard PortSys.inode(ofDescriptor: copy) == read.inode else { continue }
-            let (address, port) = PortSys.reuseOptions(copy)
-            results.append(Result(index: read.index, address: address, port: port))
+            guard PortSys.inode(ofDescriptor: copy) == read.inode else { return result }
+            (result.address, result.port) = PortSys.reuseOptions(copy)
+            return result
         }
-        return results
     }
 }

@@ -109,6 +109,12 @@ struct ListenerReuseTests {
                 .ipv4(.loopback(port: holder.port)), type: .stream, reuseAddressWasSet: true))
         #expect(diagnosis.explanation.contains { $0.contains("did not set SO_REUSEADDR") } == !reuse)
         #expect(diagnosis.remedies.contains(.destroyLeftovers(port: holder.port)) == !reuse)
+        // Listed (`who` without a port: the search's own threads read it, from the holder found).
+        let listing = try PortInspector().listening(ports: holder.port...holder.port, transports: [.tcp])
+        let listed = try #require(listing.entries.first { $0.socket.local.domain == .ipv4 })
+        #expect(listed.holders.map(\.pid) == [holder.pid])
+        #expect(listed.reuseAddress == reuse)
+        #expect(listed.reusePort == false)
     }
 }
 

@@ -139,6 +139,25 @@ struct TableParserTests {
         #expect(holders.holders[inode]?.first?.fd == listener.fileDescriptor)
     }
 
+    /// The process list leaves out processes with no descriptor open (they hold no socket: kernel
+    /// threads, zombies), and keeps the others with their owner.
+    @Test func processesWithoutDescriptorsAreNotListed() throws {
+        let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(procFD >= 0)
+        defer { close(procFD) }
+        var info = stat()
+        try #require(fstatat(procFD, "self/fd", &info, 0) == 0)
+        guard info.st_size > 0 else { return }  // a kernel before 6.2 does not count them: none is left out
+        let python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "/usr/local/bin/python3"
+        let bare = try ChildProcess(python, ["-c", "import os, time; os.closerange(0, 65536); time.sleep(60)"])
+        // Until its descriptors are closed (bounded: 500 looks, 10 ms apart).
+        for _ in 0..<500 where fstatat(procFD, "\(bare.pid)/fd", &info, 0) == 0 && info.st_size > 0 { usleep(10_000) }
+        try #require(fstatat(procFD, "\(bare.pid)/fd", &info, 0) == 0 && info.st_size == 0, "it still has descriptors")
+        let processes = ProcProcessTable.listProcesses(procFD)
+        #expect(!processes.contains { $0.pid == bare.pid })
+        #expect(processes.first { $0.pid == getpid() }?.uid == geteuid())
+    }
+
     @Test func localOnlyFilterDropsConnectionsToThePort() throws {
         let (listener, address) = try TestSupport.loopbackListener()
         let client = try Socket(.ipv4, .stream)

@@ -272,7 +272,7 @@ struct Who: AsyncParsableCommand {
             }
         }
         var lines = [table.render()]
-        let blocked = report.entries.filter(\.restartWillBeBlocked).count
+        let blocked = report.entries.count { $0.restartWillBeBlocked }
         if blocked > 0 {
             lines.append(
                 Terminal.yellow(

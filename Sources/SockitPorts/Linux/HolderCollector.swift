@@ -1,14 +1,35 @@
 import Sockit
 
-/// A holder's command line and cgroup, read once per process (a server holds many sockets).
+/// A holder's command line, user and cgroup, read once per process (a server holds many
+/// sockets), and when asked its listeners' reuse options.
 struct HolderDetails: Sendable {
     var command: String
+    var user: String
     var cgroup: ProcessCgroup?
+    var reuse: [ReuseReads.Result] = []
 
-    /// Reads `pid`'s; `reader`: the cgroups read so far by this thread.
-    static func read(_ pid: Int32, procFD: CInt, reader: inout ProcessCgroup.Reader) -> HolderDetails {
-        HolderDetails(
-            command: ProcProcessTable.readCommandLine(pid) ?? "?", cgroup: reader.read(procFD: procFD, "\(pid)/cgroup"))
+    /// What one thread has read so far: the cgroups' texts and the user names.
+    struct Reader {
+        var cgroups = ProcessCgroup.Reader()
+        var names = UserNames()
+    }
+
+    /// Reads `process`'s; with `listeners` (descriptors and inodes), their reuse options too.
+    static func read(
+        _ process: ProcProcessTable.ProcessEntry, procFD: CInt, reader: inout Reader,
+        listeners: [(inode: UInt64, fd: Int32)] = []
+    ) -> HolderDetails {
+        var cgroup = reader.cgroups.read(procFD: procFD, "\(process.pid)/cgroup")
+        if let uid = cgroup?.unit?.userID { cgroup?.unit?.userName = reader.names.name(uid) }
+        var details = HolderDetails(
+            command: ProcProcessTable.readCommandLine(process.pid) ?? "?", user: reader.names.name(process.uid),
+            cgroup: cgroup)
+        if !listeners.isEmpty {
+            details.reuse = ReuseReads(
+                pid: process.pid, reads: listeners.map { ReuseReads.Read(index: 0, fd: $0.fd, inode: $0.inode) }
+            ).read()
+        }
+        return details
     }
 }
 
@@ -107,7 +128,7 @@ struct HolderCollector {
         // The holders' pids, sorted, each once (searched by halves below: no dictionary type to
         // instantiate for a lookup table of a few dozen).
         var pids: [Int32] = []
-        for pid in found.values.flatMap({ $0.map(\.pid) }).sorted() where pid != pids.last { pids.append(pid) }
+        for pid in found.values.flatMap({ $0.map { $0.pid } }).sorted() where pid != pids.last { pids.append(pid) }
         func position(of pid: Int32) -> Int? {
             var (low, high) = (0, pids.count)
             while low < high {
@@ -119,20 +140,20 @@ struct HolderCollector {
         var known = [HolderDetails?](repeating: nil, count: pids.count)
         for (pid, read) in details { if let index = position(of: pid) { known[index] = read } }
         let missing = known.indices.filter { known[$0] == nil }
+        var processes = pids.map { ProcProcessTable.ProcessEntry(pid: $0, uid: 0) }
+        for entries in found.values { for entry in entries { processes[position(of: entry.pid)!].uid = entry.uid } }
         let procFD = self.procFD
-        let read = sharedWithAnotherCore(missing.map { pids[$0] }, sharedFrom: 16) { part in
-            var reader = ProcessCgroup.Reader()
+        let read = sharedWithAnotherCore(missing.map { processes[$0] }, sharedFrom: 16) { part in
+            var reader = HolderDetails.Reader()
             return part.map { HolderDetails.read($0, procFD: procFD, reader: &reader) }
         }
         for (offset, index) in missing.enumerated() { known[index] = read[offset] }
-        for index in known.indices {
-            if let uid = known[index]?.cgroup?.unit?.userID { known[index]?.cgroup?.unit?.userName = names.name(uid) }
-        }
+        for details in known { scan.reuseOptions += details?.reuse ?? [] }
         for (inode, entries) in found {
             scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
                 let details = position(of: entry.pid).flatMap { known[$0] }
                 return SocketHolder(
-                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: names.name(entry.uid),
+                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: details?.user ?? names.name(entry.uid),
                     command: details?.command ?? "?", cgroup: details?.cgroup)
             }
         }

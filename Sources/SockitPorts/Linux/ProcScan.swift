@@ -30,6 +30,9 @@ final class ProcScan: Sendable {
         var reads: [Read] = []
         var wanted: [UInt64: UInt32]?
         var found: Set<UInt64> = []
+        /// The listeners whose reuse options a thread has taken to read (one read a socket,
+        /// however many processes share it).
+        var reuseTaken: Set<UInt64> = []
         let untilFound: Bool
         var stopped = false
 
@@ -43,7 +46,7 @@ final class ProcScan: Sendable {
         }
 
         /// The next process nobody has taken, with the sockets to look for (nil: all, read ahead).
-        mutating func claim() -> (index: Int, pid: Int32, wanted: [UInt64: UInt32]?)? {
+        mutating func claim() -> (index: Int, process: ProcProcessTable.ProcessEntry, wanted: [UInt64: UInt32]?)? {
             if stopped { return nil }
             if untilFound, let wanted, found.count >= wanted.count { return nil }
             while position < order.count {
@@ -51,7 +54,7 @@ final class ProcScan: Sendable {
                 position += 1
                 if !claimed[index] {
                     claimed[index] = true
-                    return (index, processes[index].pid, wanted)
+                    return (index, processes[index], wanted)
                 }
             }
             return nil
@@ -82,14 +85,21 @@ final class ProcScan: Sendable {
     let procFD: CInt
     /// Whether processes are read before the sockets are known.
     let readsAhead: Bool
+    /// Whether the wanted sockets' reuse options are read from the holders found (a listing's:
+    /// every wanted socket is a listener).
+    let readsReuseOptions: Bool
     private let state: Locked<State>
     private let helpers = Locked<[pthread_t]>([])
 
     /// A scan of every process, listed when the first reader starts; or of `processes` (tests: a
     /// list of one's choosing).
-    init(untilFound: Bool, readsAhead: Bool = true, processes: [ProcProcessTable.ProcessEntry]? = nil) {
+    init(
+        untilFound: Bool, readsAhead: Bool = true, readsReuseOptions: Bool = false,
+        processes: [ProcProcessTable.ProcessEntry]? = nil
+    ) {
         procFD = (try? PortSys.open("/proc", flags: O_DIRECTORY).get()) ?? -1
         self.readsAhead = readsAhead
+        self.readsReuseOptions = readsReuseOptions
         state = Locked(State(untilFound: untilFound))
         if procFD < 0 {
             state.withLock { $0.setProcesses([]) }
@@ -122,27 +132,30 @@ final class ProcScan: Sendable {
         list()
         if !readsAhead { state.withLock(when: { $0.wanted != nil || $0.stopped }, { _ in }) }
         let directory = ProcDirectory()
-        var reader = ProcessCgroup.Reader()
+        var reader = HolderDetails.Reader()
         while readNext(directory, &reader) {}
     }
 
     /// Reads one process, if one is left: what a helper does first (tests).
     func readOne() {
         list()
-        var reader = ProcessCgroup.Reader()
+        var reader = HolderDetails.Reader()
         readNext(ProcDirectory(), &reader)
     }
 
     /// Takes the next process and reads it (and a holder's details: the threads that scan read
     /// them too, instead of the caller after); false when none was left to take.
     @discardableResult
-    private func readNext(_ directory: borrowing ProcDirectory, _ reader: inout ProcessCgroup.Reader) -> Bool {
+    private func readNext(_ directory: borrowing ProcDirectory, _ reader: inout HolderDetails.Reader) -> Bool {
         guard let next = state.withLock({ $0.claim() }) else { return false }
         let result = ProcProcessTable.socketDescriptors(
-            procFD, pid: next.pid, wanted: next.wanted, directory: directory)
+            procFD, pid: next.process.pid, wanted: next.wanted, directory: directory)
         var details: HolderDetails?
         if next.wanted != nil, case .found(let matches) = result, !matches.isEmpty {
-            details = HolderDetails.read(next.pid, procFD: procFD, reader: &reader)
+            let listeners =
+                readsReuseOptions
+                ? state.withLock { state in matches.filter { state.reuseTaken.insert($0.inode).inserted } } : []
+            details = HolderDetails.read(next.process, procFD: procFD, reader: &reader, listeners: listeners)
         }
         state.withLock { $0.record((next.index, result, next.wanted == nil, details)) }
         return true

@@ -66,6 +66,14 @@ enum PortSys {
         return info.st_uid
     }
 
+    /// `fstatat(directory, path)`: the owner and the size of the entry (of `PID/fd` under
+    /// `/proc`: the process's owner, and from Linux 6.2 the descriptors it has open; 0 before).
+    static func ownerAndSize(at directory: CInt, _ path: UnsafePointer<CChar>) -> (uid: UInt32, size: Int)? {
+        var info = stat()
+        guard case .success = retrying({ fstatat(directory, path, &info, 0) }) else { return nil }
+        return (info.st_uid, Int(info.st_size))
+    }
+
     /// `stat(path)`: the inode of what `path` names (`/run/netns/NAME`: the namespace's).
     static func inode(_ path: String) -> Result<UInt64, Errno> {
         var info = stat()
