@@ -233,6 +233,73 @@ struct URingEchoTests {
         await server.shutdown()
     }
 
+    @Test(
+        "input that comes while a connection's output is on the heap joins it there: every byte back, in order",
+        .enabled(if: URingEchoTests.available))
+    func inputWhileSpilledJoinsTheHeap() async throws {
+        // The default budget (256 MiB) over 1,024 buffers of 16 KiB: the ring runs short long
+        // before the budget is over. A connection holds at most 16 buffers (256 KiB counted a
+        // buffer each); 64 peers that do not read, each holding 12 or 13 (a first 64 KiB, then
+        // small messages, a buffer each), hold three quarters of the ring: their output moves to
+        // the heap with their receive still armed, and what they send next lands there too.
+        let server = try start { $0.listener.sendBufferSize = 4096 }
+        let address = try server.start()
+        let peers = 64
+        var clients: [Socket] = []
+        for _ in 0..<peers {
+            let client = try Socket(.ipv4, .stream)
+            try client.setOption(.receiveBufferSize, 4096)
+            try client.connect(to: address, timeout: .seconds(5))
+            try client.setOption(.tcpNoDelay, true)
+            // A byte lost fails the read below in 10 s instead of waiting forever.
+            try client.setOption(.receiveTimeout, .seconds(10))
+            clients.append(client)
+        }
+        var sent = [[UInt8]](repeating: [], count: peers)
+        var seed: UInt64 = 7
+        func message(_ size: Int) -> [UInt8] {
+            (0..<size).map { _ in
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return UInt8(truncatingIfNeeded: seed >> 56)
+            }
+        }
+        for index in clients.indices {
+            let bytes = message(64 * 1024)
+            try clients[index].sendAll(bytes)
+            sent[index] += bytes
+        }
+        // A small message, waited for until the server holds it (one buffer more).
+        func sendSmall(_ index: Int) async throws {
+            let before = server.bufferedBytes
+            let bytes = message(300)
+            try clients[index].sendAll(bytes)
+            sent[index] += bytes
+            _ = try await waitUntil { server.bufferedBytes != before }
+        }
+        for _ in 0..<9 where server.spilledConnections == 0 {
+            for index in clients.indices where server.spilledConnections == 0 { try await sendSmall(index) }
+        }
+        #expect(server.spilledConnections > 0, "no output left the ring (\(server.bufferedBytes) bytes held)")
+        // Input while output is on the heap.
+        for index in clients.indices {
+            let bytes = message(300)
+            try clients[index].sendAll(bytes)
+            sent[index] += bytes
+        }
+        #expect(try await waitUntil { server.spilledReceives > 0 }, "no input came while output was on the heap")
+
+        // Each peer reads: every byte it sent comes back, in order.
+        for (index, client) in clients.enumerated() {
+            let received = try receiveExactly(client, sent[index].count)
+            #expect(received.count == sent[index].count, "peer \(index) got \(received.count) of \(sent[index].count)")
+            let same = received == sent[index]
+            #expect(same, "peer \(index): the echoed bytes differ from those sent")
+            try client.close()
+        }
+        #expect(try await waitUntil { server.bufferedBytes == 0 })
+        await server.shutdown()
+    }
+
     @Test("URingSpillQueue: appended chunks come out in order through partial sends, each freed once sent")
     func spillQueueKeepsOrder() {
         let queue = URingSpillQueue()

@@ -66,6 +66,8 @@ public final class TCPEchoServer: Service, Sendable {
         let budget: EchoOutputBudget
         /// How many times an io_uring loop moved a connection's output off its buffer ring.
         let spills = Atomic<Int>(0)
+        /// How many receives an io_uring loop appended to output already on the heap.
+        let spilledReceives = Atomic<Int>(0)
 
         init(configuration: EchoConfiguration, logger: Logger) {
             self.configuration = configuration
@@ -148,6 +150,10 @@ public final class TCPEchoServer: Service, Sendable {
     /// How many times the io_uring loops moved a connection's output off their buffer rings
     /// (under pressure only: peers that do not read holding most of a ring).
     var spilledConnections: Int { core.spills.load(ordering: .relaxed) }
+
+    /// How many receives the io_uring loops appended to a connection's output on the heap (input
+    /// that came while it was there, its receive still armed).
+    var spilledReceives: Int { core.spilledReceives.load(ordering: .relaxed) }
 
     /// Binds and starts the loops; returns the bound address. `run()` calls it when needed.
     @discardableResult

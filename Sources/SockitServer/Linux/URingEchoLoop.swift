@@ -629,6 +629,7 @@ final class URingEchoLoop: @unchecked Sendable {
         let connection = connections + Int(fd)
         connection.pointee.lastActivity = now
         guard let spill = spills[fd] else { fatalError("a spilled connection without its queue") }
+        core.spilledReceives.add(1, ordering: .relaxed)
         spill.append(buffers + Int(id) * Self.bufferSize, count)
         core.budget.take(count)
         giveBack(id)
