@@ -186,21 +186,13 @@ public struct PortInspector: Sendable {
     /// `known`: what the holder search read already, by inode (not read again).
     static func readReuseOptions(_ entries: inout [PortReport.Entry], known: [ReuseReads.Result] = []) {
         let known = known.sorted { $0.inode < $1.inode }
-        func knownIndex(_ inode: UInt64) -> Int? {
-            var (low, high) = (0, known.count)
-            while low < high {
-                let middle = (low + high) / 2
-                if known[middle].inode < inode { low = middle + 1 } else { high = middle }
-            }
-            return low < known.count && known[low].inode == inode ? low : nil
-        }
         // The listeners, grouped by holder (one pidfd each), in the order they come.
         var groups: [ReuseReads] = []
         for index in entries.indices {
             let socket = entries[index].socket
             let listens = socket.transport == .tcp ? socket.state == .listen : socket.remote == nil
             guard entries[index].side == .local, listens, let holder = entries[index].holders.first else { continue }
-            if let read = knownIndex(socket.inode) {
+            if let read = sortedIndex(of: socket.inode, in: known, by: { $0.inode }) {
                 (entries[index].reuseAddress, entries[index].reusePort) = (known[read].address, known[read].port)
                 continue
             }

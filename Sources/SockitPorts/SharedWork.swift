@@ -34,3 +34,15 @@ func sharedWithAnotherCore<Item: Sendable, Output: Sendable>(
 
 /// The cores this process may run on (its affinity mask), read once.
 private let usableCores = PortSys.affinityCPUCount()
+
+/// The index of the element of `sorted` (ascending by `key`) whose key is `target`, found by
+/// halving; nil when there is none. For the few lookup tables of a listing, where a dictionary
+/// type's first use would cost more than the searches.
+func sortedIndex<Element, Key: Comparable>(of target: Key, in sorted: [Element], by key: (Element) -> Key) -> Int? {
+    var (low, high) = (0, sorted.count)
+    while low < high {
+        let middle = (low + high) / 2
+        if key(sorted[middle]) < target { low = middle + 1 } else { high = middle }
+    }
+    return low < sorted.count && key(sorted[low]) == target ? low : nil
+}

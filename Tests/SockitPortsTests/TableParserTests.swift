@@ -9,6 +9,14 @@ import Testing
 import Glibc
 #endif
 
+/// A loopback listener and its socket's inode (the number in `socket:[INODE]`).
+private func listenerAndInode() throws -> (Socket, UInt64) {
+    let (listener, _) = try TestSupport.loopbackListener()
+    var info = stat()
+    try #require(fstat(listener.fileDescriptor, &info) == 0)
+    return (listener, UInt64(info.st_ino))
+}
+
 @Suite("socket table sources and parsers")
 struct TableParserTests {
     @Test func netlinkAndProcNetAgreeOnALiveListenerAndItsConnection() throws {
@@ -41,12 +49,8 @@ struct TableParserTests {
     /// nothing more once told them.
     @Test(arguments: [1, 2, 4])
     func parallelDescriptorScanReadsEachProcessOnce(workers: Int) throws {
-        let listeners = try (0..<3).map { _ in try TestSupport.loopbackListener().0 }
-        let inodes = try listeners.map { socket -> UInt64 in
-            var info = stat()
-            try #require(fstat(socket.fileDescriptor, &info) == 0)
-            return UInt64(info.st_ino)
-        }
+        let made = try (0..<3).map { _ in try listenerAndInode() }
+        let (listeners, inodes) = (made.map(\.0), made.map(\.1))
         let wanted = Dictionary(uniqueKeysWithValues: inodes.map { ($0, geteuid()) })
         let procFD = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         #expect(procFD >= 0)
@@ -97,10 +101,7 @@ struct TableParserTests {
         for search in [HolderSearch.fast, .exhaustive] {
             // The read-ahead itself (startSearch picks it only with two cores or more).
             let pending = ProcReadAhead(table: ProcProcessTable(), search: search)
-            let (listener, _) = try TestSupport.loopbackListener()
-            var info = stat()
-            try #require(fstat(listener.fileDescriptor, &info) == 0)
-            let inode = UInt64(info.st_ino)
+            let (listener, inode) = try listenerAndInode()
             let scan = pending.holders(of: [inode: geteuid()])
             #expect(scan.holders[inode]?.map(\.pid) == [getpid()], "\(search)")
             #expect(scan.holders[inode]?.first?.fd == listener.fileDescriptor, "\(search)")
@@ -113,11 +114,10 @@ struct TableParserTests {
         // This process read ahead before the listener existed: the scan found none of its sockets.
         let scan = ProcScan(untilFound: true, processes: [ProcProcessTable.ProcessEntry(pid: getpid(), uid: geteuid())])
         scan.readOne()
-        let (listener, _) = try TestSupport.loopbackListener()
-        var info = stat()
-        try #require(fstat(listener.fileDescriptor, &info) == 0)
-        let inode = UInt64(info.st_ino)
-        let holders = ProcProcessTable().holders(of: [inode: geteuid()], search: .fast, scan: scan)
+        let (listener, inode) = try listenerAndInode()
+        let holders = withExtendedLifetime(listener) {
+            ProcProcessTable().holders(of: [inode: geteuid()], search: .fast, scan: scan)
+        }
         #expect(holders.holders[inode]?.map(\.pid) == [getpid()])
     }
 
@@ -130,10 +130,7 @@ struct TableParserTests {
         // Time to read ahead (a scan that reads ahead takes a process in microseconds): none read.
         for _ in 0..<50 where scan.readCount == 0 { usleep(2_000) }
         #expect(scan.readCount == 0)
-        let (listener, _) = try TestSupport.loopbackListener()
-        var info = stat()
-        try #require(fstat(listener.fileDescriptor, &info) == 0)
-        let inode = UInt64(info.st_ino)
+        let (listener, inode) = try listenerAndInode()
         let holders = ProcProcessTable().holders(of: [inode: geteuid()], search: .fast, scan: scan)
         #expect(holders.holders[inode]?.map(\.pid) == [getpid()])
         #expect(holders.holders[inode]?.first?.fd == listener.fileDescriptor)

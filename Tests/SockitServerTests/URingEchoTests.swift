@@ -256,12 +256,11 @@ struct URingEchoTests {
             clients.append(client)
         }
         var sent = [[UInt8]](repeating: [], count: peers)
+        // Each message different (its own seed), so that one out of order shows.
         var seed: UInt64 = 7
         func message(_ size: Int) -> [UInt8] {
-            (0..<size).map { _ in
-                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return UInt8(truncatingIfNeeded: seed >> 56)
-            }
+            seed += 1
+            return payload(size, seed: seed)
         }
         for index in clients.indices {
             let bytes = message(64 * 1024)

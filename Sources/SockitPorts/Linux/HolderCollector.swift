@@ -124,21 +124,13 @@ struct HolderCollector {
     /// are many).
     func scan() -> HolderScan {
         var scan = counts
-        var names = UserNames()
         // The holders' pids, sorted, each once (searched by halves below: no dictionary type to
         // instantiate for a lookup table of a few dozen).
         var pids: [Int32] = []
         for pid in found.values.flatMap({ $0.map { $0.pid } }).sorted() where pid != pids.last { pids.append(pid) }
-        func position(of pid: Int32) -> Int? {
-            var (low, high) = (0, pids.count)
-            while low < high {
-                let middle = (low + high) / 2
-                if pids[middle] < pid { low = middle + 1 } else { high = middle }
-            }
-            return low < pids.count && pids[low] == pid ? low : nil
-        }
+        func position(of pid: Int32) -> Int? { sortedIndex(of: pid, in: pids, by: { $0 }) }
         var known = [HolderDetails?](repeating: nil, count: pids.count)
-        for (pid, read) in details { if let index = position(of: pid) { known[index] = read } }
+        for (pid, read) in details { if let slot = position(of: pid) { known[slot] = read } }
         let missing = known.indices.filter { known[$0] == nil }
         var processes = pids.map { ProcProcessTable.ProcessEntry(pid: $0, uid: 0) }
         for entries in found.values { for entry in entries { processes[position(of: entry.pid)!].uid = entry.uid } }
@@ -153,7 +145,7 @@ struct HolderCollector {
             scan.holders[inode] = entries.sorted { ($0.pid, $0.fd) < ($1.pid, $1.fd) }.map { entry in
                 let details = position(of: entry.pid).flatMap { known[$0] }
                 return SocketHolder(
-                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: details?.user ?? names.name(entry.uid),
+                    pid: entry.pid, fd: entry.fd, uid: entry.uid, user: details?.user ?? String(entry.uid),
                     command: details?.command ?? "?", cgroup: details?.cgroup)
             }
         }

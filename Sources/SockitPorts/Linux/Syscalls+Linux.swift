@@ -59,13 +59,6 @@ enum PortSys {
         retrying { sockit_getdents64(fd, buffer, count) }
     }
 
-    /// `fstatat(directory, name)`: the owner of the entry; nil when it cannot be read.
-    static func owner(at directory: CInt, _ name: UnsafePointer<CChar>) -> UInt32? {
-        var info = stat()
-        guard case .success = retrying({ fstatat(directory, name, &info, 0) }) else { return nil }
-        return info.st_uid
-    }
-
     /// `fstatat(directory, path)`: the owner and the size of the entry (of `PID/fd` under
     /// `/proc`: the process's owner, and from Linux 6.2 the descriptors it has open; 0 before).
     static func ownerAndSize(at directory: CInt, _ path: UnsafePointer<CChar>) -> (uid: UInt32, size: Int)? {
