@@ -18,6 +18,8 @@
 #              BENCH (the shared bench directory)
 #              URING_BENCH (../shared/bench/uring: uring_echo.c, built here when Debian's
 #              liburing-dev is installed, else skipped with a note; "none" skips it)
+#              URING_PLAIN=1 (also the C io_uring reference with ordinary descriptors, `-x`,
+#              labelled c-uring-x: what its direct descriptors save)
 #              SOCKIT_BACKENDS ("epoll io_uring": the sockit servers, `sockit echo --epoll` and
 #              `sockit echo --io-uring`, labelled sockit and sockit-uring)
 #              BASELINE (another sockit binary, e.g. a build of the previous commit: it runs
@@ -68,6 +70,7 @@ fi
 
 servers=("c::$BENCH/epoll_echo -p {PORT}")
 [ -z "$URING" ] || servers+=("c-uring::$URING -p {PORT}")
+[ -z "$URING" ] || [ "${URING_PLAIN:-0}" != 1 ] || servers+=("c-uring-x::$URING -p {PORT} -x")
 [ "$NIO" = none ] || servers+=("nio::$NIO 127.0.0.1 {PORT}")
 for backend in $SOCKIT_BACKENDS; do
   case "$backend" in
