@@ -13,6 +13,13 @@ import Glibc
 /// No reply is dropped for a full send buffer: the replies not sent yet stay pending, the socket
 /// waits for `EPOLLOUT` instead of reading more (the kernel queues new datagrams meanwhile, or
 /// drops them at the receive buffer when the server really is overloaded), and they go first.
+///
+/// While it reads, the socket is off the loop's selector, and goes back on once `recvmmsg` finds
+/// nothing (or after `batchesPerEvent` batches, when epoll reports it again at once). A socket
+/// that is watched has a waiter on its wait queue, and then every reply the server sent wakes it
+/// when the reply is freed (`sock_wfree`, on the server's CPU) and every datagram that arrives
+/// takes the same queue's lock on the sender's: about 5 % of the server's CPU per datagram at 50
+/// sockets x 64 B. Two `epoll_ctl` calls each time the socket runs dry cost less.
 final class UDPEchoHandler: EventHandler {
     /// Datagrams per `recvmmsg`/`sendmmsg`, as in the C reference server.
     static let batchSize = 32
@@ -25,6 +32,8 @@ final class UDPEchoHandler: EventHandler {
     let socket: Socket
     let fd: CInt
     let logger: Logger
+    /// `batchesPerEvent`, or fewer in tests.
+    private let batchesPerReport: Int
     /// `batchSize` slots of `datagramRoom` bytes; only the pages a datagram touches are resident.
     private let buffers: UnsafeMutableRawPointer
     private let messages: UnsafeMutablePointer<sockit_mmsghdr>
@@ -33,15 +42,18 @@ final class UDPEchoHandler: EventHandler {
     /// Replies received and not sent yet: `messages[pendingStart..<pendingEnd]`.
     private var pendingStart = 0
     private var pendingEnd = 0
-    /// What the socket is registered for on the loop; nil: not registered.
+    /// What the socket is watched for on the loop's selector; nil: not watched.
     private var registered: Interest? = .read
+    /// The handler is installed in the loop (it may be off the selector while it reads).
+    private var installed = true
     /// False once a new instance reads from the socket (a hand-off) or it is closed.
     private var reading = true
 
-    init(socket: Socket, logger: Logger) {
+    init(socket: Socket, logger: Logger, batchesPerReport: Int = UDPEchoHandler.batchesPerEvent) {
         self.socket = socket
         self.fd = socket.fileDescriptor
         self.logger = logger
+        self.batchesPerReport = max(1, batchesPerReport)
         let count = Self.batchSize
         buffers = .allocate(byteCount: count * Self.datagramRoom, alignment: 64)
         messages = .allocate(capacity: count)
@@ -74,15 +86,16 @@ final class UDPEchoHandler: EventHandler {
                 unregister(on: loop)
                 return
             }
-            register(.read, on: loop)
         }
         guard reading else { return }
-        for _ in 0..<Self.batchesPerEvent {
+        unwatch(on: loop)
+        for _ in 0..<batchesPerReport {
             let count: Int
             switch ServerSys.receiveMessages(fd, messages, Self.batchSize) {
             case .success(.processed(let received)):
                 count = received
             case .success(.wouldBlock):
+                register(.read, on: loop)
                 return
             case .failure(let errno):
                 // ECONNREFUSED: an ICMP error for an earlier reply; the socket goes on.
@@ -103,9 +116,10 @@ final class UDPEchoHandler: EventHandler {
                 return
             }
             readyToReceive(count)
-            // Fewer than a batch: the queue was empty a moment ago; epoll says when it is not.
-            if count < Self.batchSize { return }
         }
+        // More may be queued: watched again, the socket is reported at once (level-triggered),
+        // after the loop's other work.
+        register(.read, on: loop)
     }
 
     /// Sends the pending replies, as many per call as the send buffer takes; false when some
@@ -141,8 +155,11 @@ final class UDPEchoHandler: EventHandler {
     private func register(_ interest: Interest, on loop: EventLoop) {
         guard registered != interest else { return }
         do {
-            if registered == nil {
+            if !installed {
                 try loop.register(self, fd: fd, interest: interest)
+                installed = true
+            } else if registered == nil {
+                try loop.watch(fd: fd, interest: interest)
             } else {
                 try loop.reregister(fd: fd, interest: interest)
             }
@@ -152,8 +169,17 @@ final class UDPEchoHandler: EventHandler {
         }
     }
 
-    private func unregister(on loop: EventLoop) {
+    /// Off the selector while the handler reads; still installed.
+    @inline(__always)
+    private func unwatch(on loop: EventLoop) {
         guard registered != nil else { return }
+        registered = nil
+        loop.unwatch(fd: fd)
+    }
+
+    private func unregister(on loop: EventLoop) {
+        guard installed else { return }
+        installed = false
         registered = nil
         loop.deregister(fd: fd)
     }

@@ -105,6 +105,20 @@ public final class EventLoop: @unchecked Sendable {
         try selector.reregister(fd: fd, interest: interest)
     }
 
+    /// Takes `fd` off the selector while its handler stays installed: nothing reports it until
+    /// `watch(fd:interest:)` puts it back. A socket that is on no wait list costs whoever wakes
+    /// it nothing (each datagram a UDP socket sends would otherwise wake its waiters as the reply
+    /// is freed).
+    func unwatch(fd: CInt) {
+        selector.deregister(fd: fd)
+    }
+
+    /// Puts `fd`, taken off with `unwatch(fd:)`, back on the selector for `interest`; its handler
+    /// is the one installed.
+    func watch(fd: CInt, interest: Interest) throws(SocketError) {
+        try selector.register(fd: fd, interest: interest)
+    }
+
     /// Stops watching `fd`; call before closing it.
     public func deregister(fd: CInt) {
         selector.deregister(fd: fd)
