@@ -223,10 +223,7 @@ struct URingEchoTests {
                     received += buffer[0..<count]
                 }
             }
-            #expect(received.count == messages[index].count, "peer \(index) got \(received.count) bytes")
-            // Compared first: an #expect of two unequal arrays of a MiB diffs them for minutes.
-            let same = received == messages[index]
-            #expect(same, "peer \(index): the echoed bytes differ from those sent")
+            expectEchoed(received, messages[index], peer: index)
             try client.close()
         }
         #expect(try await waitUntil { server.bufferedBytes == 0 })
@@ -290,13 +287,23 @@ struct URingEchoTests {
         // Each peer reads: every byte it sent comes back, in order.
         for (index, client) in clients.enumerated() {
             let received = try receiveExactly(client, sent[index].count)
-            #expect(received.count == sent[index].count, "peer \(index) got \(received.count) of \(sent[index].count)")
-            let same = received == sent[index]
-            #expect(same, "peer \(index): the echoed bytes differ from those sent")
+            expectEchoed(received, sent[index], peer: index)
             try client.close()
         }
         #expect(try await waitUntil { server.bufferedBytes == 0 })
         await server.shutdown()
+    }
+
+    /// Every byte `peer` sent came back, in order. Compared before the `#expect`: an `#expect` of
+    /// two unequal arrays of a MiB diffs them for minutes.
+    private func expectEchoed(
+        _ received: [UInt8], _ sent: [UInt8], peer: Int, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            received.count == sent.count, "peer \(peer) got \(received.count) of \(sent.count) bytes",
+            sourceLocation: sourceLocation)
+        let same = received == sent
+        #expect(same, "peer \(peer): the echoed bytes differ from those sent", sourceLocation: sourceLocation)
     }
 
     @Test("URingSpillQueue: appended chunks come out in order through partial sends, each freed once sent")
