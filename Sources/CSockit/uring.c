@@ -146,4 +146,27 @@ int sockit_uring_submit_and_wait(struct sockit_uring *ring, unsigned wait_for) {
     long result = syscall(__NR_io_uring_enter, fd, submit, wait_for, flags, NULL, 0);
     return result < 0 ? -errno : (int)result;
 }
+
+int sockit_uring_enter(struct sockit_uring *ring, unsigned wait_for, long long timeout_ns) {
+    unsigned submit = ring->sqe_tail - *ring->sq_ktail;
+    if (submit) __atomic_store_n(ring->sq_ktail, ring->sqe_tail, __ATOMIC_RELEASE);
+    unsigned flags = IORING_ENTER_GETEVENTS;
+    int fd = ring->fd;
+    if (ring->registered_index >= 0) {
+        flags |= IORING_ENTER_REGISTERED_RING;
+        fd = ring->registered_index;
+    }
+    if (timeout_ns == 0) wait_for = 0;
+    long result;
+    if (timeout_ns > 0 && wait_for > 0) {
+        struct __kernel_timespec spec = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+        struct io_uring_getevents_arg arg;
+        memset(&arg, 0, sizeof arg);
+        arg.ts = (uint64_t)(uintptr_t)&spec;
+        result = syscall(__NR_io_uring_enter, fd, submit, wait_for, flags | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
+    } else {
+        result = syscall(__NR_io_uring_enter, fd, submit, wait_for, flags, NULL, 0);
+    }
+    return result < 0 ? -errno : (int)result;
+}
 #endif

@@ -10,9 +10,12 @@ import Testing
 /// The async/await API on the event loops, and the echo server used in-process.
 @Suite("SockitServer: async API")
 struct AsyncAPITests {
-    @Test("AsyncTCPListener: connections arrive as an AsyncSequence; async read/write echo; FIN ends the read")
-    func tcpListenerEcho() async throws {
-        let group = try EventLoopGroup(count: 2)
+    @Test(
+        "AsyncTCPListener: connections arrive as an AsyncSequence; async read/write echo; FIN ends the read",
+        arguments: EventLoopBackend.allCases)
+    func tcpListenerEcho(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 2, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let address = listener.localAddress
@@ -59,9 +62,10 @@ struct AsyncAPITests {
         listener.close()
     }
 
-    @Test("AsyncTCPConnection.connect to a closed port fails with ECONNREFUSED")
-    func connectRefused() async throws {
-        let group = try EventLoopGroup(count: 1)
+    @Test("AsyncTCPConnection.connect to a closed port fails with ECONNREFUSED", arguments: EventLoopBackend.allCases)
+    func connectRefused(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         defer { group.shutdown() }
         let unused = try Socket(.ipv4, .stream)
         try unused.bind(to: SocketAddress("127.0.0.1:0"))
@@ -116,13 +120,16 @@ struct AsyncAPITests {
         }
     }
 
-    @Test("a read waiting for data ends with CancellationError when its task is cancelled")
-    func cancelledRead() async throws {
-        try await withTaskExecutorPreference(Self.executor) { try await cancelledReadHere() }
+    @Test(
+        "a read waiting for data ends with CancellationError when its task is cancelled",
+        arguments: EventLoopBackend.allCases)
+    func cancelledRead(backend: EventLoopBackend) async throws {
+        try await withTaskExecutorPreference(Self.executor) { try await cancelledReadHere(backend) }
     }
 
-    private func cancelledReadHere() async throws {
-        let group = try EventLoopGroup(count: 1)
+    private func cancelledReadHere(_ backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
@@ -143,13 +150,16 @@ struct AsyncAPITests {
         listener.close()
     }
 
-    @Test("an accept and a UDP receive waiting end with CancellationError when their tasks are cancelled")
-    func cancelledAcceptAndReceive() async throws {
-        try await withTaskExecutorPreference(Self.executor) { try await cancelledAcceptAndReceiveHere() }
+    @Test(
+        "an accept and a UDP receive waiting end with CancellationError when their tasks are cancelled",
+        arguments: EventLoopBackend.allCases)
+    func cancelledAcceptAndReceive(backend: EventLoopBackend) async throws {
+        try await withTaskExecutorPreference(Self.executor) { try await cancelledAcceptAndReceiveHere(backend) }
     }
 
-    private func cancelledAcceptAndReceiveHere() async throws {
-        let group = try EventLoopGroup(count: 1)
+    private func cancelledAcceptAndReceiveHere(_ backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let accepting = Task(executorPreference: Self.executor) { try await listener.accept() }
@@ -171,9 +181,10 @@ struct AsyncAPITests {
         udp.close()
     }
 
-    @Test("AsyncUDPSocket: async send and receive round-trip")
-    func udpRoundTrip() async throws {
-        let group = try EventLoopGroup(count: 1)
+    @Test("AsyncUDPSocket: async send and receive round-trip", arguments: EventLoopBackend.allCases)
+    func udpRoundTrip(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         defer { group.shutdown() }
         let server = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
         let client = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
@@ -211,7 +222,7 @@ struct AsyncAPITests {
         let tcpBound = try #require(await tcpIterator.next())
         let udpBound = try #require(await udpIterator.next())
 
-        let loops = try EventLoopGroup(count: 1)
+        let loops = try EventLoopGroup(count: 1, backend: environmentLoopBackend())
         defer { loops.shutdown() }
         let connection = try await AsyncTCPConnection.connect(to: tcpBound, group: loops)
         try await connection.write(Array("tcp".utf8))
@@ -238,7 +249,7 @@ struct AsyncAPITests {
         configuration.backend = environmentBackend()
         let server = TCPEchoServer(configuration: configuration, logger: Logger(label: "test"))
         let address = try server.start()
-        let group = try EventLoopGroup(count: 1)
+        let group = try EventLoopGroup(count: 1, backend: environmentLoopBackend())
         defer { group.shutdown() }
         let connection = try await AsyncTCPConnection.connect(to: address, group: group)
         try await connection.write(Array("in process".utf8))

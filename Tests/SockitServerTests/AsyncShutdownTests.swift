@@ -13,9 +13,12 @@ import Glibc
 /// leak a descriptor or hang.
 @Suite("SockitServer: async sockets after their loop group shut down")
 struct AsyncShutdownTests {
-    @Test("a connection dropped after its loop group shut down closes its descriptor: the peer reads end-of-file")
-    func droppedConnectionCloses() async throws {
-        let group = try EventLoopGroup(count: 1)
+    @Test(
+        "a connection dropped after its loop group shut down closes its descriptor: the peer reads end-of-file",
+        arguments: EventLoopBackend.allCases)
+    func droppedConnectionCloses(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try connectClient(listener.localAddress, timeout: .seconds(5))
         var accepted: AsyncTCPConnection? = try await listener.accept()
@@ -32,9 +35,12 @@ struct AsyncShutdownTests {
         listener.close()
     }
 
-    @Test("a listener closed after its loop group shut down stops listening: connecting is refused")
-    func closedListenerStopsListening() async throws {
-        let group = try EventLoopGroup(count: 1)
+    @Test(
+        "a listener closed after its loop group shut down stops listening: connecting is refused",
+        arguments: EventLoopBackend.allCases)
+    func closedListenerStopsListening(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let address = listener.localAddress
         // An accept that waits registers the listener on the loop; a connection ends the wait.
@@ -58,9 +64,12 @@ struct AsyncShutdownTests {
         try client.close()
     }
 
-    @Test("a UDP socket closed after its loop group shut down releases its descriptor")
-    func closedUDPSocketReleases() async throws {
-        let group = try EventLoopGroup(count: 1)
+    @Test(
+        "a UDP socket closed after its loop group shut down releases its descriptor",
+        arguments: EventLoopBackend.allCases)
+    func closedUDPSocketReleases(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         let socket = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
         let peer = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
         try await peer.send([7], to: socket.localAddress)
@@ -72,9 +81,12 @@ struct AsyncShutdownTests {
         #expect(!openSocketInodes().contains(inode), "the closed UDP socket is still open")
     }
 
-    @Test("a read waiting when its loop group shuts down fails instead of hanging; closing then frees the socket")
-    func pendingReadFailsAtShutdown() async throws {
-        let group = try EventLoopGroup(count: 1)
+    @Test(
+        "a read waiting when its loop group shuts down fails instead of hanging; closing then frees the socket",
+        arguments: EventLoopBackend.allCases)
+    func pendingReadFailsAtShutdown(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try connectClient(listener.localAddress, timeout: .seconds(5))
         let accepted = try await listener.accept()
@@ -100,9 +112,12 @@ struct AsyncShutdownTests {
         listener.close()
     }
 
-    @Test("a read started after its loop group shut down fails at once; an accept loop ends")
-    func readAfterShutdownFails() async throws {
-        let group = try EventLoopGroup(count: 1)
+    @Test(
+        "a read started after its loop group shut down fails at once; an accept loop ends",
+        arguments: EventLoopBackend.allCases)
+    func readAfterShutdownFails(backend: EventLoopBackend) async throws {
+        let group = try EventLoopGroup(count: 1, backend: backend)
+        #expect(group.backend == expectedLoopBackend(backend))
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try connectClient(listener.localAddress, timeout: .seconds(5))
         let accepted = try await listener.accept()

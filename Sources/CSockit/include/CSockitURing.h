@@ -66,6 +66,12 @@ int sockit_uring_setup_buffers(struct sockit_uring *_Nonnull ring, unsigned entr
 /// The number submitted, or -errno.
 int sockit_uring_submit_and_wait(struct sockit_uring *_Nonnull ring, unsigned wait_for);
 
+/// Publishes the SQEs handed out, enters the kernel and waits up to `timeout_ns` nanoseconds
+/// (negative: no limit; 0: not at all) for `wait_for` completions, running the completions
+/// due to this thread either way. The number submitted, or -errno (-ETIME when the time ran
+/// out). Needs IORING_FEAT_EXT_ARG (5.11+) for a positive timeout.
+int sockit_uring_enter(struct sockit_uring *_Nonnull ring, unsigned wait_for, long long timeout_ns);
+
 /// The next free SQE, zeroed, or NULL when the queue is full (submit, then ask again).
 static inline struct io_uring_sqe *_Nullable sockit_uring_get_sqe(struct sockit_uring *_Nonnull ring) {
     unsigned head = __atomic_load_n(ring->sq_khead, __ATOMIC_ACQUIRE);
@@ -125,6 +131,30 @@ static inline void sockit_uring_prep_poll_multishot(struct io_uring_sqe *_Nonnul
     sqe->fd = fd;
     sqe->poll32_events = POLLIN;
     sqe->len = IORING_POLL_ADD_MULTI;
+    sqe->user_data = data;
+}
+
+/// poll(2)'s POLLRDHUP, which <poll.h> defines only under _GNU_SOURCE.
+#define SOCKIT_POLLRDHUP 0x2000
+
+/// A one-shot poll of `fd` for `events` (POLLIN, POLLOUT, ...): completes once, with the ready
+/// events as its result, at once if they are ready when it is armed (the readiness selector
+/// arms it again after each report, which makes it level-triggered).
+static inline void sockit_uring_prep_poll(struct io_uring_sqe *_Nonnull sqe, int fd, unsigned events,
+                                          uint64_t data) {
+    sqe->opcode = IORING_OP_POLL_ADD;
+    sqe->fd = fd;
+    sqe->poll32_events = events;
+    sqe->user_data = data;
+}
+
+/// Removes the poll whose user data is `target` (it completes with -ECANCELED, and lets go of
+/// its file).
+static inline void sockit_uring_prep_poll_remove(struct io_uring_sqe *_Nonnull sqe, uint64_t target,
+                                                 uint64_t data) {
+    sqe->opcode = IORING_OP_POLL_REMOVE;
+    sqe->fd = -1;
+    sqe->addr = target;
     sqe->user_data = data;
 }
 

@@ -7,9 +7,10 @@ public enum EchoBackend: String, Sendable, CaseIterable {
     /// connection into a ring of provided buffers, and every send of a batch of completions
     /// submitted by one `io_uring_enter`. Where the kernel refuses io_uring (`ENOSYS`, `EPERM`
     /// from a seccomp profile or `kernel.io_uring_disabled`, a missing feature) the server
-    /// serves on epoll instead, and says why at debug level. TCP only: UDP and the async API
-    /// use epoll. Every loop arms its own multishot accept on the one listener
-    /// (`EchoConfiguration.acceptStrategy` does not apply).
+    /// serves on epoll instead, and says why at debug level. TCP only: UDP uses epoll (the async
+    /// API runs on io_uring as its `EventLoopGroup` is made: `EventLoopBackend`). Every loop
+    /// arms its own multishot accept on the one listener (`EchoConfiguration.acceptStrategy`
+    /// does not apply).
     case ioUring = "io_uring"
 
     /// The backend named `rawValue` (`"epoll"`, `"io_uring"`, as `SOCKIT_ECHO_BACKEND` and the

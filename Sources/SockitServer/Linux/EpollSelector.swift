@@ -3,9 +3,6 @@ import Glibc
 import CSockit
 import Sockit
 
-/// The selector of this platform: epoll on Linux.
-typealias PlatformSelector = EpollSelector
-
 /// Linux readiness with epoll, level-triggered, plus an `eventfd` to wake the loop from other
 /// threads and a `timerfd` for the loop's timers.
 ///
@@ -127,20 +124,13 @@ final class EpollSelector: SelectorBackend {
     }
 
     func armTimer(after delay: Duration?) {
-        var spec = itimerspec()
-        if let delay {
-            let (seconds, attoseconds) = max(delay, .nanoseconds(1)).components
-            spec.it_value.tv_sec = Int(seconds)
-            spec.it_value.tv_nsec = Int(attoseconds / 1_000_000_000)
-            if spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0 { spec.it_value.tv_nsec = 1 }
-        }
-        ServerSys.setTimer(timerFD, &spec)
+        ServerSys.setTimer(timerFD, after: delay)
     }
 }
 
 extension Result where Failure == Errno {
     /// The success value, or the failure as the `SocketError` of `syscall`.
-    fileprivate func orThrow(_ syscall: String) throws(SocketError) -> Success {
+    func orThrow(_ syscall: String) throws(SocketError) -> Success {
         switch self {
         case .success(let value): return value
         case .failure(let errno): throw SocketError(syscall: syscall, errno: errno)

@@ -131,8 +131,16 @@ enum ServerSys {
             .map { CInt(truncatingIfNeeded: $0) }
     }
 
-    /// `timerfd_settime`, relative; an all-zero `spec` disarms the timer.
-    static func setTimer(_ fd: CInt, _ spec: inout itimerspec) {
+    /// Arms the one-shot `timerfd` `fd` to fire after `delay` (at least a nanosecond), or
+    /// disarms it (nil).
+    static func setTimer(_ fd: CInt, after delay: Duration?) {
+        var spec = itimerspec()
+        if let delay {
+            let (seconds, attoseconds) = max(delay, .nanoseconds(1)).components
+            spec.it_value.tv_sec = Int(seconds)
+            spec.it_value.tv_nsec = Int(attoseconds / 1_000_000_000)
+            if spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0 { spec.it_value.tv_nsec = 1 }
+        }
         _ = call { Int(timerfd_settime(fd, 0, &spec, nil)) }
     }
 
@@ -215,6 +223,43 @@ enum ServerSys {
     static func uringPreparePoll(_ sqe: UnsafeMutablePointer<io_uring_sqe>, _ fd: CInt, _ data: UInt64) {
         sockit_uring_prep_poll_multishot(sqe, fd, data)
     }
+
+    /// A one-shot poll of `fd` for `events` (`POLLIN`, `POLLOUT`, ... as poll(2) spells them).
+    @inline(__always)
+    static func uringPreparePoll(
+        _ sqe: UnsafeMutablePointer<io_uring_sqe>, _ fd: CInt, events: UInt32, _ data: UInt64
+    ) {
+        sockit_uring_prep_poll(sqe, fd, events, data)
+    }
+
+    /// Removes the poll whose user data is `target`.
+    @inline(__always)
+    static func uringPreparePollRemove(_ sqe: UnsafeMutablePointer<io_uring_sqe>, target: UInt64, _ data: UInt64) {
+        sockit_uring_prep_poll_remove(sqe, target, data)
+    }
+
+    /// `io_uring_enter` with `IORING_ENTER_GETEVENTS`: submits what was prepared and waits up to
+    /// `timeout` (nil: no limit; zero: not at all) for `waitFor` completions. The number
+    /// submitted, or the errno (`EINTR` and `ETIME` are reported: the caller reads what came).
+    static func uringEnter(
+        _ ring: UnsafeMutablePointer<sockit_uring>, waitFor: UInt32, timeout: Duration?
+    ) -> Result<Int, Errno> {
+        var nanoseconds: Int64 = -1
+        if let timeout {
+            let (seconds, attoseconds) = max(timeout, .zero).components
+            nanoseconds =
+                seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue
+                + attoseconds / 1_000_000_000
+            if nanoseconds == 0 && timeout > .zero { nanoseconds = 1 }
+        }
+        let result = sockit_uring_enter(ring, waitFor, nanoseconds)
+        return result < 0 ? .failure(Errno(rawValue: -result)) : .success(Int(result))
+    }
+
+    /// The poll(2) bits: readable (with the peer's half-close), writable, error, hang-up.
+    static let pollReadable = UInt32(POLLIN) | UInt32(SOCKIT_POLLRDHUP)
+    static let pollWritable = UInt32(POLLOUT)
+    static let pollFailed = UInt32(POLLERR) | UInt32(POLLHUP)
 
     static func uringPrepareTimeout(
         _ sqe: UnsafeMutablePointer<io_uring_sqe>, _ spec: UnsafeMutablePointer<__kernel_timespec>, _ data: UInt64

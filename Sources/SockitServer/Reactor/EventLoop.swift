@@ -57,9 +57,17 @@ public final class EventLoop: @unchecked Sendable {
     /// The size of `readBuffer` unless told otherwise.
     public static let defaultReadBufferSize = 64 * 1024
 
-    /// An event loop that is not running yet: call `start()`.
-    public init(index: Int = 0, readBufferSize: Int = EventLoop.defaultReadBufferSize) throws(SocketError) {
-        self.selector = try PlatformSelector()
+    /// The backend the loop waits with: the one asked for, or epoll where io_uring was refused.
+    public var backend: EventLoopBackend { selector.backend }
+    /// Why the loop runs on epoll though io_uring was asked for (nil otherwise): for a log line.
+    public let fallbackReason: String?
+
+    /// An event loop that is not running yet: call `start()`. With `backend: .ioUring` it waits
+    /// on io_uring where the kernel allows it, else on epoll (`fallbackReason` says why).
+    public init(
+        index: Int = 0, readBufferSize: Int = EventLoop.defaultReadBufferSize, backend: EventLoopBackend = .epoll
+    ) throws(SocketError) {
+        (self.selector, self.fallbackReason) = try PlatformSelector.make(backend)
         self.index = index
         self.readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
         self.handlerCapacity = 1024

@@ -6,14 +6,24 @@ public final class EventLoopGroup: Sendable {
     /// The loops, in index order; at least one.
     public let loops: [EventLoop]
 
-    /// `count` loops (default: one per core), started at once unless `start` is false (then
-    /// register on them from this thread first, and call `start()`).
-    public init(count: Int = EventLoopGroup.coreCount, start: Bool = true) throws(SocketError) {
+    /// `count` loops (default: one per core) waiting with `backend`, started at once unless
+    /// `start` is false (then register on them from this thread first, and call `start()`).
+    ///
+    /// With `backend: .ioUring` the loops fall back to epoll where the kernel refuses io_uring:
+    /// `backend` says which they got, `fallbackReason` why.
+    public init(
+        count: Int = EventLoopGroup.coreCount, start: Bool = true, backend: EventLoopBackend = .epoll
+    ) throws(SocketError) {
         var loops: [EventLoop] = []
-        for index in 0..<max(1, count) { loops.append(try EventLoop(index: index)) }
+        for index in 0..<max(1, count) { loops.append(try EventLoop(index: index, backend: backend)) }
         self.loops = loops
         if start { self.start() }
     }
+
+    /// The backend the loops wait with (all the same: io_uring is refused for all or none).
+    public var backend: EventLoopBackend { loops[0].backend }
+    /// Why the loops run on epoll though io_uring was asked for (nil otherwise).
+    public var fallbackReason: String? { loops[0].fallbackReason }
 
     /// Starts a thread per loop.
     public func start() {

@@ -3,8 +3,10 @@ import Sockit
 /// The readiness backend of an `EventLoop`: one per loop, used from that loop's thread only,
 /// except `wakeup()`, which any thread may call.
 ///
-/// This protocol is what a new platform must implement (`Linux/EpollSelector.swift` is Linux's; a
-/// kqueue one would sit beside it). Callers use `PlatformSelector` and never write `#if`.
+/// This protocol is what a backend implements (`Linux/EpollSelector.swift` and
+/// `Linux/URingSelector.swift` are Linux's; a kqueue one would sit beside them). Callers use
+/// `PlatformSelector` (`Linux/LinuxSelector.swift`: `make(_:)` picks the backend a loop asked
+/// for, or the one the kernel allows) and never write `#if`.
 protocol SelectorBackend: AnyObject {
     init() throws(SocketError)
     /// Starts watching `fd` for `interest`.
