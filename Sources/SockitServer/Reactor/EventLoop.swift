@@ -5,8 +5,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// One thread running one selector (epoll on Linux): non-blocking descriptors, no thread per
-/// connection, and nothing here ever runs on Swift's cooperative pool.
+/// One thread running one selector (epoll, or polls on io_uring: `EventLoopBackend`):
+/// non-blocking descriptors, no thread per connection, and nothing here ever runs on Swift's
+/// cooperative pool.
 ///
 /// Everything but `execute(_:)`, `stop()` and `join()` must be called on the loop's own thread
 /// (from a handler, a timer, or a task given to `execute`). That confinement is why the class
@@ -34,7 +35,7 @@ public final class EventLoop: @unchecked Sendable {
     /// One read buffer per loop, shared by every connection on it: read into it and write
     /// straight back from it; a connection allocates its own buffer only when a write is short.
     public let readBuffer: UnsafeMutableRawBufferPointer
-    /// The time of the current iteration, read once per `epoll_wait`: cheap enough for idle timers.
+    /// The time of the current iteration, read once per wait: cheap enough for idle timers.
     public private(set) var now: ContinuousClock.Instant = .now
 
     /// Tasks for the loop's thread; once the loop has stopped, tasks run on the caller's thread,
@@ -248,7 +249,7 @@ public final class EventLoop: @unchecked Sendable {
                     handler._withUnsafeGuaranteedRef { $0.handle(event, on: self) }
                 }
             } catch {
-                // epoll_wait fails only on a programming error (EBADF, EFAULT, EINVAL).
+                // The wait fails only on a programming error (EBADF, EFAULT, EINVAL).
                 fatalError("\(error)")
             }
             now = .now
