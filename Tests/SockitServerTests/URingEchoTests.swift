@@ -105,9 +105,15 @@ struct URingEchoTests {
         try client.setNonBlocking(true)
         let message = payload(8 * 1024 * 1024, seed: 9)
         var sent = 0
-        // Push until nothing more is taken for half a second (the server stopped reading).
+        // Push until the server holds the limit and then takes nothing more for half a second
+        // (it stopped reading), or for 60 s at most: a loop slowed down (a sanitizer, a busy
+        // machine) can leave the client's small buffers full for half a second long before it
+        // reaches the limit, so a quiet half second alone proves nothing.
         var quiet = 0
-        while sent < message.count && quiet < 50 {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while sent < message.count && !(quiet >= 50 && server.bufferedBytes >= limit)
+            && ContinuousClock.now < deadline
+        {
             let result = try message[sent...].withUnsafeBytes { raw throws(SocketError) in
                 try client.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, 65536)]))
             }
@@ -193,8 +199,12 @@ struct URingEchoTests {
             sent[index] += count
             return count > 0
         }
+        // Quiet alone is not enough (a slowed loop leaves the small buffers full for half a
+        // second before it has spilled anything): also until an output has left the ring, for
+        // 60 s at most.
         var quiet = 0
-        for _ in 0..<10_000 where quiet < 50 {
+        let deadline = ContinuousClock.now + .seconds(60)
+        for _ in 0..<10_000 where !(quiet >= 50 && server.spilledConnections > 0) && ContinuousClock.now < deadline {
             var progress = false
             for index in clients.indices where try push(index) { progress = true }
             if progress {
