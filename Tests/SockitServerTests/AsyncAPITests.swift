@@ -14,8 +14,7 @@ struct AsyncAPITests {
         "AsyncTCPListener: connections arrive as an AsyncSequence; async read/write echo; FIN ends the read",
         arguments: EventLoopBackend.allCases)
     func tcpListenerEcho(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 2, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 2, on: backend)
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let address = listener.localAddress
@@ -64,8 +63,7 @@ struct AsyncAPITests {
 
     @Test("AsyncTCPConnection.connect to a closed port fails with ECONNREFUSED", arguments: EventLoopBackend.allCases)
     func connectRefused(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         defer { group.shutdown() }
         let unused = try Socket(.ipv4, .stream)
         try unused.bind(to: SocketAddress("127.0.0.1:0"))
@@ -128,8 +126,7 @@ struct AsyncAPITests {
     }
 
     private func cancelledReadHere(_ backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
@@ -158,8 +155,7 @@ struct AsyncAPITests {
     }
 
     private func cancelledAcceptAndReceiveHere(_ backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let accepting = Task(executorPreference: Self.executor) { try await listener.accept() }
@@ -183,8 +179,7 @@ struct AsyncAPITests {
 
     @Test("AsyncUDPSocket: async send and receive round-trip", arguments: EventLoopBackend.allCases)
     func udpRoundTrip(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         defer { group.shutdown() }
         let server = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
         let client = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)

@@ -17,8 +17,7 @@ struct AsyncShutdownTests {
         "a connection dropped after its loop group shut down closes its descriptor: the peer reads end-of-file",
         arguments: EventLoopBackend.allCases)
     func droppedConnectionCloses(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try connectClient(listener.localAddress, timeout: .seconds(5))
         var accepted: AsyncTCPConnection? = try await listener.accept()
@@ -39,8 +38,7 @@ struct AsyncShutdownTests {
         "a listener closed after its loop group shut down stops listening: connecting is refused",
         arguments: EventLoopBackend.allCases)
     func closedListenerStopsListening(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let address = listener.localAddress
         // An accept that waits registers the listener on the loop; a connection ends the wait.
@@ -68,8 +66,7 @@ struct AsyncShutdownTests {
         "a UDP socket closed after its loop group shut down releases its descriptor",
         arguments: EventLoopBackend.allCases)
     func closedUDPSocketReleases(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         let socket = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
         let peer = try AsyncUDPSocket(bindingTo: SocketAddress("127.0.0.1:0"), group: group)
         try await peer.send([7], to: socket.localAddress)
@@ -85,8 +82,7 @@ struct AsyncShutdownTests {
         "a read waiting when its loop group shuts down fails instead of hanging; closing then frees the socket",
         arguments: EventLoopBackend.allCases)
     func pendingReadFailsAtShutdown(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try connectClient(listener.localAddress, timeout: .seconds(5))
         let accepted = try await listener.accept()
@@ -116,8 +112,7 @@ struct AsyncShutdownTests {
         "a read started after its loop group shut down fails at once; an accept loop ends",
         arguments: EventLoopBackend.allCases)
     func readAfterShutdownFails(backend: EventLoopBackend) async throws {
-        let group = try EventLoopGroup(count: 1, backend: backend)
-        #expect(group.backend == expectedLoopBackend(backend))
+        let group = try loopGroup(count: 1, on: backend)
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try connectClient(listener.localAddress, timeout: .seconds(5))
         let accepted = try await listener.accept()

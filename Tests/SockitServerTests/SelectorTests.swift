@@ -10,6 +10,16 @@ func expectedLoopBackend(_ asked: EventLoopBackend) -> EventLoopBackend {
     asked == .ioUring && URingSupport.unavailableReason() == nil ? .ioUring : .epoll
 }
 
+/// `count` started event loops asking for `backend`, checked to have the backend this kernel
+/// gives (io_uring where asked and allowed, else epoll).
+func loopGroup(
+    count: Int, on backend: EventLoopBackend, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> EventLoopGroup {
+    let group = try EventLoopGroup(count: count, backend: backend)
+    #expect(group.backend == expectedLoopBackend(backend), sourceLocation: sourceLocation)
+    return group
+}
+
 /// The backend of the event loops of the tests that do not choose: io_uring when
 /// SOCKIT_ECHO_BACKEND is io_uring (.ci/run's second pass over the server suites), else epoll.
 func environmentLoopBackend() -> EventLoopBackend {
