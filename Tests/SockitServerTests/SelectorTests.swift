@@ -52,6 +52,24 @@ struct SelectorTests {
         return reported
     }
 
+    /// Waits until `enough` holds for what was reported, `limit` has passed, or 100 waits went
+    /// by, and returns what every wait reported, merged: a signal ends a wait early (EINTR,
+    /// reported as nothing), and the test process's children end meanwhile.
+    private func wait(
+        _ selector: PlatformSelector, upTo limit: Duration, until enough: (Reported) -> Bool = { _ in false }
+    ) throws -> Reported {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        var merged = Reported()
+        for _ in 0..<100 where !enough(merged) && clock.now < deadline {
+            let one = try wait(selector, clock.now.duration(to: deadline))
+            merged.events.merge(one.events) { _, later in later }
+            merged.timer = merged.timer || one.timer
+            merged.wakeup = merged.wakeup || one.wakeup
+        }
+        return merged
+    }
+
     @Test(
         "a socket pair: readable only with data, writable when asked, nothing once deregistered",
         arguments: EventLoopBackend.allCases)
@@ -69,7 +87,7 @@ struct SelectorTests {
 
         try selector.reregister(fd: fd, interest: .read)
         try peer.sendAll([42])
-        let readable = try #require(try wait(selector, .seconds(5)).events[fd])
+        let readable = try #require(try wait(selector, upTo: .seconds(5)) { $0.events[fd] != nil }.events[fd])
         #expect(readable.readable && !readable.writable)
         // Level-triggered: still readable while the byte is unread.
         #expect(try wait(selector, .zero).events[fd]?.readable == true)
@@ -88,17 +106,15 @@ struct SelectorTests {
         let clock = ContinuousClock()
         let armed = clock.now
         selector.armTimer(after: .milliseconds(50))
-        var fired = false
-        for _ in 0..<5 where !fired {
-            fired = try wait(selector, .seconds(2)).timer
-        }
-        #expect(fired)
+        let reported = try wait(selector, upTo: .seconds(10)) { $0.timer }
+        #expect(reported.timer)
         #expect(clock.now - armed >= .milliseconds(50))
+        #expect(reported.events.isEmpty && !reported.wakeup)
         #expect(try !wait(selector, .zero).timer, "one-shot: it fired once")
 
         selector.armTimer(after: .milliseconds(20))
         selector.armTimer(after: nil)
-        #expect(try !wait(selector, .milliseconds(200)).timer, "disarmed: it never fires")
+        #expect(try !wait(selector, upTo: .milliseconds(200)).timer, "disarmed: it never fires")
     }
 
     @Test("a wake-up from another thread ends a wait", arguments: EventLoopBackend.allCases)
@@ -109,16 +125,11 @@ struct SelectorTests {
         let transfer = UnsafeTransfer(selector)
         let thread = Thread { transfer.value.wakeup() }
         thread.start()
-        // Nothing else is registered or armed: only the wake-up can end these waits early, or a
-        // signal (a wait reports EINTR as nothing, and the process's children end meanwhile).
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
-        var reported = Reported()
-        for _ in 0..<100 where !reported.wakeup && clock.now < deadline {
-            reported = try wait(selector, clock.now.duration(to: deadline))
-            #expect(!reported.timer && reported.events.isEmpty)
-        }
+        // Nothing else is registered or armed: only the wake-up can end these waits early (or a
+        // signal, and then they wait again).
+        let reported = try wait(selector, upTo: .seconds(10)) { $0.wakeup }
         #expect(reported.wakeup, "the wait ran to its deadline")
+        #expect(!reported.timer && reported.events.isEmpty)
         #expect(try !wait(selector, .zero).wakeup, "the wake-up was consumed")
     }
 
@@ -133,19 +144,24 @@ struct SelectorTests {
         try selector.register(fd: fd, interest: .read)
         try peer.sendAll([1])
         var reports = 0
-        _ = try selector.wait(timeout: .seconds(5)) { event in
-            reports += 1
-            #expect(event.fd == fd && event.readable)
-            // Leaves the byte unread, and asks for writability too, as a handler would.
-            try? selector.reregister(fd: fd, interest: [.read, .write])
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        // Again if a signal ends the wait with nothing reported.
+        for _ in 0..<100 where reports == 0 && clock.now < deadline {
+            _ = try selector.wait(timeout: clock.now.duration(to: deadline)) { event in
+                reports += 1
+                #expect(event.fd == fd && event.readable)
+                // Leaves the byte unread, and asks for writability too, as a handler would.
+                try? selector.reregister(fd: fd, interest: [.read, .write])
+            }
         }
         #expect(reports == 1)
-        let again = try #require(try wait(selector, .seconds(5)).events[fd])
+        let again = try #require(try wait(selector, upTo: .seconds(5)) { $0.events[fd] != nil }.events[fd])
         #expect(again.readable && again.writable, "the new interest, and the byte still unread")
         try selector.reregister(fd: fd, interest: .none)
         #expect(try wait(selector, .zero).events[fd] == nil, "no interest: nothing but errors")
         try selector.reregister(fd: fd, interest: .read)
-        #expect(try wait(selector, .seconds(5)).events[fd]?.readable == true)
+        #expect(try wait(selector, upTo: .seconds(5)) { $0.events[fd] != nil }.events[fd]?.readable == true)
     }
 
     @Test(
@@ -180,7 +196,8 @@ struct SelectorTests {
         let (watched, peer) = try Socket.pair()
         try selector.register(fd: watched.fileDescriptor, interest: .read)
         try peer.sendAll([7])
-        #expect(try wait(selector, .seconds(5)).events[watched.fileDescriptor]?.readable == true)
+        let fd = watched.fileDescriptor
+        #expect(try wait(selector, upTo: .seconds(5)) { $0.events[fd] != nil }.events[fd]?.readable == true)
         let (asked, none) = try PlatformSelector.make(.epoll) { "refused" }
         asked.close()
         #expect(none == nil, "epoll asked: no reason")
