@@ -39,8 +39,7 @@ final class URingSelector: SelectorBackend {
     private static let removalData = own | 3
 
     private let ring: UnsafeMutablePointer<sockit_uring>
-    private let eventFD: CInt
-    private let timerFD: CInt
+    private let notifiers: WakeupAndTimer
     private var watches: UnsafeMutablePointer<Watch>
     private var capacity: Int
     /// The descriptor whose handler is running (its poll is armed again when it returns), or -1.
@@ -54,28 +53,18 @@ final class URingSelector: SelectorBackend {
             ring.deallocate()
             throw SocketError(syscall: "io_uring_setup", errno: Errno(rawValue: setup))
         }
-        let eventFD: CInt
-        let timerFD: CInt
         do throws(SocketError) {
-            eventFD = try ServerSys.eventCounter().orThrow("eventfd")
-            do throws(SocketError) {
-                timerFD = try ServerSys.monotonicTimer().orThrow("timerfd_create")
-            } catch {
-                Sys.close(eventFD)
-                throw error
-            }
+            notifiers = try WakeupAndTimer()
         } catch {
             ServerSys.uringExit(ring)
             ring.deallocate()
             throw error
         }
-        self.eventFD = eventFD
-        self.timerFD = timerFD
         capacity = 1024
         watches = .allocate(capacity: capacity)
         watches.initialize(repeating: Watch(), count: capacity)
-        ServerSys.uringPreparePoll(ServerSys.uringSQE(ring), eventFD, Self.wakeupData)
-        ServerSys.uringPreparePoll(ServerSys.uringSQE(ring), timerFD, Self.timerData)
+        ServerSys.uringPreparePoll(ServerSys.uringSQE(ring), notifiers.eventFD, Self.wakeupData)
+        ServerSys.uringPreparePoll(ServerSys.uringSQE(ring), notifiers.timerFD, Self.timerData)
     }
 
     deinit {
@@ -87,8 +76,7 @@ final class URingSelector: SelectorBackend {
     func close() {
         // Closing the ring cancels every poll, and with them their references to the files.
         ServerSys.uringExit(ring)
-        Sys.close(timerFD)
-        Sys.close(eventFD)
+        notifiers.close()
     }
 
     @inline(__always)
@@ -188,10 +176,10 @@ final class URingSelector: SelectorBackend {
                 let fd: CInt
                 switch data {
                 case Self.wakeupData:
-                    fd = eventFD
+                    fd = notifiers.eventFD
                     wakeup = true
                 case Self.timerData:
-                    fd = timerFD
+                    fd = notifiers.timerFD
                     timer = true
                 default: continue
                 }
@@ -229,11 +217,11 @@ final class URingSelector: SelectorBackend {
     }
 
     func wakeup() {
-        ServerSys.incrementCounter(eventFD)
+        notifiers.wakeup()
     }
 
     func armTimer(after delay: Duration?) {
-        ServerSys.setTimer(timerFD, after: delay)
+        notifiers.armTimer(after: delay)
     }
 }
 #endif
