@@ -177,6 +177,48 @@ struct AsyncAPITests {
         udp.close()
     }
 
+    /// The CPU time `loop`'s thread has used so far, read on that thread.
+    private func cpuTime(of loop: EventLoop) async -> Duration {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Duration, Never>) in
+            loop.execute {
+                var now = timespec()
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+                continuation.resume(returning: .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec))
+            }
+        }
+    }
+
+    @Test(
+        "a connection reset while no task waits on it costs its loop nothing; the next read reports the reset",
+        arguments: EventLoopBackend.allCases)
+    func resetWhileNobodyWaits(backend: EventLoopBackend) async throws {
+        let group = try loopGroup(count: 1, on: backend)
+        defer { group.shutdown() }
+        let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
+        let client = try Socket(for: listener.localAddress, .stream)
+        try client.connect(to: listener.localAddress)
+        let accepted = try await listener.accept()
+        // A read that waits puts the socket on the loop's selector; then no task waits.
+        let reading = Task { try await accepted.read() }
+        try await untilSomeoneWaits(accepted.readiness)
+        try client.sendAll([1])
+        #expect(try await reading.value == [1])
+        try client.setOption(.linger, .zero)
+        try client.close()  // a reset: an error and a hang-up the selector reports with nothing asked
+
+        // The loop has nothing to do for half a second: its thread must not spin on the reset.
+        let loop = group.loops[0]
+        let before = await cpuTime(of: loop)
+        try await Task.sleep(for: .milliseconds(500))
+        let used = await cpuTime(of: loop) - before
+        #expect(used < .milliseconds(50), "the loop's thread used \(used) of CPU in 500 ms with nothing to do")
+
+        let error = await #expect(throws: SocketError.self) { try await accepted.read() }
+        #expect(error?.errno == .connectionReset)
+        accepted.close()
+        listener.close()
+    }
+
     @Test("AsyncUDPSocket: async send and receive round-trip", arguments: EventLoopBackend.allCases)
     func udpRoundTrip(backend: EventLoopBackend) async throws {
         let group = try loopGroup(count: 1, on: backend)

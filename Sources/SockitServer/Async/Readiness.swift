@@ -18,8 +18,10 @@ final class Readiness: EventHandler, @unchecked Sendable {
     let loop: EventLoop
     private var readers: [Waiter] = []
     private var writers: [Waiter] = []
+    /// The handler is installed on the loop (from the first wait until `close`).
     private var registered = false
-    private var interest: Interest = .none
+    /// What the descriptor is on the loop's selector for; nil: off it (nobody waits).
+    private var watching: Interest?
     private var closed = false
 
     /// One suspended task; confined to the loop like the rest (it crosses to the loop in an
@@ -92,20 +94,31 @@ final class Readiness: EventHandler, @unchecked Sendable {
         }
     }
 
+    /// Puts the descriptor on the selector for what the waiters want, or takes it off when
+    /// nobody waits: with nothing asked it would still be reported for an error or a hang-up
+    /// (epoll always reports those, and an io_uring poll too), at every wait of the loop, until
+    /// a task reads it; a connection reset while its task is busy elsewhere would spin the loop.
     private func update() {
         guard !closed else { return }
         var wanted: Interest = .none
         if !readers.isEmpty { wanted.insert(.read) }
         if !writers.isEmpty { wanted.insert(.write) }
-        guard wanted != interest || !registered else { return }
+        guard wanted != (watching ?? .none) else { return }
         do {
-            if registered {
-                try loop.reregister(fd: fd, interest: wanted)
-            } else {
+            if wanted.isEmpty {
+                loop.unwatch(fd: fd)
+                watching = nil
+            } else if !registered {
                 try loop.register(self, fd: fd, interest: wanted)
                 registered = true
+                watching = wanted
+            } else if watching == nil {
+                try loop.watch(fd: fd, interest: wanted)
+                watching = wanted
+            } else {
+                try loop.reregister(fd: fd, interest: wanted)
+                watching = wanted
             }
-            interest = wanted
         } catch {
             for waiter in readers + writers { waiter.resume(throwing: error) }
             readers.removeAll()
