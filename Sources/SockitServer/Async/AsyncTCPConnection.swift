@@ -33,19 +33,21 @@ public final class AsyncTCPConnection: Sendable {
     public var socket: Socket { readiness.socket }
 
     /// Reads what is there (up to `maxBytes`), waiting for at least one byte; empty at end-of-file.
+    ///
+    /// The bytes come in an array of their own size: the room for `maxBytes` is scratch space
+    /// for the call, neither cleared first nor kept.
     public func read(maxBytes: Int = 65536) async throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: maxBytes)
+        let socket = readiness.socket
         while true {
-            let result = try bytes.withUnsafeMutableBytes { raw throws(SocketError) in
-                try readiness.socket.receiveNonBlocking(into: raw)
+            let received = try withUnsafeTemporaryAllocation(byteCount: max(0, maxBytes), alignment: 16) {
+                raw throws(SocketError) -> [UInt8]? in
+                switch try socket.receiveNonBlocking(into: raw) {
+                case .processed(let count): return [UInt8](UnsafeRawBufferPointer(rebasing: raw[..<count]))
+                case .wouldBlock: return nil
+                }
             }
-            switch result {
-            case .processed(let count):
-                bytes.removeSubrange(count...)
-                return bytes
-            case .wouldBlock:
-                try await readiness.wait(for: .read)
-            }
+            if let received { return received }
+            try await readiness.wait(for: .read)
         }
     }
 
