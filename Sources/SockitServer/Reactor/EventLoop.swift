@@ -189,10 +189,14 @@ public final class EventLoop: @unchecked Sendable {
     /// soon on another caller's, if one is running such tasks already; never two at once). That
     /// is what lets a socket be closed after its loop has shut down: a task queued for a loop
     /// that never runs again would keep the socket, and its descriptor, open for good.
+    ///
+    /// Only a task queued behind none wakes the loop: the loop takes the whole queue at once
+    /// after a wake-up, so the tasks queued meanwhile ride on the wake-up already sent.
     public func execute(_ task: @escaping @Sendable () -> Void) {
         let runHere = tasks.withLock { queue -> Bool? in
+            let first = queue.tasks.isEmpty
             queue.tasks.append(task)
-            guard queue.stopped else { return nil }
+            guard queue.stopped else { return first ? nil : false }
             guard !queue.draining else { return false }
             queue.draining = true
             return true
