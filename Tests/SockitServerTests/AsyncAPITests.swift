@@ -61,6 +61,75 @@ struct AsyncAPITests {
         listener.close()
     }
 
+    @Test(
+        "tasks that prefer their connection's loop run on its thread, before and after every wait, and echo 3 x 200 KB",
+        arguments: EventLoopBackend.allCases)
+    func tasksOnTheLoop(backend: EventLoopBackend) async throws {
+        let group = try loopGroup(count: 2, on: backend)
+        defer { group.shutdown() }
+        let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
+        defer { listener.close() }
+        let address = listener.localAddress
+        // Each connection served by a task on its own loop, counting the times it found itself
+        // on another thread; the accepting task runs on the listener's loop.
+        let server = Task(executorPreference: listener.eventLoop) {
+            var offLoop = listener.eventLoop.inLoop ? 0 : 1
+            var served: [Task<Int, any Error>] = []
+            for try await connection in listener {
+                if !listener.eventLoop.inLoop { offLoop += 1 }
+                let loop = connection.eventLoop
+                served.append(
+                    Task(executorPreference: loop) {
+                        var offLoop = loop.inLoop ? 0 : 1
+                        while case let bytes = try await connection.read(), !bytes.isEmpty {
+                            if !loop.inLoop { offLoop += 1 }
+                            try await connection.write(bytes)
+                            if !loop.inLoop { offLoop += 1 }
+                        }
+                        if !loop.inLoop { offLoop += 1 }
+                        try connection.shutdownWrite()
+                        connection.close()
+                        return offLoop
+                    })
+                if served.count == 3 { break }
+            }
+            for task in served { offLoop += try await task.value }
+            return offLoop
+        }
+        let clients = Task {
+            try await withThrowingTaskGroup(of: Bool.self) { clients in
+                for index in 0..<3 {
+                    clients.addTask {
+                        let connection = try await AsyncTCPConnection.connect(to: address, group: group)
+                        let message = payload(200_000, seed: UInt64(index))
+                        async let sending: Void = {
+                            try await connection.write(message)
+                            try connection.shutdownWrite()
+                        }()
+                        var echoed: [UInt8] = []
+                        while case let bytes = try await connection.read(), !bytes.isEmpty { echoed += bytes }
+                        try await sending
+                        connection.close()
+                        return echoed == message
+                    }
+                }
+                return try await clients.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+        }
+        // Bounded: a task on a loop that is never run again would otherwise hang the suite (the
+        // group's shutdown ends what still waits).
+        switch await outcome(of: clients, within: .seconds(60)) {
+        case nil: Issue.record("the echo did not end within 60 s")
+        case .failure(let error): Issue.record("a client failed: \(error)")
+        case .success(let correct): #expect(correct == 3, "clients echoed byte for byte")
+        }
+        switch await outcome(of: server, within: .seconds(10)) {
+        case nil: Issue.record("the serving tasks did not end")
+        case .failure(let error): Issue.record("the server failed: \(error)")
+        case .success(let offLoop): #expect(offLoop == 0, "times a task found itself off its loop's thread")
+        }
+    }
+
     @Test("AsyncTCPConnection.connect to a closed port fails with ECONNREFUSED", arguments: EventLoopBackend.allCases)
     func connectRefused(backend: EventLoopBackend) async throws {
         let group = try loopGroup(count: 1, on: backend)
@@ -119,19 +188,20 @@ struct AsyncAPITests {
     }
 
     @Test(
-        "a read waiting for data ends with CancellationError when its task is cancelled",
-        arguments: EventLoopBackend.allCases)
-    func cancelledRead(backend: EventLoopBackend) async throws {
-        try await withTaskExecutorPreference(Self.executor) { try await cancelledReadHere(backend) }
+        "a read waiting for data ends with CancellationError when its task is cancelled (also a task on the loop)",
+        arguments: EventLoopBackend.allCases, [false, true])
+    func cancelledRead(backend: EventLoopBackend, onLoop: Bool) async throws {
+        try await withTaskExecutorPreference(Self.executor) { try await cancelledReadHere(backend, onLoop: onLoop) }
     }
 
-    private func cancelledReadHere(_ backend: EventLoopBackend) async throws {
+    private func cancelledReadHere(_ backend: EventLoopBackend, onLoop: Bool) async throws {
         let group = try loopGroup(count: 1, on: backend)
         defer { group.shutdown() }
         let listener = try AsyncTCPListener(ListenerConfiguration(address: SocketAddress("127.0.0.1:0")), group: group)
         let client = try await AsyncTCPConnection.connect(to: listener.localAddress, group: group)
         let accepted = try await listener.accept()
-        let reading = Task(executorPreference: Self.executor) { try await accepted.read() }
+        let executor: any TaskExecutor = onLoop ? accepted.eventLoop : Self.executor
+        let reading = Task(executorPreference: executor) { try await accepted.read() }
         // Nothing is ever sent: only cancellation can end this read, once it waits.
         try await untilSomeoneWaits(accepted.readiness)
         reading.cancel()

@@ -354,6 +354,8 @@ package enum Sys {
     package static func joinThread(_ thread: pthread_t) { pthread_join(thread, nil) }
     package static func detachThread(_ thread: pthread_t) { pthread_detach(thread) }
     package static func currentThread() -> pthread_t { pthread_self() }
+    /// The calling thread's `pthread_t` as a number, to keep in an atomic.
+    package static func currentThreadID() -> UInt { UInt(pthread_self()) }
     package static func isCurrentThread(_ thread: pthread_t) -> Bool { pthread_equal(thread, pthread_self()) != 0 }
 
     package static func initializeMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) {

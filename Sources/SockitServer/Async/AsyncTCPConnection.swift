@@ -32,6 +32,11 @@ public final class AsyncTCPConnection: Sendable {
     /// The underlying socket, for options (`setOption(.tcpNoDelay, true)`).
     public var socket: Socket { readiness.socket }
 
+    /// The event loop that waits for this connection. A task that prefers it as its executor
+    /// (`Task(executorPreference: connection.eventLoop)`) runs on the loop's thread, and its waits
+    /// for the connection then need no other thread: the cheapest way to serve it.
+    public var eventLoop: EventLoop { readiness.loop }
+
     /// Reads what is there (up to `maxBytes`), waiting for at least one byte; empty at end-of-file.
     ///
     /// The bytes come in an array of their own size: the room for `maxBytes` is scratch space

@@ -10,7 +10,7 @@ import Glibc
 /// let group = try EventLoopGroup()
 /// let listener = try AsyncTCPListener(ListenerConfiguration(address: try SocketAddress("127.0.0.1:0")), group: group)
 /// for try await connection in listener {
-///     Task {
+///     Task(executorPreference: connection.eventLoop) {
 ///         while case let bytes = try await connection.read(), !bytes.isEmpty { try await connection.write(bytes) }
 ///         connection.close()
 ///     }
@@ -33,6 +33,11 @@ public final class AsyncTCPListener: AsyncSequence, Sendable {
     private let group: EventLoopGroup
     /// The bound address (the real port when port 0 was asked).
     public let localAddress: SocketAddress
+
+    /// The event loop that waits for this listener. A task that prefers it as its executor
+    /// (`Task(executorPreference: listener.eventLoop)`) runs on the loop's thread, and its waits
+    /// for the listener then need no other thread: the cheapest way to serve it.
+    public var eventLoop: EventLoop { readiness.loop }
 
     /// Binds and listens as `configuration` says (or adopts its `listener`); connections are
     /// spread over `group`'s loops.

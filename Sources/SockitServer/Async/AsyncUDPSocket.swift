@@ -23,6 +23,11 @@ public final class AsyncUDPSocket: Sendable {
     /// The underlying socket, for options.
     public var socket: Socket { readiness.socket }
 
+    /// The event loop that waits for this socket. A task that prefers it as its executor
+    /// (`Task(executorPreference: socket.eventLoop)`) runs on the loop's thread, and its waits
+    /// for the socket then need no other thread: the cheapest way to serve it.
+    public var eventLoop: EventLoop { readiness.loop }
+
     /// Receives one datagram and its sender, waiting for one.
     public func receive(maxBytes: Int = 65536) async throws -> (bytes: [UInt8], sender: SocketAddress?) {
         let socket = readiness.socket

@@ -52,25 +52,12 @@ final class Readiness: EventHandler, @unchecked Sendable {
         let transfer = UnsafeTransfer(Waiter())
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                loop.execute { [self] in
-                    let waiter = transfer.value
-                    if waiter.cancelled {
-                        continuation.resume(throwing: CancellationError())
-                        return
-                    }
-                    if closed {
-                        continuation.resume(
-                            throwing: SocketError(
-                                syscall: "poll", errno: .badFileDescriptor, explanation: ["the socket is closed"]))
-                        return
-                    }
-                    if loop.hasStopped {
-                        continuation.resume(throwing: Self.loopStopped)
-                        return
-                    }
-                    waiter.continuation = continuation
-                    if wanted.contains(.read) { readers.append(waiter) } else { writers.append(waiter) }
-                    update()
+                // A task on the loop's own thread (it prefers the loop as its executor) waits
+                // in place; any other hands its wait to the loop.
+                if loop.inLoop {
+                    begin(transfer.value, for: wanted, continuation)
+                } else {
+                    loop.execute { [self] in begin(transfer.value, for: wanted, continuation) }
                 }
             }
         } onCancel: {
@@ -84,6 +71,29 @@ final class Readiness: EventHandler, @unchecked Sendable {
                 update()
             }
         }
+    }
+
+    /// Starts `waiter`'s wait, on the loop's thread.
+    private func begin(
+        _ waiter: Waiter, for wanted: Interest, _ continuation: CheckedContinuation<Void, any Error>
+    ) {
+        if waiter.cancelled {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
+        if closed {
+            continuation.resume(
+                throwing: SocketError(syscall: "poll", errno: .badFileDescriptor, explanation: ["the socket is closed"])
+            )
+            return
+        }
+        if loop.hasStopped {
+            continuation.resume(throwing: Self.loopStopped)
+            return
+        }
+        waiter.continuation = continuation
+        if wanted.contains(.read) { readers.append(waiter) } else { writers.append(waiter) }
+        update()
     }
 
     /// How many tasks wait to read and to write now, as the loop sees it. For tests that must

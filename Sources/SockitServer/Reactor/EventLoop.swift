@@ -26,6 +26,13 @@ public final class EventLoop: @unchecked Sendable {
     private var timers: [Timer] = []
     private var nextTimerID: UInt64 = 1
     private var thread: pthread_t?
+    /// The loop's thread (`Sys.currentThreadID()`), stored by it as `run()` begins; 0 before.
+    /// Only the loop's own thread can find its number here, whatever it reads of another's
+    /// store, so relaxed loads are enough.
+    private let owner = Atomic<UInt>(0)
+    /// Tasks were queued from the loop's own thread without a wake-up: the next wait must not
+    /// block before they run. Loop-confined.
+    private var queuedHere = false
     /// Whether `run()` has returned, and who waits for it (any thread).
     private let exit = Locked<(exited: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private var armedDeadline: ContinuousClock.Instant?
@@ -191,8 +198,10 @@ public final class EventLoop: @unchecked Sendable {
     /// that never runs again would keep the socket, and its descriptor, open for good.
     ///
     /// Only a task queued behind none wakes the loop: the loop takes the whole queue at once
-    /// after a wake-up, so the tasks queued meanwhile ride on the wake-up already sent.
+    /// after a wake-up, so the tasks queued meanwhile ride on the wake-up already sent. A task
+    /// queued on the loop's own thread wakes nothing: the loop runs it before it waits again.
     public func execute(_ task: @escaping @Sendable () -> Void) {
+        let here = inLoop
         let runHere = tasks.withLock { queue -> Bool? in
             let first = queue.tasks.isEmpty
             queue.tasks.append(task)
@@ -202,6 +211,7 @@ public final class EventLoop: @unchecked Sendable {
             return true
         }
         switch runHere {
+        case nil where here: queuedHere = true
         case nil: selector.wakeup()
         case true?: drainStopped()
         case false?: break
@@ -234,18 +244,18 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Whether the calling thread is this loop's thread.
     public var inLoop: Bool {
-        guard let thread else { return false }
-        return Sys.isCurrentThread(thread)
+        owner.load(ordering: .relaxed) == Sys.currentThreadID()
     }
 
     // MARK: Running
 
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
+        owner.store(Sys.currentThreadID(), ordering: .relaxed)
         while !stopping.load(ordering: .acquiring) {
             let result: (timer: Bool, wakeup: Bool)
             do {
-                result = try selector.wait(timeout: nil) { event in
+                result = try selector.wait(timeout: queuedHere ? .zero : nil) { event in
                     let slot = Int(event.fd)
                     guard slot < handlerCapacity, let handler = handlers[slot] else { return }
                     // The table holds a reference, and a deregistered handler is only released
@@ -257,7 +267,10 @@ public final class EventLoop: @unchecked Sendable {
                 fatalError("\(error)")
             }
             now = .now
-            if result.wakeup { runTasks() }
+            if result.wakeup || queuedHere {
+                queuedHere = false
+                runTasks()
+            }
             if result.timer { runDueTimers() }
             if !retired.isEmpty { releaseRetired() }
         }
