@@ -22,6 +22,13 @@ final class Readiness: EventHandler, @unchecked Sendable {
     private var registered = false
     /// What the descriptor is on the loop's selector for; nil: off it (nobody waits).
     private var watching: Interest?
+    /// The readers just resumed run on the loop's thread: they read before the loop waits again,
+    /// and most wait again at once, so the read interest stays meanwhile (no selector call for
+    /// it either way). A report that no reader waited for clears it. Never for a datagram
+    /// socket: one that is watched is woken by every datagram it sends as the kernel frees it,
+    /// which costs more than the two selector calls (measured: README, the async API).
+    private var keepReading = false
+    private let mayKeepReading: Bool
     private var closed = false
 
     /// One suspended task; confined to the loop like the rest (it crosses to the loop in an
@@ -29,6 +36,8 @@ final class Readiness: EventHandler, @unchecked Sendable {
     private final class Waiter {
         var continuation: CheckedContinuation<Void, any Error>?
         var cancelled = false
+        /// The waiting task runs on the loop's thread (it began its wait there).
+        var onLoop = false
 
         func resume(throwing error: (any Error)? = nil) {
             guard let continuation else { return }
@@ -41,6 +50,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
         self.socket = socket
         self.fd = socket.fileDescriptor
         self.loop = loop
+        self.mayKeepReading = socket.type != .datagram
     }
 
     /// Waits until the descriptor is readable (or writable), or has an error to report.
@@ -55,6 +65,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
                 // A task on the loop's own thread (it prefers the loop as its executor) waits
                 // in place; any other hands its wait to the loop.
                 if loop.inLoop {
+                    transfer.value.onLoop = true
                     begin(transfer.value, for: wanted, continuation)
                 } else {
                     loop.execute { [self] in begin(transfer.value, for: wanted, continuation) }
@@ -111,7 +122,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
     private func update() {
         guard !closed else { return }
         var wanted: Interest = .none
-        if !readers.isEmpty { wanted.insert(.read) }
+        if !readers.isEmpty || keepReading { wanted.insert(.read) }
         if !writers.isEmpty { wanted.insert(.write) }
         guard wanted != (watching ?? .none) else { return }
         do {
@@ -140,6 +151,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
         if event.readable || event.failed {
             let waiting = readers
             readers.removeAll()
+            keepReading = mayKeepReading && !waiting.isEmpty && waiting.allSatisfy { $0.onLoop }
             for waiter in waiting { waiter.resume() }
         }
         if event.writable || event.failed {
