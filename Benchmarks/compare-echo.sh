@@ -24,6 +24,11 @@
 #              `sockit echo --io-uring`, labelled sockit and sockit-uring)
 #              BASELINE (another sockit binary, e.g. a build of the previous commit: it runs
 #              interleaved with the others as "before", to show a change's effect within one run)
+#              ASYNC=1 (also an echo server written on the async API, Benchmarks/AsyncEcho, built
+#              here in .build-async-echo: a task per connection that reads and writes back, for
+#              UDP one task that receives and sends batches of 32; labelled async (tasks on
+#              Swift's cooperative pool, epoll loop), async-loop (tasks on their socket's event
+#              loop, epoll) and async-loop-uring (the same on an io_uring loop))
 #
 # Building NIOEchoServer (outside the repository, several minutes, done once):
 #   git clone /opt/swift-packages/apple/swift-nio.git /tmp/nio && cd /tmp/nio &&
@@ -81,6 +86,17 @@ done
 [ -z "${BASELINE:-}" ] || servers+=("before::$BASELINE echo 127.0.0.1:{PORT} --threads 1")
 udp_servers=("c::$BENCH/epoll_echo -p {PORT} --udp" "sockit::$SOCKIT echo 127.0.0.1:{PORT} --udp")
 [ -z "${BASELINE:-}" ] || udp_servers+=("before::$BASELINE echo 127.0.0.1:{PORT} --udp")
+if [ "${ASYNC:-0}" = 1 ]; then
+  echo "# building: Benchmarks/AsyncEcho (release, in .build-async-echo; minutes the first time)" >&2
+  (cd "$ROOT" && swift build -c release --package-path Benchmarks/AsyncEcho --scratch-path .build-async-echo >&2)
+  ASYNC_ECHO="$ROOT/.build-async-echo/release/AsyncEcho"
+  for kind in tcp udp; do
+    list=("async::$ASYNC_ECHO 127.0.0.1:{PORT} epoll $kind pool"
+      "async-loop::$ASYNC_ECHO 127.0.0.1:{PORT} epoll $kind loop"
+      "async-loop-uring::$ASYNC_ECHO 127.0.0.1:{PORT} io_uring $kind loop")
+    if [ $kind = tcp ]; then servers+=("${list[@]}"); else udp_servers+=("${list[@]}"); fi
+  done
+fi
 
 # Each command below needs more descriptors than the usual 1024 for 500+ connections.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
