@@ -1,5 +1,4 @@
 import Sockit
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -8,10 +7,6 @@ import Glibc
 /// A TCP connection with async reads and writes on an event loop.
 public final class AsyncTCPConnection: Sendable {
     let readiness: Readiness
-    /// The last read took less than it had room for, so the socket was emptied then: the next
-    /// read waits for readiness before it tries, instead of a `recv` that mostly finds nothing.
-    /// Only a hint: a wait for a socket that is readable already ends at the loop's next wait.
-    private let drained = Atomic<Bool>(false)
     /// The peer's address, when known.
     public let remoteAddress: SocketAddress?
 
@@ -48,14 +43,11 @@ public final class AsyncTCPConnection: Sendable {
     /// for the call, neither cleared first nor kept.
     public func read(maxBytes: Int = 65536) async throws -> [UInt8] {
         let socket = readiness.socket
-        if maxBytes > 0, drained.load(ordering: .relaxed) { try await readiness.wait(for: .read) }
         while true {
             let received = try withUnsafeTemporaryAllocation(byteCount: max(0, maxBytes), alignment: 16) {
                 raw throws(SocketError) -> [UInt8]? in
                 switch try socket.receiveNonBlocking(into: raw) {
-                case .processed(let count):
-                    drained.store(count > 0 && count < raw.count, ordering: .relaxed)
-                    return [UInt8](UnsafeRawBufferPointer(rebasing: raw[..<count]))
+                case .processed(let count): return [UInt8](UnsafeRawBufferPointer(rebasing: raw[..<count]))
                 case .wouldBlock: return nil
                 }
             }
