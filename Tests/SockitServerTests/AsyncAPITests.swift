@@ -35,28 +35,7 @@ struct AsyncAPITests {
             }
             return served
         }
-        try await withThrowingTaskGroup(of: Bool.self) { clients in
-            for index in 0..<3 {
-                clients.addTask {
-                    let connection = try await AsyncTCPConnection.connect(to: address, group: group)
-                    let message = payload(200_000, seed: UInt64(index))
-                    async let sending: Void = {
-                        try await connection.write(message)
-                        try connection.shutdownWrite()
-                    }()
-                    var echoed: [UInt8] = []
-                    while true {
-                        let bytes = try await connection.read()
-                        if bytes.isEmpty { break }
-                        echoed += bytes
-                    }
-                    try await sending
-                    connection.close()
-                    return echoed == message
-                }
-            }
-            for try await correct in clients { #expect(correct) }
-        }
+        #expect(try await echoClients(3, to: address, group: group) == 3, "clients echoed byte for byte")
         #expect(try await server.value == 3)
         listener.close()
     }
@@ -99,24 +78,7 @@ struct AsyncAPITests {
         // The clients on the suite's own thread: the cooperative pool is shared with tests that
         // block it, and under ThreadSanitizer they held it for over 60 s.
         let clients = Task(executorPreference: Self.executor) {
-            try await withThrowingTaskGroup(of: Bool.self) { clients in
-                for index in 0..<3 {
-                    clients.addTask {
-                        let connection = try await AsyncTCPConnection.connect(to: address, group: group)
-                        let message = payload(200_000, seed: UInt64(index))
-                        async let sending: Void = {
-                            try await connection.write(message)
-                            try connection.shutdownWrite()
-                        }()
-                        var echoed: [UInt8] = []
-                        while case let bytes = try await connection.read(), !bytes.isEmpty { echoed += bytes }
-                        try await sending
-                        connection.close()
-                        return echoed == message
-                    }
-                }
-                return try await clients.reduce(0) { $0 + ($1 ? 1 : 0) }
-            }
+            try await echoClients(3, to: address, group: group)
         }
         // Bounded: a task on a loop that is never run again would otherwise hang the suite (the
         // group's shutdown ends what still waits).
@@ -129,6 +91,30 @@ struct AsyncAPITests {
         case nil: Issue.record("the serving tasks did not end")
         case .failure(let error): Issue.record("the server failed: \(error)")
         case .success(let offLoop): #expect(offLoop == 0, "times a task found itself off its loop's thread")
+        }
+    }
+
+    /// Connects `count` clients to the echo server at `address`, each writing 200 KB (then
+    /// shutting down its write side) while it reads to end-of-file; returns how many got back
+    /// exactly what they sent.
+    private func echoClients(_ count: Int, to address: SocketAddress, group: EventLoopGroup) async throws -> Int {
+        try await withThrowingTaskGroup(of: Bool.self) { clients in
+            for index in 0..<count {
+                clients.addTask {
+                    let connection = try await AsyncTCPConnection.connect(to: address, group: group)
+                    let message = payload(200_000, seed: UInt64(index))
+                    async let sending: Void = {
+                        try await connection.write(message)
+                        try connection.shutdownWrite()
+                    }()
+                    var echoed: [UInt8] = []
+                    while case let bytes = try await connection.read(), !bytes.isEmpty { echoed += bytes }
+                    try await sending
+                    connection.close()
+                    return echoed == message
+                }
+            }
+            return try await clients.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
     }
 
