@@ -39,6 +39,10 @@ public final class Holder {
     }
 
     public var port: UInt16 { UInt16(fields[0])! }
+    /// A `timewait` holder's closed clients (other modes put other fields there): the ports its
+    /// TIME-WAIT connections on `port` were connected to. A socket of another test may have
+    /// `port`'s number too; these tell the holder's own apart.
+    public var timeWaitClientPorts: Set<UInt16> { Set(fields.dropFirst().compactMap { UInt16($0) }) }
     public var pid: Int32 { child.pid }
 
     /// Whether the process is still running. Its pidfd says so (`waitForExit`, which reaps it

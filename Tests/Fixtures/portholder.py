@@ -12,7 +12,8 @@ waits (at most 120 s) until stdin reaches end-of-file or it is signalled.
         each line "options" on stdin prints "options SO_KEEPALIVE TCP_KEEPIDLE" as it reads them
     portholder.py timewait [--reuse] [--count N]
         a listener on 127.0.0.1:0 (with or without SO_REUSEADDR) closes N accepted connections
-        first, so they stay in TIME-WAIT; the listener is closed too: ready PORT
+        first, so they stay in TIME-WAIT; the listener is closed too: ready PORT CLIENTPORT...
+        (the closed clients' ports: another test's socket may have PORT's number too)
     portholder.py run [--reuse] -- COMMAND... hold a listener, run COMMAND with {port} replaced
         (this process is COMMAND's parent), print its output, exit with its status
     portholder.py receive ADDRESS         a Unix listener at ADDRESS ("@NAME": abstract): ready PID;
@@ -75,15 +76,18 @@ def echo_forever(sock):
                 conn.sendall(data)
 
 
-def wait_for_states(port, done, what, deadline_seconds=10):
+def wait_for_states(port, done, what, deadline_seconds=10, remotes=None):
     """Polls /proc/net/tcp until done(STATES) holds for the states (hex, e.g. "05") of the
-    sockets bound to 127.0.0.1:PORT: the kernel makes these changes on its own, with no event
-    to wait on. Bounded in time."""
+    sockets bound to 127.0.0.1:PORT (and connected to 127.0.0.1 at one of REMOTES, when given:
+    another test's socket may have this number too): the kernel makes these changes on its own,
+    with no event to wait on. Bounded in time."""
     wanted = "0100007F:%04X" % port
+    peers = None if remotes is None else {"0100007F:%04X" % remote for remote in remotes}
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         with open("/proc/net/tcp") as table:
-            states = [fields[3] for fields in (line.split() for line in table.readlines()[1:]) if fields[1] == wanted]
+            states = [fields[3] for fields in (line.split() for line in table.readlines()[1:])
+                      if fields[1] == wanted and (peers is None or fields[2] in peers)]
         if done(states):
             return
         time.sleep(0.005)
@@ -150,8 +154,10 @@ def main():
         count = int(args[args.index("--count") + 1]) if "--count" in args else 3
         sock = listener(reuse="--reuse" in flags)
         port = sock.getsockname()[1]
+        clients = []
         for _ in range(count):
-            client = socket.create_connection(("::1" if "--v6" in flags else "127.0.0.1", port))
+            client = socket.create_connection(("127.0.0.1", port))
+            clients.append(client.getsockname()[1])
             server, _ = sock.accept()
             server.close()  # the server closes first: its side goes to TIME-WAIT
             client.settimeout(10)
@@ -159,8 +165,8 @@ def main():
             client.close()
         sock.close()
         # Each server side turns TIME-WAIT once the client's FIN arrives, not when close returns.
-        wait_for_states(port, lambda states: states == ["06"] * count, "%d in TIME-WAIT" % count)
-        print("ready %d" % port, flush=True)
+        wait_for_states(port, lambda states: states == ["06"] * count, "%d in TIME-WAIT" % count, remotes=clients)
+        print("ready %d %s" % (port, " ".join(str(client) for client in clients)), flush=True)
         wait_for_stdin()
     elif mode == "run":
         command = args[args.index("--") + 1:]

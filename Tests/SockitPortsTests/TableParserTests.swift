@@ -29,8 +29,16 @@ struct TableParserTests {
         func key(_ socket: PortSocket) -> String {
             "\(socket.stateName) \(socket.local) \(socket.remoteDescription) \(socket.inode) \(socket.uid)"
         }
-        let fromNetlink = try SockDiag().sockets(query)
-        let fromProc = try ProcNetTable().sockets(query)
+        // This test's three sockets, by inode: the port's number may also be on another test's
+        // TIME-WAIT connections (a listener with SO_REUSEADDR may bind next to them).
+        let ours = try Set(
+            [listener, client, accepted].map { socket in
+                var info = stat()
+                try #require(fstat(socket.fileDescriptor, &info) == 0)
+                return UInt64(info.st_ino)
+            })
+        let fromNetlink = try SockDiag().sockets(query).filter { ours.contains($0.inode) }
+        let fromProc = try ProcNetTable().sockets(query).filter { ours.contains($0.inode) }
         #expect(fromNetlink.count == 3)
         #expect(Set(fromNetlink.map(key)) == Set(fromProc.map(key)))
         let inode = fromNetlink.first { $0.state == .listen }?.inode ?? 0

@@ -23,9 +23,14 @@ struct LeftoversCommandTests {
         }
     }
 
-    func closedConnections(_ port: UInt16) throws -> [String] {
+    /// The states of the closed connections on `port`; of TIME-WAIT ones, only those connected to
+    /// `clients` when given (the listener is gone: another test's socket may have the number).
+    func closedConnections(_ port: UInt16, clients: Set<UInt16> = []) throws -> [String] {
         let (_, document) = try sockitJSON(["who", String(port), "--tcp", "--json"])
-        return sockets(document).filter { $0["side"] as? String == "local" }.compactMap { $0["state"] as? String }
+        return sockets(document).filter { entry in
+            entry["side"] as? String == "local"
+                && (clients.isEmpty || clients.contains { entry["remote"] as? String == "127.0.0.1:\($0)" })
+        }.compactMap { $0["state"] as? String }
     }
 
     @Test(
@@ -37,6 +42,8 @@ struct LeftoversCommandTests {
     func leftoversGoAndAPlainBindWorksRightAfter(holderArguments: [String], states: [String]) throws {
         let holder = try Holder(holderArguments)
         let port = holder.port
+        let clients = holderArguments[0] == "timewait" ? holder.timeWaitClientPorts : []
+        func closedConnections(_ port: UInt16) throws -> [String] { try self.closedConnections(port, clients: clients) }
         #expect(try closedConnections(port).sorted() == states)
         #expect(plainBind(port) == .addressInUse)
 

@@ -82,10 +82,18 @@ struct WhoTests {
             }.sorted()
         }
         // `who PORT` shows every socket on the number; a parallel test's IPv4 socket may share
-        // the number of this IPv6 holder (127.0.0.1:P and [::1]:P coexist). Keep the holder's family.
+        // the number of this IPv6 holder (127.0.0.1:P and [::1]:P coexist). Keep the holder's
+        // family, and of TIME-WAIT connections (whose listener is gone, so the number is free
+        // again) the holder's own, by their remote ports.
         let family = holderArguments.contains("--v6") ? " ipv6 " : " ipv4 "
-        let netlink = try rows("netlink").filter { $0.contains(family) }
-        let proc = try rows("proc").filter { $0.contains(family) }
+        let clients = holderArguments[0] == "timewait" ? holder.timeWaitClientPorts : []
+        let remotes = Set(clients.map { "127.0.0.1:\($0)" })
+        func holders(_ row: String) -> Bool {
+            let fields = row.split(separator: " ").map(String.init)
+            return row.contains(family) && (remotes.isEmpty || remotes.contains(fields[4]))
+        }
+        let netlink = try rows("netlink").filter(holders)
+        let proc = try rows("proc").filter(holders)
         #expect(netlink == proc)
         #expect(netlink.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }.sorted() == expected.sorted())
         if holderArguments[0] == "listen" {
@@ -110,7 +118,10 @@ struct WhoTests {
         let holder = try Holder(["timewait", "--reuse", "--count", "3"])
         let (result, document) = try sockitJSON(["who", "127.0.0.1:\(holder.port)", "--tcp", "--json"])
         #expect(result.status == 0)
-        let local = sockets(document).filter { $0["side"] as? String == "local" }
+        let local = sockets(document).filter { entry in
+            entry["side"] as? String == "local"
+                && holder.timeWaitClientPorts.contains { entry["remote"] as? String == "127.0.0.1:\($0)" }
+        }
         #expect(local.count == 3)
         for entry in local {
             #expect(entry["state"] as? String == "TIME-WAIT")
