@@ -9,7 +9,6 @@ extension EventLoop: TaskExecutor {
     /// Runs `job` on the loop's thread, as `execute(_:)` runs a closure: queued from the loop's
     /// own thread, before the loop waits again; from another, after a wake-up.
     public func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        queue(.job(UnownedJob(job)))
     }
 }

@@ -22,6 +22,9 @@ public final class EventLoop: @unchecked Sendable {
     /// deregister itself (close) while it runs, and must stay alive until it returns.
     private var retired: [Unmanaged<EventHandler>] = []
     private let tasks = Locked<TaskQueue>(TaskQueue())
+    /// The queue taken by the last `runTasks()`, kept empty with its storage: swapped with the
+    /// queue's own each time, so that neither array is allocated again. Loop-confined.
+    private var taking: [Work] = []
     private let stopping = Atomic<Bool>(false)
     private var timers: [Timer] = []
     private var nextTimerID: UInt64 = 1
@@ -49,11 +52,18 @@ public final class EventLoop: @unchecked Sendable {
     /// one caller at a time (`draining`), so that loop-confined state is still touched by one
     /// thread only.
     struct TaskQueue {
-        var tasks: [@Sendable () -> Void] = []
+        var tasks: [Work] = []
         /// The loop's thread has left `run()`.
         var stopped = false
         /// A thread is running the tasks of a stopped loop.
         var draining = false
+    }
+
+    /// A closure from `execute(_:)`, or a Swift job from `enqueue(_:)` (no closure to allocate
+    /// around it).
+    enum Work: Sendable {
+        case closure(@Sendable () -> Void)
+        case job(UnownedJob)
     }
 
     struct Timer {
@@ -201,10 +211,15 @@ public final class EventLoop: @unchecked Sendable {
     /// after a wake-up, so the tasks queued meanwhile ride on the wake-up already sent. A task
     /// queued on the loop's own thread wakes nothing: the loop runs it before it waits again.
     public func execute(_ task: @escaping @Sendable () -> Void) {
+        queue(.closure(task))
+    }
+
+    /// Queues `work` for the loop's thread, as `execute(_:)` says.
+    func queue(_ work: Work) {
         let here = inLoop
         let runHere = tasks.withLock { queue -> Bool? in
             let first = queue.tasks.isEmpty
-            queue.tasks.append(task)
+            queue.tasks.append(work)
             guard queue.stopped else { return first ? nil : false }
             guard !queue.draining else { return false }
             queue.draining = true
@@ -224,14 +239,14 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs the tasks of a stopped loop until none is left; the caller set `draining`.
     private func drainStopped() {
         while true {
-            let pending = tasks.withLock { queue -> [@Sendable () -> Void] in
+            let pending = tasks.withLock { queue -> [Work] in
                 let pending = queue.tasks
                 queue.tasks.removeAll()
                 if pending.isEmpty { queue.draining = false }
                 return pending
             }
             if pending.isEmpty { return }
-            for task in pending { task() }
+            for work in pending { run(work) }
             releaseRetired()
         }
     }
@@ -314,12 +329,17 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
-        let pending = tasks.withLock { queue in
-            let pending = queue.tasks
-            queue.tasks.removeAll()
-            return pending
+        tasks.withLock { queue in swap(&queue.tasks, &taking) }
+        for work in taking { run(work) }
+        taking.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    private func run(_ work: Work) {
+        switch work {
+        case .closure(let task): task()
+        case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
         }
-        for task in pending { task() }
     }
 
     /// Starts a thread that runs the loop.
