@@ -102,29 +102,8 @@ struct URingEchoTests {
         }
         let address = try server.start()
         let client = try connectClient(address)
-        try client.setNonBlocking(true)
         let message = payload(8 * 1024 * 1024, seed: 9)
-        var sent = 0
-        // Push until the server holds the limit and then takes nothing more for half a second
-        // (it stopped reading), or for 60 s at most: a loop slowed down (a sanitizer, a busy
-        // machine) can leave the client's small buffers full for half a second long before it
-        // reaches the limit, so a quiet half second alone proves nothing.
-        var quiet = 0
-        let deadline = ContinuousClock.now + .seconds(60)
-        while sent < message.count && !(quiet >= 50 && server.bufferedBytes >= limit)
-            && ContinuousClock.now < deadline
-        {
-            let result = try message[sent...].withUnsafeBytes { raw throws(SocketError) in
-                try client.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, 65536)]))
-            }
-            if case .processed(let count) = result {
-                sent += count
-                quiet = 0
-            } else {
-                quiet += 1
-                try await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        var sent = try await pushUntilTheServerStops(client, message, holding: limit, server)
         #expect(sent < message.count, "the server never stopped reading")
         // What the server holds: the buffers its connection keeps. It reached the limit (what
         // stopped the reading: without the cap the server would have taken all 8 MiB), plus what
@@ -143,6 +122,46 @@ struct URingEchoTests {
         try other.close()
 
         // Now read: every byte sent comes back, in order, and the rest goes through too.
+        let received = try readEverythingBack(client, message, sent: &sent)
+        #expect(received.count == message.count)
+        #expect(received == message, "the echoed bytes differ from those sent")
+        try client.close()
+        #expect(try await waitUntil { server.bufferedBytes == 0 })
+        await server.shutdown()
+    }
+
+    /// Sends `message` without blocking until the server holds `limit` bytes and then takes
+    /// nothing more for half a second (it stopped reading), or for 60 s at most: a loop slowed
+    /// down (a sanitizer, a busy machine) can leave the client's small buffers full for half a
+    /// second long before it reaches the limit, so a quiet half second alone proves nothing.
+    /// Returns how many bytes were sent; each send offers at most `chunk` bytes.
+    private func pushUntilTheServerStops(
+        _ client: Socket, _ message: [UInt8], holding limit: Int, _ server: TCPEchoServer, chunk: Int = 65536
+    ) async throws -> Int {
+        try client.setNonBlocking(true)
+        var sent = 0
+        var quiet = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while sent < message.count && !(quiet >= 50 && server.bufferedBytes >= limit)
+            && ContinuousClock.now < deadline
+        {
+            let result = try message[sent...].withUnsafeBytes { raw throws(SocketError) in
+                try client.sendNonBlocking(UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, chunk)]))
+            }
+            if case .processed(let count) = result {
+                sent += count
+                quiet = 0
+            } else {
+                quiet += 1
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        return sent
+    }
+
+    /// Reads the echo of `message` (bounded in rounds), sending the rest of it (from `sent`) as
+    /// the server takes it.
+    private func readEverythingBack(_ client: Socket, _ message: [UInt8], sent: inout Int) throws -> [UInt8] {
         try client.setNonBlocking(false)
         var received: [UInt8] = []
         received.reserveCapacity(message.count)
@@ -161,6 +180,37 @@ struct URingEchoTests {
             if chunk.isEmpty { break }
             received += chunk
         }
+        return received
+    }
+
+    @Test(
+        "a multishot receive the kernel ends on its own (its completion queue overflowed) is armed again: a peer that does not read still fills its cap, then gets every byte in order",
+        .enabled(if: URingEchoTests.available))
+    func receiveEndedEarlyIsArmedAgain() async throws {
+        // A completion queue of 8: a burst of receives overflows it, and the kernel ends the
+        // multishot receive whose completion did not fit. The cap: 16 of the 16 KiB buffers.
+        let limit = 256 * 1024
+        let server = try start {
+            $0.pendingWriteLimit = limit
+            $0.listener.sendBufferSize = 4096
+            $0.listener.receiveBufferSize = 1024 * 1024
+            $0.uringQueueSizes = (8, 8)
+        }
+        let address = try server.start()
+        // A client that takes little of the echo (its receive buffer fixed small): the server's
+        // sends stop, and what it reads stays queued.
+        let client = try Socket(.ipv4, .stream)
+        try client.setOption(.receiveBufferSize, 4096)
+        try client.connect(to: address, timeout: .seconds(10))
+        try client.setOption(.receiveTimeout, .seconds(10))
+        let message = payload(16 * 1024 * 1024, seed: 12)
+        // Sends of up to 1 MiB: more arrives between two of the loop's waits than 8 completions hold.
+        var sent = try await pushUntilTheServerStops(client, message, holding: limit, server, chunk: 1024 * 1024)
+        #expect(sent < message.count, "the server never stopped reading")
+        #expect(server.receivesArmedAgain > 0, "no receive ended early: the test did not test it")
+        let held = server.bufferedBytes
+        #expect(held >= limit, "the server stopped reading at \(held) bytes, under its cap of \(limit)")
+        let received = try readEverythingBack(client, message, sent: &sent)
         #expect(received.count == message.count)
         #expect(received == message, "the echoed bytes differ from those sent")
         try client.close()

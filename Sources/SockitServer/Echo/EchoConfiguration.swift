@@ -29,6 +29,9 @@ public struct EchoConfiguration: Sendable {
     public var backend: EchoBackend = .epoll
     /// During a graceful shutdown, a second SIGINT/SIGTERM ends the drain at once.
     public var secondSignalEndsDrain = false
+    /// The io_uring loop's submission and completion queue sizes. Not public: a test makes the
+    /// completion queue small enough to overflow, which ends a multishot receive early.
+    var uringQueueSizes: (submissions: UInt32, completions: UInt32) = (4096, 16384)
 
     /// The defaults, listening on `address` (port 0: the kernel picks one, which `onListening` is told).
     public init(address: SocketAddress) {

@@ -68,6 +68,9 @@ public final class TCPEchoServer: Service, Sendable {
         let spills = Atomic<Int>(0)
         /// How many receives an io_uring loop appended to output already on the heap.
         let spilledReceives = Atomic<Int>(0)
+        /// How many multishot receives the kernel ended on its own that an io_uring loop armed
+        /// again at once (the connection still under its cap).
+        let receivesArmedAgain = Atomic<Int>(0)
 
         init(configuration: EchoConfiguration, logger: Logger) {
             self.configuration = configuration
@@ -154,6 +157,9 @@ public final class TCPEchoServer: Service, Sendable {
     /// How many receives the io_uring loops appended to a connection's output on the heap (input
     /// that came while it was there, its receive still armed).
     var spilledReceives: Int { core.spilledReceives.load(ordering: .relaxed) }
+
+    /// Multishot receives the kernel ended on their own and the loops armed again (io_uring).
+    var receivesArmedAgain: Int { core.receivesArmedAgain.load(ordering: .relaxed) }
 
     /// Binds and starts the loops; returns the bound address. `run()` calls it when needed.
     @discardableResult

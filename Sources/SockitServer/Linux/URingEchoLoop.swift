@@ -112,8 +112,10 @@ final class URingEchoLoop: @unchecked Sendable {
         self.core = core
         self.bufferCount = bufferCount
         ring = .allocate(capacity: 1)
+        let sizes = core.configuration.uringQueueSizes
         let setup = ServerSys.uringInit(
-            ring, entries: 4096, completions: 16384, flags: URingSupport.setupFlags | UInt32(IORING_SETUP_R_DISABLED))
+            ring, entries: sizes.submissions, completions: sizes.completions,
+            flags: URingSupport.setupFlags | UInt32(IORING_SETUP_R_DISABLED))
         if setup != 0 {
             ring.deallocate()
             throw SocketError(syscall: "io_uring_setup", errno: Errno(rawValue: setup))
@@ -411,6 +413,10 @@ final class URingEchoLoop: @unchecked Sendable {
     @inline(__always)
     private func received(_ fd: CInt, _ result: Int32, _ flags: UInt32) {
         let connection = connections + Int(fd)
+        // A multishot receive that delivers data and ends though nothing cancelled it (the
+        // kernel may end one at any time, e.g. when the completion queue overflowed) is armed
+        // again at once while the connection may still read, not only once its queue is sent.
+        let endedUnasked = flags & UInt32(IORING_CQE_F_MORE) == 0 && !connection.pointee.cancelSent
         if flags & UInt32(IORING_CQE_F_MORE) == 0 {
             connection.pointee.receiving = false
             connection.pointee.cancelSent = false
@@ -438,11 +444,11 @@ final class URingEchoLoop: @unchecked Sendable {
                 if !connection.pointee.sending { send(fd) }
                 // Back-pressure: no more reading until what is queued is sent, once the buffers
                 // it holds reach the cap (memory, as the epoll path counts it).
-                if connection.pointee.receiving && !connection.pointee.cancelSent
-                    && (connection.pointee.buffers * Self.bufferSize >= core.budget.connectionLimit
-                        || core.budget.isOver || held * 4 > bufferCount * 3)
-                {
+                if connection.pointee.receiving && !connection.pointee.cancelSent && mustStopReading(fd) {
                     cancelReceive(fd)
+                } else if endedUnasked && !mustStopReading(fd) {
+                    armReceive(fd)
+                    core.receivesArmedAgain.add(1, ordering: .relaxed)
                 }
             }
         } else if result == 0 {
@@ -464,6 +470,14 @@ final class URingEchoLoop: @unchecked Sendable {
             rearm(fd)
             finishIfDone(fd)
         }
+    }
+
+    /// The connection holds its cap of buffers, or the budget or the ring is short: its receive
+    /// stops until all it queued is sent.
+    @inline(__always)
+    private func mustStopReading(_ fd: CInt) -> Bool {
+        connections[Int(fd)].buffers * Self.bufferSize >= core.budget.connectionLimit || core.budget.isOver
+            || held * 4 > bufferCount * 3
     }
 
     @inline(__always)
