@@ -33,10 +33,12 @@ final class Readiness: EventHandler, @unchecked Sendable {
 
     /// One suspended task; confined to the loop like the rest (it crosses to the loop in an
     /// `UnsafeTransfer`). Its continuation is resumed exactly once: by whoever finds it still
-    /// set, and takes it (on the loop's thread, so never two at once). An unchecked one: the
-    /// checked kind allocates a canary object per wait, and a wait is made per request.
+    /// set, and takes it (on the loop's thread, so never two at once). A checked one, though it
+    /// allocates a canary per wait: ThreadSanitizer reports an unchecked one's resume on the loop
+    /// and the task's next write to its frame as a data race (the runtime's ordering between
+    /// them is out of its sight).
     private final class Waiter {
-        var continuation: UnsafeContinuation<Void, any Error>?
+        var continuation: CheckedContinuation<Void, any Error>?
         var cancelled = false
         /// The waiting task runs on the loop's thread (it began its wait there).
         var onLoop = false
@@ -63,7 +65,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
     func wait(for wanted: Interest) async throws {
         let transfer = UnsafeTransfer(Waiter())
         try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 // A task on the loop's own thread (it prefers the loop as its executor) waits
                 // in place; any other hands its wait to the loop.
                 if loop.inLoop {
@@ -88,7 +90,7 @@ final class Readiness: EventHandler, @unchecked Sendable {
 
     /// Starts `waiter`'s wait, on the loop's thread.
     private func begin(
-        _ waiter: Waiter, for wanted: Interest, _ continuation: UnsafeContinuation<Void, any Error>
+        _ waiter: Waiter, for wanted: Interest, _ continuation: CheckedContinuation<Void, any Error>
     ) {
         if waiter.cancelled {
             continuation.resume(throwing: CancellationError())
