@@ -94,6 +94,29 @@ struct AsyncAPITests {
         }
     }
 
+    @Test(
+        "a task started on its loop's own thread runs before the loop waits again, though nothing else wakes the loop",
+        arguments: EventLoopBackend.allCases)
+    func taskQueuedFromItsLoopRuns(backend: EventLoopBackend) async throws {
+        let group = try loopGroup(count: 1, on: backend)
+        defer { group.shutdown() }
+        let loop = group.next()
+        // A loop with no socket: once it has run the closure below, only the task's own first
+        // job, queued from the loop's thread, is left for it to do.
+        let ran = Task(executorPreference: Self.executor) { () async throws -> Bool in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                loop.execute {
+                    Task(executorPreference: loop) { continuation.resume(returning: loop.inLoop) }
+                }
+            }
+        }
+        switch await outcome(of: ran, within: .seconds(10)) {
+        case nil: Issue.record("the task queued from the loop's thread did not run within 10 s")
+        case .failure(let error): Issue.record("\(error)")
+        case .success(let inLoop): #expect(inLoop, "the task ran off its loop's thread")
+        }
+    }
+
     /// Connects `count` clients to the echo server at `address`, each writing 200 KB (then
     /// shutting down its write side) while it reads to end-of-file; returns how many got back
     /// exactly what they sent.
