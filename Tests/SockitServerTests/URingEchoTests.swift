@@ -103,7 +103,7 @@ struct URingEchoTests {
         let address = try server.start()
         let client = try connectClient(address)
         let message = payload(8 * 1024 * 1024, seed: 9)
-        var (sent, peak) = try await pushUntilTheServerStops(client, message, holding: limit, server)
+        let (sent, peak) = try await pushUntilTheServerStops(client, message, holding: limit, server)
         #expect(sent < message.count, "the server never stopped reading")
         // What the server holds: the buffers its connection keeps. It reached the limit (what
         // stopped the reading: without the cap the server would have taken all 8 MiB), plus what
@@ -121,12 +121,7 @@ struct URingEchoTests {
         try other.close()
 
         // Now read: every byte sent comes back, in order, and the rest goes through too.
-        let received = try readEverythingBack(client, message, sent: &sent)
-        #expect(received.count == message.count)
-        #expect(received == message, "the echoed bytes differ from those sent")
-        try client.close()
-        #expect(try await waitUntil { server.bufferedBytes == 0 })
-        await server.shutdown()
+        try await expectEverythingBack(client, message, sent: sent, server)
     }
 
     /// Sends `message` without blocking until the server holds `limit` bytes and then takes
@@ -162,8 +157,12 @@ struct URingEchoTests {
     }
 
     /// Reads the echo of `message` (bounded in rounds), sending the rest of it (from `sent`) as
-    /// the server takes it.
-    private func readEverythingBack(_ client: Socket, _ message: [UInt8], sent: inout Int) throws -> [UInt8] {
+    /// the server takes it; expects every byte back in order, then closes the client and shuts
+    /// the server down once it holds nothing.
+    private func expectEverythingBack(
+        _ client: Socket, _ message: [UInt8], sent: Int, _ server: TCPEchoServer
+    ) async throws {
+        var sent = sent
         try client.setNonBlocking(false)
         var received: [UInt8] = []
         received.reserveCapacity(message.count)
@@ -182,7 +181,11 @@ struct URingEchoTests {
             if chunk.isEmpty { break }
             received += chunk
         }
-        return received
+        #expect(received.count == message.count)
+        #expect(received == message, "the echoed bytes differ from those sent")
+        try client.close()
+        #expect(try await waitUntil { server.bufferedBytes == 0 })
+        await server.shutdown()
     }
 
     @Test(
@@ -207,17 +210,12 @@ struct URingEchoTests {
         try client.setOption(.receiveTimeout, .seconds(10))
         let message = payload(16 * 1024 * 1024, seed: 12)
         // Sends of up to 1 MiB: more arrives between two of the loop's waits than 8 completions hold.
-        var (sent, peak) = try await pushUntilTheServerStops(
+        let (sent, peak) = try await pushUntilTheServerStops(
             client, message, holding: limit, server, chunk: 1024 * 1024)
         #expect(sent < message.count, "the server never stopped reading")
         #expect(server.receivesArmedAgain > 0, "no receive ended early: the test did not test it")
         #expect(peak >= limit, "the server stopped reading at \(peak) bytes, under its cap of \(limit)")
-        let received = try readEverythingBack(client, message, sent: &sent)
-        #expect(received.count == message.count)
-        #expect(received == message, "the echoed bytes differ from those sent")
-        try client.close()
-        #expect(try await waitUntil { server.bufferedBytes == 0 })
-        await server.shutdown()
+        try await expectEverythingBack(client, message, sent: sent, server)
     }
 
     @Test(
