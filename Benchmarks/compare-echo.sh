@@ -39,7 +39,9 @@
 # load average printed before each load. paired is the median over rounds of a server's CPU per
 # request over C's in the same round: this VM switches between two speeds every few rounds
 # (about 1.7x apart), a median of one server can land on either, and the servers of one round
-# mostly share one.
+# mostly share one. floor is the 10th percentile of a server's CPU per request over the 10th
+# percentile of C's: the cost in the machine's fast state, which every server reaches in some
+# rounds; with many short rounds (ROUNDS=25 DURATION=1) it moves least from run to run.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -146,9 +148,18 @@ def paired(k):
     c_by_round = {c["round"]: c["us"] for c in rows.get(0, []) if c["us"] == c["us"] and c["us"] > 0}
     ratios = [r["us"] / c_by_round[r["round"]] for r in rows.get(k, []) if r["us"] == r["us"] and r["round"] in c_by_round]
     return statistics.median(ratios) if ratios else float("nan")
+def floor(k):
+    # The 10th percentile (interpolated) of CPU per request over the rounds.
+    values = sorted(r["us"] for r in rows.get(k, []) if r["us"] == r["us"])
+    if not values:
+        return float("nan")
+    at = (len(values) - 1) * 0.1
+    low = int(at)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (at - low)
 base = {key: med(0, key) for key in ("rps", "p99", "us")}
 print(f"{'server':<12} {'req/s':>9} {'ratio':>6} {'p50_us':>7} {'p99_us':>8} {'p99/C':>6} {'srv_cpu':>7} "
-      f"{'cpu_us/req':>10} {'cpu/C':>6} {'paired':>6} {'other':>6} {'errors':>6} {'runs':>4}")
+      f"{'cpu_us/req':>10} {'cpu/C':>6} {'paired':>6} {'floor':>6} {'other':>6} {'errors':>6} {'runs':>4}")
 for k, name in enumerate(labels):
     if k not in rows:
         print(f"{name:<12} (no result)")
@@ -156,7 +167,7 @@ for k, name in enumerate(labels):
     errors = sum(r["err"] for r in rows[k])
     print(f"{name:<12} {med(k,'rps'):>9.0f} {med(k,'rps')/base['rps']:>6.2f} {med(k,'p50'):>7.1f} "
           f"{med(k,'p99'):>8.1f} {med(k,'p99')/base['p99']:>6.2f} {med(k,'srv'):>7.2f} "
-          f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {paired(k):>6.2f} {med(k,'other'):>6.2f} {errors:>6} "
+          f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {paired(k):>6.2f} {floor(k)/floor(0):>6.2f} {med(k,'other'):>6.2f} {errors:>6} "
           f"{len(rows[k]):>4}")
 EOF
   rm -f "$rows"
