@@ -157,6 +157,8 @@ def floor(k):
     low = int(at)
     high = min(low + 1, len(values) - 1)
     return values[low] + (values[high] - values[low]) * (at - low)
+def ratio(a, b):
+    return a / b if b == b and b > 0 else float("nan")
 base = {key: med(0, key) for key in ("rps", "p99", "us")}
 print(f"{'server':<12} {'req/s':>9} {'ratio':>6} {'p50_us':>7} {'p99_us':>8} {'p99/C':>6} {'srv_cpu':>7} "
       f"{'cpu_us/req':>10} {'cpu/C':>6} {'paired':>6} {'floor':>6} {'other':>6} {'errors':>6} {'runs':>4}")
@@ -167,7 +169,7 @@ for k, name in enumerate(labels):
     errors = sum(r["err"] for r in rows[k])
     print(f"{name:<12} {med(k,'rps'):>9.0f} {med(k,'rps')/base['rps']:>6.2f} {med(k,'p50'):>7.1f} "
           f"{med(k,'p99'):>8.1f} {med(k,'p99')/base['p99']:>6.2f} {med(k,'srv'):>7.2f} "
-          f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {paired(k):>6.2f} {floor(k)/floor(0):>6.2f} {med(k,'other'):>6.2f} {errors:>6} "
+          f"{med(k,'us'):>10.2f} {med(k,'us')/base['us']:>6.2f} {paired(k):>6.2f} {ratio(floor(k), floor(0)):>6.2f} {med(k,'other'):>6.2f} {errors:>6} "
           f"{len(rows[k]):>4}")
 EOF
   rm -f "$rows"
