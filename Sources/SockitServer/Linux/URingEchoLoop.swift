@@ -237,7 +237,7 @@ final class URingEchoLoop: @unchecked Sendable {
             }
             ServerSys.uringAdvance(ring, count)
             ServerSys.uringPublishBuffers(ring)
-            if held * 4 > bufferCount * 3 || !waiting.isEmpty { relievePressure() }
+            if ringIsShort || !waiting.isEmpty { relievePressure() }
             if !waiting.isEmpty && held < bufferCount { rearmWaiting() }
             batch &+= 1
         }
@@ -477,7 +477,13 @@ final class URingEchoLoop: @unchecked Sendable {
     @inline(__always)
     private func mustStopReading(_ fd: CInt) -> Bool {
         connections[Int(fd)].buffers * Self.bufferSize >= core.budget.connectionLimit || core.budget.isOver
-            || held * 4 > bufferCount * 3
+            || ringIsShort
+    }
+
+    /// More than three quarters of the loop's buffers are held: receives stop, and blocked sends
+    /// move to the heap (`relievePressure`).
+    private var ringIsShort: Bool {
+        @inline(__always) get { held * 4 > bufferCount * 3 }
     }
 
     @inline(__always)
